@@ -1,0 +1,41 @@
+# The README's commands. Everything installs into .venv from the pinned constraints.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+RIME_SDK_VERSION := 2.13.2
+
+.PHONY: install test lint typecheck pytest demo demo-ui engine clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[all,dev]"
+	# rime-sdk is a test-only tool: its pins (pandas<1.5, numpy<2) cannot install on 3.11.
+	$(BIN)/pip install --quiet --no-deps rime-sdk==$(RIME_SDK_VERSION)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests example_dags benchmarks
+	$(BIN)/ruff format --check src tests example_dags benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+demo: $(STAMP)
+	$(BIN)/python -m airflow_provider_rime.demo
+
+engine: $(STAMP)
+	$(BIN)/rime-local serve
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,176 @@
+"""Binary-classification metrics as pure functions on arrays.
+
+``y`` holds labels in {0, 1}; ``p`` holds the predicted probability of class 1. Each
+function returns ``nan`` where the metric is undefined (e.g. AUC with one class), never
+raises on valid input, and matches scikit-learn's definitions:
+
+- accuracy = mean(ŷ == y), with ŷ = p >= threshold
+- AUC = P(p_pos > p_neg) + ½ P(p_pos = p_neg) (Mann-Whitney U / (n_pos n_neg))
+- precision = TP / (TP + FP), recall = TP / (TP + FN), F1 = 2 PR / (P + R)
+- FPR = FP / (FP + TN), FNR = FN / (FN + TP)
+- positive prediction rate = mean(ŷ), average prediction = mean(p)
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import rankdata
+
+NAN = float("nan")
+
+
+def _div(num: float, den: float) -> float:
+    return float(num) / float(den) if den else NAN
+
+
+def _counts(y: np.ndarray, p: np.ndarray, threshold: float) -> tuple[int, int, int, int]:
+    yhat = p >= threshold
+    yb = y.astype(bool)
+    tp = int(np.count_nonzero(yhat & yb))
+    fp = int(np.count_nonzero(yhat & ~yb))
+    fn = int(np.count_nonzero(~yhat & yb))
+    tn = int(yb.size - tp - fp - fn)
+    return tp, fp, fn, tn
+
+
+def accuracy(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
+    tp, fp, fn, tn = _counts(y, p, threshold)
+    return _div(tp + tn, tp + fp + fn + tn)
+
+
+def auc(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
+    yb = y.astype(bool)
+    n_pos = int(np.count_nonzero(yb))
+    n_neg = int(yb.size - n_pos)
+    if n_pos == 0 or n_neg == 0:
+        return NAN
+    ranks = rankdata(p)  # average ranks: ties count one half, as in roc_auc_score
+    u = float(ranks[yb].sum()) - n_pos * (n_pos + 1) / 2.0
+    return u / (n_pos * n_neg)
+
+
+def precision(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
+    tp, fp, _, _ = _counts(y, p, threshold)
+    return _div(tp, tp + fp)
+
+
+def recall(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
+    tp, _, fn, _ = _counts(y, p, threshold)
+    return _div(tp, tp + fn)
+
+
+def f1(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
+    tp, fp, fn, _ = _counts(y, p, threshold)
+    return _div(2 * tp, 2 * tp + fp + fn)
+
+
+def fpr(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
+    _, fp, _, tn = _counts(y, p, threshold)
+    return _div(fp, fp + tn)
+
+
+def fnr(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
+    tp, _, fn, _ = _counts(y, p, threshold)
+    return _div(fn, fn + tp)
+
+
+def positive_prediction_rate(y: np.ndarray | None, p: np.ndarray, threshold: float = 0.5) -> float:
+    return float(np.mean(p >= threshold)) if p.size else NAN
+
+
+def average_prediction(y: np.ndarray | None, p: np.ndarray, threshold: float = 0.5) -> float:
+    return float(np.mean(p)) if p.size else NAN
+
+
+def prediction_variance(y: np.ndarray | None, p: np.ndarray, threshold: float = 0.5) -> float:
+    return float(np.var(p)) if p.size else NAN
+
+
+class Direction(enum.IntEnum):
+    """Which way a metric gets worse."""
+
+    HIGHER_IS_BETTER = 1
+    LOWER_IS_BETTER = -1
+    CHANGE_IS_BAD = 0
+
+
+@dataclass(frozen=True)
+class BinaryMetric:
+    key: str
+    name: str
+    func: Callable[..., float]
+    direction: Direction
+    needs_labels: bool = True
+
+    def __call__(self, y: np.ndarray | None, p: np.ndarray, threshold: float = 0.5) -> float:
+        return self.func(y, p, threshold)
+
+    def degradation(self, ref_value: float, eval_value: float) -> float:
+        """How much worse eval is than ref (positive = worse; for CHANGE_IS_BAD, the absolute change)."""
+        if self.direction is Direction.HIGHER_IS_BETTER:
+            return ref_value - eval_value
+        if self.direction is Direction.LOWER_IS_BETTER:
+            return eval_value - ref_value
+        return abs(eval_value - ref_value)
+
+
+BINARY_METRICS: tuple[BinaryMetric, ...] = (
+    BinaryMetric("accuracy", "Accuracy", accuracy, Direction.HIGHER_IS_BETTER),
+    BinaryMetric("auc", "AUC", auc, Direction.HIGHER_IS_BETTER),
+    BinaryMetric("f1", "F1", f1, Direction.HIGHER_IS_BETTER),
+    BinaryMetric("precision", "Precision", precision, Direction.HIGHER_IS_BETTER),
+    BinaryMetric("recall", "Recall", recall, Direction.HIGHER_IS_BETTER),
+    BinaryMetric("fpr", "False Positive Rate", fpr, Direction.LOWER_IS_BETTER),
+    BinaryMetric("fnr", "False Negative Rate", fnr, Direction.LOWER_IS_BETTER),
+    BinaryMetric(
+        "pos_pred_rate",
+        "Positive Prediction Rate",
+        positive_prediction_rate,
+        Direction.CHANGE_IS_BAD,
+        needs_labels=False,
+    ),
+    BinaryMetric(
+        "avg_pred", "Average Prediction", average_prediction, Direction.CHANGE_IS_BAD, needs_labels=False
+    ),
+    BinaryMetric(
+        "pred_variance",
+        "Prediction Variance",
+        prediction_variance,
+        Direction.CHANGE_IS_BAD,
+        needs_labels=False,
+    ),
+)
+
+METRICS_BY_KEY = {m.key: m for m in BINARY_METRICS}
+
+
+def calibration_curve(
+    y: np.ndarray, p: np.ndarray, num_bins: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per bin of equal width on [0, 1]: (observed positive rate, row count)."""
+    bins = np.clip((p * num_bins).astype(np.int64), 0, num_bins - 1)
+    counts = np.bincount(bins, minlength=num_bins)
+    positives = np.bincount(bins, weights=y.astype(np.float64), minlength=num_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = positives / counts
+    return rate, counts
+
+
+def calibration_mse(
+    y_ref: np.ndarray, p_ref: np.ndarray, y_eval: np.ndarray, p_eval: np.ndarray, num_bins: int = 10
+) -> float:
+    """Mean squared difference between the ref and eval calibration curves, weighted by eval rows.
+
+    Only bins populated in both splits count; ``nan`` when no bin is.
+    """
+    ref_rate, ref_n = calibration_curve(y_ref, p_ref, num_bins)
+    eval_rate, eval_n = calibration_curve(y_eval, p_eval, num_bins)
+    both = (ref_n > 0) & (eval_n > 0)
+    if not both.any():
+        return NAN
+    w = eval_n[both].astype(np.float64)
+    return float(np.sum(w * (ref_rate[both] - eval_rate[both]) ** 2) / w.sum())

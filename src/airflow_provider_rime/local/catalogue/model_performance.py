@@ -1,0 +1,258 @@
+"""Model Performance: each metric as an absolute value on evaluation data and as
+degradation from reference to evaluation, plus the calibration comparison.
+
+Absolute tests compare the evaluation value with what a trivial model would score on the
+same data (AUC 0.5, accuracy of always predicting the majority class, ...): at or below it
+is an alert, within ``warning_margin`` of it a warning. ``min_value`` / ``max_value`` set
+hard bounds of the user's own. Degradation tests alert when the metric got worse by at
+least the thresholds (scaled by the global sensitivity).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from airflow_provider_rime.local.catalogue.metrics import (
+    BINARY_METRICS,
+    BinaryMetric,
+    Direction,
+    calibration_mse,
+)
+from airflow_provider_rime.local.catalogue.registry import register
+from airflow_provider_rime.local.catalogue.types import (
+    Category,
+    Metric,
+    MetricCategory,
+    Severity,
+    StressInputs,
+    TestBatch,
+    TestCase,
+    severity_from_thresholds,
+)
+
+CATEGORY = Category.MODEL_PERFORMANCE
+
+# Degradation thresholds [warning, alert] on "how much worse", per metric family.
+_DEGRADATION_THRESHOLDS = {
+    Direction.HIGHER_IS_BETTER: [0.02, 0.05],
+    Direction.LOWER_IS_BETTER: [0.02, 0.05],
+    Direction.CHANGE_IS_BAD: [0.05, 0.1],
+}
+
+
+def _fmt(value: float) -> str:
+    return "undefined" if not math.isfinite(value) else f"{value:.3f}"
+
+
+def trivial_baseline(metric: BinaryMetric, y: np.ndarray, p: np.ndarray, threshold: float) -> float:
+    """What a model without skill scores on this data (nan where there is no such notion)."""
+    pos_rate = float(np.mean(y)) if y.size else math.nan
+    pred_rate = float(np.mean(p >= threshold)) if p.size else math.nan
+    return {
+        "accuracy": max(pos_rate, 1.0 - pos_rate),
+        "auc": 0.5,
+        "f1": 2 * pos_rate / (1 + pos_rate) if pos_rate == pos_rate else math.nan,
+        "precision": pos_rate,
+        "recall": pred_rate,  # random guessing at the model's positive rate
+        "fpr": pred_rate,
+        "fnr": 1.0 - pred_rate,
+    }.get(metric.key, math.nan)
+
+
+def _absolute_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
+    def test(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+        assert inputs.eval_preds is not None
+        y = inputs.eval_labels
+        if metric.needs_labels and y is None:
+            return None
+        thr = inputs.config.prediction_threshold
+        value = metric(y, inputs.eval_preds, thr)
+        severity = Severity.PASS
+        reasons = []
+        baseline = math.nan
+        if y is not None and metric.direction is not Direction.CHANGE_IS_BAD:
+            baseline = trivial_baseline(metric, y, inputs.eval_preds, thr)
+        if math.isfinite(value) and math.isfinite(baseline):
+            margin = config["warning_margin"] * inputs.config.sensitivity.threshold_factor
+            worse_by = (baseline - value) * metric.direction.value  # >= 0: no better than trivial
+            if worse_by >= 0:
+                severity = Severity.ALERT
+                reasons.append(f"no better than a model without skill ({_fmt(baseline)})")
+            elif worse_by > -margin:
+                severity = Severity.WARNING
+                reasons.append(f"within {margin:.3f} of a model without skill ({_fmt(baseline)})")
+        if config["min_value"] is not None and math.isfinite(value) and value < config["min_value"]:
+            severity = Severity.ALERT
+            reasons.append(f"below the configured minimum {config['min_value']}")
+        if config["max_value"] is not None and math.isfinite(value) and value > config["max_value"]:
+            severity = Severity.ALERT
+            reasons.append(f"above the configured maximum {config['max_value']}")
+        if reasons:
+            explanation = f"{metric.name} on the evaluation data is {_fmt(value)}: {'; '.join(reasons)}."
+        else:
+            explanation = f"{metric.name} on the evaluation data is {_fmt(value)}."
+        metrics = [
+            Metric(metric.name, MetricCategory.PERFORMANCE_METRIC_VALUE, value),
+            Metric("Baseline", MetricCategory.PERFORMANCE_METRIC_VALUE, baseline),
+        ]
+        case = TestCase(
+            features=[],
+            severity=severity,
+            explanation=explanation,
+            metrics=metrics,
+            importance=abs(value - baseline) if math.isfinite(baseline) and math.isfinite(value) else 0.0,
+            skipped=not math.isfinite(value),
+        )
+        return TestBatch(
+            test_type=metric.key,
+            name=metric.name,
+            description=f"{metric.name} of the model on the evaluation data, against a model without skill.",
+            category=CATEGORY,
+            cases=[case],
+            metrics=metrics,
+        )
+
+    return test
+
+
+def _degradation_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
+    def test(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+        assert inputs.ref_preds is not None and inputs.eval_preds is not None
+        if metric.needs_labels and not inputs.has_labels:
+            return None
+        thr = inputs.config.prediction_threshold
+        ref_value = metric(inputs.ref_labels, inputs.ref_preds, thr)
+        eval_value = metric(inputs.eval_labels, inputs.eval_preds, thr)
+        degradation = metric.degradation(ref_value, eval_value)
+        defined = math.isfinite(degradation)
+        severity = severity_from_thresholds(
+            degradation, config["severity_thresholds"], inputs.config.sensitivity.threshold_factor
+        )
+        if not defined:
+            explanation = f"{metric.name} is undefined on the reference or evaluation data."
+        elif severity is Severity.PASS:
+            explanation = (
+                f"{metric.name} held up: {_fmt(ref_value)} on reference, {_fmt(eval_value)} on evaluation."
+            )
+        else:
+            if metric.direction is Direction.CHANGE_IS_BAD:
+                consequence = "the model behaves differently on the data it will see"
+                verb = "changed"
+            else:
+                consequence = "the model does worse on the data it will see than on the data it was built on"
+                verb = "degraded"
+            explanation = (
+                f"{metric.name} {verb} from {_fmt(ref_value)} on reference to {_fmt(eval_value)} on "
+                f"evaluation ({_fmt(degradation)}): {consequence}."
+            )
+        metrics = [
+            Metric(f"Reference {metric.name}", MetricCategory.PERFORMANCE_DIFF, ref_value),
+            Metric(f"Evaluation {metric.name}", MetricCategory.PERFORMANCE_DIFF, eval_value),
+            Metric("Degradation", MetricCategory.PERFORMANCE_DIFF, degradation),
+        ]
+        case = TestCase(
+            features=[],
+            severity=severity,
+            explanation=explanation,
+            metrics=metrics,
+            importance=max(0.0, degradation) if defined else 0.0,
+            skipped=not defined,
+        )
+        return TestBatch(
+            test_type=f"{metric.key}_degradation",
+            name=f"{metric.name} Degradation",
+            description=f"Compares {metric.name} on the evaluation data with the reference data.",
+            category=CATEGORY,
+            cases=[case],
+            metrics=metrics,
+        )
+
+    return test
+
+
+for _metric in BINARY_METRICS:
+    register(
+        _metric.key,
+        name=_metric.name,
+        category=CATEGORY,
+        description=f"{_metric.name} on the evaluation data against a model without skill.",
+        defaults={"warning_margin": 0.02, "min_value": None, "max_value": None},
+        needs_labels=_metric.needs_labels,
+        needs_preds=True,
+    )(_absolute_test(_metric))
+    register(
+        f"{_metric.key}_degradation",
+        name=f"{_metric.name} Degradation",
+        category=CATEGORY,
+        description=f"Degradation of {_metric.name} from reference to evaluation data.",
+        defaults={"severity_thresholds": list(_DEGRADATION_THRESHOLDS[_metric.direction])},
+        needs_labels=_metric.needs_labels,
+        needs_preds=True,
+    )(_degradation_test(_metric))
+
+
+@register(
+    "calibration_comparison",
+    name="Calibration Comparison",
+    category=CATEGORY,
+    description="Mean squared difference between the reference and evaluation calibration curves.",
+    defaults={"num_bins": 10, "severity_thresholds": [0.01, 0.04]},
+    needs_labels=True,
+    needs_preds=True,
+)
+def calibration_comparison(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    assert inputs.ref_labels is not None and inputs.eval_labels is not None
+    assert inputs.ref_preds is not None and inputs.eval_preds is not None
+    mse = calibration_mse(
+        inputs.ref_labels, inputs.ref_preds, inputs.eval_labels, inputs.eval_preds, int(config["num_bins"])
+    )
+    severity = severity_from_thresholds(
+        mse, config["severity_thresholds"], inputs.config.sensitivity.threshold_factor
+    )
+    if not math.isfinite(mse):
+        explanation = "No probability bin has rows in both reference and evaluation data."
+    elif severity is Severity.PASS:
+        explanation = f"The model's calibration is stable (curve MSE {mse:.4f})."
+    else:
+        explanation = (
+            f"The model's calibration curve moved (MSE {mse:.4f}, about {math.sqrt(mse):.3f} per bin): "
+            "its probabilities mean something different on evaluation data than on reference."
+        )
+    metrics = [Metric("Calibration MSE", MetricCategory.PERFORMANCE_DIFF, mse)]
+    return TestBatch(
+        test_type="calibration_comparison",
+        name="Calibration Comparison",
+        description="Compares the model's calibration curves on reference and evaluation data.",
+        category=CATEGORY,
+        cases=[
+            TestCase(
+                features=[],
+                severity=severity,
+                explanation=explanation,
+                metrics=metrics,
+                importance=mse if math.isfinite(mse) else 0.0,
+                skipped=not math.isfinite(mse),
+            )
+        ],
+        metrics=metrics,
+    )
+
+
+def model_perf_summary(inputs: StressInputs) -> dict[str, dict[str, float]]:
+    """``metrics.modelPerf`` of the test run: each metric's ref and eval value."""
+    out: dict[str, dict[str, float]] = {}
+    if not inputs.has_preds:
+        return out
+    assert inputs.ref_preds is not None and inputs.eval_preds is not None
+    thr = inputs.config.prediction_threshold
+    for metric in BINARY_METRICS:
+        if metric.needs_labels and not inputs.has_labels:
+            continue
+        out[metric.name] = {
+            "refMetric": metric(inputs.ref_labels, inputs.ref_preds, thr),
+            "evalMetric": metric(inputs.eval_labels, inputs.eval_preds, thr),
+        }
+    return out
