@@ -1,0 +1,118 @@
+"""``rime-local``: run the RIME-compatible local engine, and manage its API keys."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import sys
+from pathlib import Path
+
+from airflow_provider_rime.local.settings import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_PORT,
+    ENV_API_KEYS,
+    EngineSettings,
+    api_keys_from_env,
+    hash_api_key,
+)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="uploads and the SQLite store (default ~/.rime-local)",
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="SQLAlchemy URL of the store (default: SQLite in the data dir)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rime-local", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve RIME's REST API and result pages")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    _common(serve)
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        help=f"a key clients send in the rime-api-key header (repeatable; env {ENV_API_KEYS}, comma-separated)",
+    )
+    serve.add_argument("--public-url", default=None, help="base URL put in the links the API returns")
+    serve.add_argument(
+        "--upload-limit-mb", type=int, default=4096, help="largest upload accepted (0: no limit)"
+    )
+    serve.add_argument("--max-workers", type=int, default=2, help="stress tests run at once")
+    serve.add_argument("--log-level", default="info")
+    key = sub.add_parser("create-api-key", help="make an API key; only its hash is stored")
+    _common(key)
+    key.add_argument("--name", default="", help="a note saying whose key this is")
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from airflow_provider_rime.local.app import create_app
+
+    data_dir = args.data_dir.expanduser().resolve()
+    keys = tuple(args.api_key) + api_keys_from_env()
+    settings = EngineSettings(
+        host=args.host,
+        port=args.port,
+        data_dir=data_dir,
+        database_url=args.database_url,
+        api_keys=keys,
+        public_url=args.public_url,
+        upload_limit_bytes=args.upload_limit_mb * 1024 * 1024,
+        max_stress_workers=max(1, args.max_workers),
+    )
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    app = create_app(settings)
+    print(f"rime-local serving RIME's API at {settings.base_url} (data in {data_dir})", flush=True)
+    if not keys:
+        print(
+            "no --api-key given: only keys made with `rime-local create-api-key` are accepted",
+            file=sys.stderr,
+        )
+    # uvicorn stops cleanly on SIGTERM and SIGINT; the app's lifespan then stops the job runner.
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=False)
+    return 0
+
+
+def create_api_key(args: argparse.Namespace) -> int:
+    from airflow_provider_rime.local.api.wire import now
+    from airflow_provider_rime.local.store.db import make_engine, session_factory, upgrade
+    from airflow_provider_rime.local.store.schema import ApiKey
+
+    data_dir = args.data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = EngineSettings(data_dir=data_dir, database_url=args.database_url)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    key = "rime-local-" + secrets.token_urlsafe(32)
+    with session_factory(engine).begin() as s:
+        s.add(ApiKey(key_hash=hash_api_key(key), name=args.name, created_at=now()))
+    engine.dispose()
+    print(key)
+    print("Store it now: the engine keeps only its hash.", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return create_api_key(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

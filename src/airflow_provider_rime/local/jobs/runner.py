@@ -1,0 +1,215 @@
+"""Runs jobs in worker processes, so the API stays responsive and a crash stays contained.
+
+One runner per engine process. It claims PENDING jobs from the store (an atomic
+PENDING -> RUNNING update, so several engines can share one PostgreSQL store), starts a
+worker process per job, stops the process when a cancel is requested, and fails jobs whose
+worker died or whose heartbeat stopped (e.g. after the engine was killed).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from airflow_provider_rime.local.api.wire import now
+from airflow_provider_rime.local.jobs.status import (
+    FAILED,
+    PENDING,
+    RUNNING,
+    finish_job,
+)
+from airflow_provider_rime.local.settings import EngineSettings
+from airflow_provider_rime.local.store.schema import Job
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_STALE_AFTER = timedelta(seconds=30)
+ENV_DATABASE_URL = "RIME_LOCAL_DATABASE_URL"
+
+
+@dataclass
+class _Running:
+    job_id: str
+    kind: str
+    process: subprocess.Popen[bytes]
+
+
+class JobRunner:
+    def __init__(self, settings: EngineSettings, sessions: sessionmaker[Session]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.runner_id = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._running: dict[str, _Running] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ticks = 0
+        self.log_dir = settings.data_dir / "job-logs"
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._fail_stale_jobs()
+        self._thread = threading.Thread(target=self._loop, name="rime-local-jobs", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the loop and the workers; their jobs end FAILED with a message saying why."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for running in list(self._running.values()):
+            self._terminate(running.process)
+            with self.sessions.begin() as s:
+                finish_job(
+                    s,
+                    running.job_id,
+                    FAILED,
+                    "the engine was stopped while this job ran; start the job again",
+                    only_if_running=True,
+                )
+        self._running.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def log_path(self, job_id: str) -> Path:
+        return self.log_dir / f"{job_id}.log"
+
+    # -- the loop --------------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._reap_finished()
+                self._enforce_cancellations()
+                self._claim_pending()
+                self._ticks += 1
+                if self._ticks % 20 == 0:
+                    self._fail_stale_jobs()
+            except Exception:  # keep the loop alive whatever one tick hits
+                log.exception("job runner tick failed")
+            self._wake.wait(0.25)
+            self._wake.clear()
+
+    def _capacity(self, kind: str) -> int:
+        if kind == "stress_test":
+            limit = self.settings.max_stress_workers
+        else:
+            limit = self.settings.max_validation_workers
+        in_use = sum(
+            1 for r in self._running.values() if (r.kind == "stress_test") == (kind == "stress_test")
+        )
+        return limit - in_use
+
+    def _claim_pending(self) -> None:
+        with self.sessions() as s:
+            pending = s.execute(
+                select(Job.id, Job.kind).where(Job.status == PENDING).order_by(Job.created_at).limit(20)
+            ).all()
+        for job_id, kind in pending:
+            if self._capacity(kind) <= 0:
+                continue
+            with self.sessions.begin() as s:
+                claimed = s.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.status == PENDING)
+                    .values(status=RUNNING, runner_id=self.runner_id, started_at=now(), heartbeat_at=now())
+                ).rowcount
+            if claimed == 1:
+                self._spawn(job_id, kind)
+
+    def _spawn(self, job_id: str, kind: str) -> None:
+        env = dict(os.environ)
+        env[ENV_DATABASE_URL] = self.settings.resolved_database_url
+        cmd = [
+            sys.executable,
+            "-m",
+            "airflow_provider_rime.local.jobs.worker",
+            "--data-dir",
+            str(self.settings.data_dir),
+            "--runner-id",
+            self.runner_id,
+            job_id,
+        ]
+        with open(self.log_path(job_id), "ab") as log_file:
+            process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env)
+        self._running[job_id] = _Running(job_id, kind, process)
+        log.info("job %s (%s) started in worker process %s", job_id, kind, process.pid)
+
+    def _reap_finished(self) -> None:
+        for job_id, running in list(self._running.items()):
+            code = running.process.poll()
+            if code is None:
+                continue
+            del self._running[job_id]
+            if code != 0:
+                with self.sessions.begin() as s:
+                    job = s.get(Job, job_id)
+                    cancelled = job is not None and job.cancellation_requested
+                    finish_job(
+                        s,
+                        job_id,
+                        "JOB_STATUS_CANCELLED" if cancelled else FAILED,
+                        "cancelled on request"
+                        if cancelled
+                        else f"the worker process stopped unexpectedly (exit code {code}); "
+                        f"see GET /v1-beta/logs/{job_id}",
+                        only_if_running=True,
+                    )
+            self.wake()
+
+    def _enforce_cancellations(self) -> None:
+        if not self._running:
+            return
+        with self.sessions() as s:
+            cancelled = s.scalars(
+                select(Job.id).where(Job.id.in_(list(self._running)), Job.cancellation_requested.is_(True))
+            ).all()
+        for job_id in cancelled:
+            running = self._running.pop(job_id, None)
+            if running is None:
+                continue
+            self._terminate(running.process)
+            with self.sessions.begin() as s:
+                finish_job(s, job_id, "JOB_STATUS_CANCELLED", "cancelled on request", only_if_running=True)
+
+    def _fail_stale_jobs(self) -> None:
+        """RUNNING jobs whose worker stopped sending heartbeats (engine killed, machine lost)."""
+        cutoff = now() - HEARTBEAT_STALE_AFTER
+        with self.sessions.begin() as s:
+            stale = s.scalars(
+                select(Job.id).where(
+                    Job.status == RUNNING, (Job.heartbeat_at < cutoff) | Job.heartbeat_at.is_(None)
+                )
+            ).all()
+            for job_id in stale:
+                if job_id in self._running:
+                    continue
+                finish_job(
+                    s,
+                    job_id,
+                    FAILED,
+                    "the engine running this job stopped (no heartbeat for 30 s); start the job again",
+                    only_if_running=True,
+                )
+
+    @staticmethod
+    def _terminate(process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)

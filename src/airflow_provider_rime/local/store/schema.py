@@ -1,0 +1,169 @@
+"""The engine's tables. Changes here need an Alembic revision in ``migrations/versions``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    model_task: Mapped[str] = mapped_column(String(64))
+    use_case: Mapped[str | None] = mapped_column(Text)
+    ethical_consideration: Mapped[str | None] = mapped_column(Text)
+    profiling_config: Mapped[dict[str, Any] | None]
+    run_time_info: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    last_test_run_at: Mapped[datetime | None]
+
+
+class Upload(Base):
+    """A pre-signed upload: the token in its URLs is the only credential."""
+
+    __tablename__ = "uploads"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    destination: Mapped[str] = mapped_column(Text)  # absolute path of the file or directory
+    files: Mapped[list[Any]]  # relative paths the upload may write
+    is_directory: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_datasets_project_name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    data_info: Mapped[dict[str, Any]]
+    user_metadata: Mapped[dict[str, Any] | None]
+    validity_status: Mapped[str] = mapped_column(String(40))
+    validity_message: Mapped[str] = mapped_column(Text, default="")
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    num_rows: Mapped[int | None] = mapped_column(Integer)
+    columns: Mapped[list[Any] | None]
+    created_at: Mapped[datetime]
+
+
+class Model(Base):
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_models_project_name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    model_info: Mapped[dict[str, Any] | None]
+    user_metadata: Mapped[dict[str, Any] | None]
+    external_id: Mapped[str | None] = mapped_column(String(500))
+    validity_status: Mapped[str] = mapped_column(String(40))
+    validity_message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class Prediction(Base):
+    __tablename__ = "predictions"
+    model_id: Mapped[str] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    pred_info: Mapped[dict[str, Any]]
+    user_metadata: Mapped[dict[str, Any] | None]
+    validity_status: Mapped[str] = mapped_column(String(40))
+    validity_message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status", "status"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # "stress_test" | "validate_dataset" | ...
+    job_type: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]]  # what the worker needs: config, ids
+    progress: Mapped[dict[str, Any] | None]
+    test_run_id: Mapped[str | None] = mapped_column(String(36))
+    error_msg: Mapped[str] = mapped_column(Text, default="")
+    logs: Mapped[str] = mapped_column(Text, default="")
+    cancellation_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    runner_id: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+
+class TestRun(Base):
+    __tablename__ = "test_runs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(40))
+    testing_type: Mapped[str] = mapped_column(String(64))
+    model_id: Mapped[str | None] = mapped_column(String(36))
+    ref_data_id: Mapped[str | None] = mapped_column(String(36))
+    eval_data_id: Mapped[str | None] = mapped_column(String(36))
+    config: Mapped[dict[str, Any]]
+    metrics: Mapped[dict[str, Any] | None]
+    categories: Mapped[list[Any] | None]
+    created_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class TestBatchResult(Base):
+    __tablename__ = "test_batches"
+    test_run_id: Mapped[str] = mapped_column(ForeignKey("test_runs.id", ondelete="CASCADE"), primary_key=True)
+    test_type: Mapped[str] = mapped_column(String(200), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(40))
+    doc: Mapped[dict[str, Any]]
+
+
+class TestCaseResult(Base):
+    __tablename__ = "test_cases"
+    __table_args__ = (Index("ix_test_cases_run_type", "test_run_id", "test_type"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    test_run_id: Mapped[str] = mapped_column(ForeignKey("test_runs.id", ondelete="CASCADE"))
+    test_type: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+    severity: Mapped[str] = mapped_column(String(40))
+    importance: Mapped[float] = mapped_column(Float, default=0.0)
+    doc: Mapped[dict[str, Any]]
+
+
+class CategoryResult(Base):
+    __tablename__ = "category_results"
+    test_run_id: Mapped[str] = mapped_column(ForeignKey("test_runs.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    doc: Mapped[dict[str, Any]]
