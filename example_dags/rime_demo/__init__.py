@@ -1,0 +1,29 @@
+"""Helpers of the ``RIME_Stress_Testing`` example DAG: data, training, model directories.
+
+Only constants live here: the DAG file imports this package at parse time, so pandas,
+scikit-learn, CatBoost and MLflow are imported inside the helper functions, which run
+in tasks.
+"""
+
+from __future__ import annotations
+
+#: The three model types the walkthrough trains, in the order of its task indices.
+MODEL_TYPES: tuple[str, ...] = (
+    "catboost-classifier",
+    "sgd-classifier",
+    "logistic-regression-classifier",
+)
+
+LABEL_COL = "label"
+PRED_COL = "pred"
+TIMESTAMP_COL = "timestamp"
+
+#: The MLflow experiment of the walkthrough, and the registered model all three model
+#: types are versions of (the alias ``production`` points at the chosen one).
+MLFLOW_EXPERIMENT = "airflow_demo"
+REGISTERED_MODEL = "rime-fraud-detection"
+PRODUCTION_ALIAS = "production"
+
+#: The RIME project of the walkthrough.
+RIME_PROJECT = "Airflow Demo"
+RIME_PROJECT_DESCRIPTION = "Fraud detection models trained and stress tested by the RIME_Stress_Testing DAG"
