@@ -1,0 +1,576 @@
+"""RimeStressTestOperator: register data and a model, run a RIME stress test, return its summary."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property, partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from airflow.providers.common.compat.sdk import (
+    AirflowTaskTimeout,
+    BaseOperator,
+    ResumableJobMixin,
+    conf,
+)
+
+from airflow_provider_rime.exceptions import RimeJobError, RimeNotFoundError, RimeSeverityGateError
+from airflow_provider_rime.hooks.rime import RimeHook, directory_files, file_digest
+from airflow_provider_rime.links import (
+    XCOM_JOB_ID,
+    XCOM_PROJECT_ID,
+    XCOM_TEST_RUN_ID,
+    XCOM_TEST_RUN_URL,
+    RimeStressTestLink,
+)
+from airflow_provider_rime.models import (
+    ACTIVE_JOB_STATUSES,
+    JOB_STATUS_SUCCEEDED,
+    RimeJob,
+    normalize_category,
+)
+from airflow_provider_rime.triggers.job import RimeJobTrigger, validate_trigger_event
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+FAIL_ON_CHOICES = ("none", "warning", "alert")
+#: XCom key of the summary, pushed before the severity gate decides (also the return value).
+XCOM_SUMMARY = "summary"
+_DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".json", ".jsonl", ".gz", ".zip", ".xlsx", ".feather", ".tsv")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a dataset comes from: a local file (uploaded), a remote URI, or a registered dataset id."""
+
+    kind: str  # "local", "remote" or "dataset_id"
+    value: str
+
+    @property
+    def display_name(self) -> str:
+        """The file's base name without extension (for dataset names)."""
+        name = Path(urlsplit(self.value).path if self.kind == "remote" else self.value).name
+        return name.split(".")[0] or "data"
+
+
+def resolve_data_source(value: str, argument: str) -> DataSource:
+    """
+    Decide what a ``reference_data`` / ``evaluation_data`` value names, and check local files.
+
+    A ``file://`` URI or anything that looks like a path (a separator or a data-file
+    extension) is a local file and must exist; ``s3://``-style URIs are passed to RIME as
+    they are; anything else is a registered dataset id.
+
+    :param value: The rendered argument.
+    :param argument: The argument's name (for messages).
+    :raises FileNotFoundError: A local file does not exist.
+    :raises ValueError: The value is empty.
+    """
+    value = (value or "").strip() if isinstance(value, str) else str(value or "")
+    if not value:
+        raise ValueError(f"{argument} is empty: give a data file path or URI, or a registered dataset id")
+    if value.startswith("file://"):
+        path = Path(unquote(urlsplit(value).path))
+    elif "://" in value:
+        return DataSource("remote", value)
+    else:
+        path = Path(value).expanduser()
+        looks_like_path = os.sep in value or "/" in value or value.lower().endswith(_DATA_SUFFIXES)
+        if not looks_like_path and not path.exists():
+            return DataSource("dataset_id", value)
+    if not path.is_file():
+        raise FileNotFoundError(f"{argument}: no such file {str(path)!r}")
+    return DataSource("local", str(path.resolve()))
+
+
+def directory_digest(directory: Path) -> str:
+    """SHA-256 over a directory's file names and bytes: names a model upload by its content."""
+    digest = hashlib.sha256()
+    for relative in directory_files(directory):
+        digest.update(relative.encode() + b"\0")
+        digest.update(file_digest(directory / relative).encode())
+    return digest.hexdigest()
+
+
+class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
+    """
+    Run a RIME stress test on a model's reference and evaluation data.
+
+    The operator finds or creates the project, uploads and registers the data (and the
+    model, if a model directory is given) once per content, starts the stress test, pushes
+    ``job_id``, ``test_run_id``, ``test_run_url`` and ``project_id`` to XCom, then waits in
+    the worker or defers to :class:`~airflow_provider_rime.triggers.job.RimeJobTrigger`. It
+    returns a JSON-safe summary: ``test_run_id``, ``project_id``, ``job_id``, ``run_name``,
+    ``url``, ``status``, ``summary_counts``, ``severity_counts``, ``pass_rate`` and
+    ``model_metrics``; the summary is also pushed as XCom ``summary`` before the severity
+    gate (``fail_on``) may fail the task.
+
+    A retry of the task re-attaches to its still-running stress test instead of starting
+    another (through the task state store on Airflow 3.3+, and by looking up the test run
+    name otherwise). ``on_kill`` and ``timeout`` cancel the job.
+
+    :param rime_conn_id: The Airflow connection to RIME.
+    :param project: Project id or name; a project of that name is created if missing. (templated)
+    :param project_description: Description of a project created here. (templated)
+    :param reference_data: Reference (training) data: a local path, ``file://`` URI, a URI
+        the cluster can read (``s3://...``), or an already registered dataset id. (templated)
+    :param evaluation_data: Evaluation data, in the same forms. (templated)
+    :param label_col: The label column. (templated)
+    :param pred_col: The column holding the model's predictions in both data files; its
+        values are registered as the model's predictions. ``None`` when the files have none. (templated)
+    :param timestamp_col: The timestamp column, if any. (templated)
+    :param model_dir: A directory with a ``model.py`` defining ``predict_df``; it is uploaded
+        and registered. Without it a predictions-only model is registered. (templated)
+    :param model_name: Name of the registered model; for a model directory a content hash is
+        appended so a changed model is registered anew. (templated)
+    :param run_name: Name of the test run; by default ``<dag_id>.<task_id>.<run_id>`` (plus
+        the map index), which is what lets a retry find its run. Keep it unique per task
+        instance. (templated)
+    :param categories: Test categories to run (``"drift"``, ``"Model Performance"`` or
+        ``"TEST_CATEGORY_TYPE_DRIFT"``); all by default. (templated)
+    :param test_suite_config: RIME's ``test_suite_config`` (``global_test_sensitivity``,
+        ``individual_tests_config``, ``global_exclude_columns``). (templated)
+    :param categorical_features: Columns to treat as categorical.
+    :param fail_on: Severity gate: ``"none"`` never fails on results, ``"warning"`` fails on
+        any warning or alert, ``"alert"`` fails on alerts (high severity or failed tests).
+    :param deferrable: Wait in the triggerer instead of a worker slot; default from
+        ``[operators] default_deferrable``.
+    :param poll_interval: Seconds between status checks.
+    :param timeout: Longest wait for the stress test in seconds; the job is cancelled after.
+        ``None`` waits forever.
+    :param wait_for_registry_validation: Wait until RIME has validated the registered data
+        (and fail with its message if invalid) before starting the test.
+    """
+
+    template_fields: Sequence[str] = (
+        "project",
+        "project_description",
+        "reference_data",
+        "evaluation_data",
+        "label_col",
+        "pred_col",
+        "timestamp_col",
+        "run_name",
+        "model_dir",
+        "model_name",
+        "test_suite_config",
+        "categories",
+    )
+    template_fields_renderers = {"test_suite_config": "json"}
+    operator_extra_links = (RimeStressTestLink(),)
+    ui_color = "#5d3fd3"
+    ui_fgcolor = "#ffffff"
+    external_id_key = "rime_stress_test_job_id"
+
+    def __init__(
+        self,
+        *,
+        rime_conn_id: str = RimeHook.default_conn_name,
+        project: str,
+        project_description: str = "",
+        reference_data: str,
+        evaluation_data: str,
+        label_col: str = "label",
+        pred_col: str | None = "pred",
+        timestamp_col: str | None = None,
+        model_dir: str | None = None,
+        model_name: str | None = None,
+        run_name: str | None = None,
+        categories: list[str] | None = None,
+        test_suite_config: dict[str, Any] | None = None,
+        categorical_features: list[str] | None = None,
+        fail_on: str = "none",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 10,
+        timeout: float | None = None,
+        wait_for_registry_validation: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.rime_conn_id = rime_conn_id
+        self.project = project
+        self.project_description = project_description
+        self.reference_data = reference_data
+        self.evaluation_data = evaluation_data
+        self.label_col = label_col
+        self.pred_col = pred_col
+        self.timestamp_col = timestamp_col
+        self.model_dir = model_dir
+        self.model_name = model_name
+        self.run_name = run_name
+        self.categories = categories
+        self.test_suite_config = test_suite_config
+        self.categorical_features = categorical_features
+        self.fail_on = str(fail_on).lower()
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.wait_for_registry_validation = wait_for_registry_validation
+        self.job_id: str | None = None
+        self.test_run_id: str | None = None
+        self.project_id: str | None = None
+        self._pushed_job_id: str | None = None
+        self._result: tuple[str, dict[str, Any]] | None = None
+        # Bad arguments that are already known at parse time fail the DAG import.
+        self._validate_static()
+        if isinstance(categories, list) and not any(_is_template(c) for c in categories):
+            self._normalized_categories()
+
+    # ------------------------------------------------------------------ validation
+
+    def _validate_static(self) -> None:
+        if self.fail_on not in FAIL_ON_CHOICES:
+            raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON_CHOICES)}; got {self.fail_on!r}")
+        if not self.poll_interval or self.poll_interval <= 0:
+            raise ValueError(
+                f"poll_interval must be a positive number of seconds; got {self.poll_interval!r}"
+            )
+        if self.timeout is not None and self.timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds or None; got {self.timeout!r}")
+
+    def _normalized_categories(self) -> list[str] | None:
+        if not self.categories:
+            return None
+        if isinstance(self.categories, str):
+            raise ValueError(f"categories must be a list of category names; got {self.categories!r}")
+        return [normalize_category(str(c)) for c in self.categories]
+
+    def _suite_config(self) -> dict[str, Any] | None:
+        config: Any = self.test_suite_config
+        if config in (None, "", {}):
+            return None
+        if isinstance(config, str):
+            try:
+                config = json.loads(config)
+            except ValueError as exc:
+                raise ValueError(f"test_suite_config is not a dict nor JSON: {exc}") from None
+        if not isinstance(config, dict):
+            raise ValueError(f"test_suite_config must be a dict; got {type(config).__name__}")
+        config = copy.deepcopy(config)  # never change the user's dict (the SDK does)
+        if isinstance(config.get("individual_tests_config"), dict):
+            config["individual_tests_config"] = json.dumps(config["individual_tests_config"])
+        return config
+
+    def _validate_inputs(self) -> tuple[DataSource, DataSource, Path | None]:
+        """Check the rendered arguments; raise a clear error before any remote call."""
+        self._validate_static()
+        if not self.project or not str(self.project).strip():
+            raise ValueError("project is empty: give a RIME project id or name")
+        if not self.label_col:
+            raise ValueError("label_col is empty")
+        reference = resolve_data_source(self.reference_data, "reference_data")
+        evaluation = resolve_data_source(self.evaluation_data, "evaluation_data")
+        model_dir = None
+        if self.model_dir:
+            model_dir = Path(self.model_dir).expanduser()
+            if not (model_dir / "model.py").is_file():
+                raise FileNotFoundError(
+                    f"model_dir {str(model_dir)!r} must be a directory with a model.py defining predict_df"
+                )
+        self._normalized_categories()
+        self._suite_config()
+        return reference, evaluation, model_dir
+
+    # ------------------------------------------------------------------ helpers
+
+    @cached_property
+    def hook(self) -> RimeHook:
+        """The RIME hook of this task."""
+        return RimeHook(self.rime_conn_id)
+
+    def _default_run_name(self, context: Context) -> str:
+        ti = context["ti"]
+        name = f"{ti.dag_id}.{ti.task_id}.{ti.run_id}"
+        map_index = getattr(ti, "map_index", -1)
+        if map_index is not None and map_index >= 0:
+            name += f".{map_index}"
+        return name
+
+    def _resolved_run_name(self, context: Context) -> str:
+        if not self.run_name:
+            self.run_name = self._default_run_name(context)
+        return self.run_name
+
+    def _push_references(self, context: Context, job: RimeJob) -> None:
+        """Push the ids and the test run URL to XCom: before waiting, so links work meanwhile."""
+        if self._pushed_job_id == job.job_id:
+            return
+        ti = context["ti"]
+        self.job_id = job.job_id
+        self.test_run_id = job.test_run_id or self.test_run_id
+        self.project_id = job.project_id or self.project_id
+        ti.xcom_push(key=XCOM_JOB_ID, value=self.job_id)
+        if self.project_id:
+            ti.xcom_push(key=XCOM_PROJECT_ID, value=self.project_id)
+        if self.test_run_id:
+            ti.xcom_push(key=XCOM_TEST_RUN_ID, value=self.test_run_id)
+            url = self.hook.get_test_run_url(self.test_run_id)
+            ti.xcom_push(key=XCOM_TEST_RUN_URL, value=url)
+            self.log.info("RIME stress test %s (job %s): %s", self.test_run_id, self.job_id, url)
+        self._pushed_job_id = job.job_id
+
+    def _register_dataset(self, project_id: str, source: DataSource, role: str) -> tuple[str, str | None]:
+        """Register one dataset (once per content); return its id and the path RIME reads it from."""
+        hook = self.hook
+        if source.kind == "dataset_id":
+            try:
+                dataset = hook.get_dataset(source.value)
+            except RimeNotFoundError:
+                raise ValueError(
+                    f"{role} data {source.value!r} is neither a file nor a registered dataset id"
+                ) from None
+            path = ((dataset.get("dataInfo") or {}).get("connectionInfo") or {}).get("dataFile") or {}
+            return source.value, path.get("path")
+        params = {
+            "label_col": self.label_col,
+            "timestamp_col": self.timestamp_col,
+            "categorical_features": self.categorical_features,
+            "pred_col": self.pred_col,
+        }
+        params_key = json.dumps(params, sort_keys=True)
+        if source.kind == "local":
+            digest = file_digest(Path(source.value), params_key)
+        else:
+            digest = hashlib.sha256((source.value + params_key).encode()).hexdigest()
+        name = f"{source.display_name}-{digest[:12]}"
+        existing = hook.find_dataset(project_id, name)
+        if existing is not None:
+            self.log.info("Reusing the %s dataset %s (%s)", role, existing["datasetId"], name)
+            data_file = ((existing.get("dataInfo") or {}).get("connectionInfo") or {}).get("dataFile") or {}
+            return str(existing["datasetId"]), data_file.get("path")
+        if source.kind == "local":
+            path = hook.upload_file(source.value, upload_path=f"airflow/{digest[:16]}")
+        else:
+            path = source.value
+        dataset_id = hook.register_dataset(
+            project_id,
+            name,
+            path,
+            label_col=self.label_col,
+            timestamp_col=self.timestamp_col,
+            categorical_features=self.categorical_features,
+            features_not_in_model=[self.pred_col] if self.pred_col else None,
+        )
+        self.log.info("Registered the %s dataset %s (%s)", role, dataset_id, name)
+        return dataset_id, path
+
+    def _register_model(self, project_id: str, model_dir: Path | None) -> str:
+        hook = self.hook
+        if model_dir is None:
+            return hook.register_model(project_id, self.model_name or "predictions-only")
+        digest = directory_digest(model_dir)
+        name = f"{self.model_name or model_dir.name}-{digest[:12]}"
+        model_id = hook.find_model_id(project_id, name)
+        if model_id is not None:
+            self.log.info("Reusing the model %s (%s)", model_id, name)
+            return model_id
+        destination = hook.upload_model_directory(model_dir, upload_path=f"airflow/models/{digest[:16]}")
+        model_id = hook.register_model(project_id, name, f"{destination}/model.py")
+        self.log.info("Registered the model %s (%s)", model_id, name)
+        return model_id
+
+    def _test_run_config(self, run_name: str, ref_id: str, eval_id: str, model_id: str) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "run_name": run_name,
+            "data_info": {"ref_dataset_id": ref_id, "eval_dataset_id": eval_id},
+            "model_id": {"uuid": model_id},
+        }
+        if categories := self._normalized_categories():
+            config["categories"] = categories
+        if suite := self._suite_config():
+            config["test_suite_config"] = suite
+        return config
+
+    # ------------------------------------------------------------------ ResumableJobMixin
+
+    def submit_job(self, context: Context) -> str:
+        """Start the stress test (registering what it needs), or re-attach to this task's running one."""
+        reference, evaluation, model_dir = self._validate_inputs()
+        hook = self.hook
+        project_id = hook.get_or_create_project(str(self.project), self.project_description or "")
+        self.project_id = project_id
+        run_name = self._resolved_run_name(context)
+        job = hook.find_active_stress_test(project_id, run_name)
+        if job is not None:
+            self.log.info("Re-attaching to the running stress test job %s (run %r)", job.job_id, run_name)
+        else:
+            ref_id, ref_path = self._register_dataset(project_id, reference, "reference")
+            eval_id, eval_path = self._register_dataset(project_id, evaluation, "evaluation")
+            model_id = self._register_model(project_id, model_dir)
+            if self.pred_col:
+                for dataset_id, path in ((ref_id, ref_path), (eval_id, eval_path)):
+                    if path:
+                        hook.register_predictions(
+                            project_id, model_id, dataset_id, path, self.pred_col, self.timestamp_col
+                        )
+            if self.wait_for_registry_validation:
+                for dataset_id in dict.fromkeys((ref_id, eval_id)):
+                    hook.wait_for_validation("dataset", partial(hook.get_dataset, dataset_id), dataset_id)
+            config = self._test_run_config(run_name, ref_id, eval_id, model_id)
+            try:
+                hook.validate_test_run_config(config)
+            except RimeNotFoundError:
+                self.log.debug("The cluster has no config validator; RIME checks the config on start")
+            job = hook.start_stress_test(project_id, config)
+            self.log.info("Started RIME stress test job %s (run %r)", job.job_id, run_name)
+        if not job.project_id:
+            job.job_data.setdefault("stress", {}).setdefault("projectId", {"uuid": project_id})
+        self._push_references(context, job)
+        return job.job_id
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        """The job's ``JOB_STATUS_*``."""
+        return self.hook.get_job(str(external_id)).status
+
+    def is_job_active(self, status: str) -> bool:
+        """Whether a job in this status can be re-attached to."""
+        return status in ACTIVE_JOB_STATUSES
+
+    def is_job_succeeded(self, status: str) -> bool:
+        """Whether the job finished successfully."""
+        return status == JOB_STATUS_SUCCEEDED
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> None:
+        """Wait in the worker for the job; cancel it on timeout; raise if it did not succeed."""
+        job_id = str(external_id)
+        hook = self.hook
+        job = hook.get_job(job_id)
+        self.project_id = self.project_id or job.project_id
+        self._push_references(context, job)
+        try:
+            job = hook.wait_for_job(job_id, self.poll_interval, self.timeout, cancel_on_timeout=True)
+        except AirflowTaskTimeout:
+            self.log.warning("execution_timeout reached; cancelling RIME job %s", job_id)
+            self._cancel_quietly(job_id)
+            raise
+        if not job.succeeded:
+            raise self._job_error(job)
+
+    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
+        """The summary of the finished job's test run (read once), after the severity gate."""
+        job_id = str(external_id)
+        if self._result is None or self._result[0] != job_id:
+            job = self.hook.get_job(job_id)
+            self._push_references(context, job)
+            self._result = (job_id, self._finish(context, job))
+        return self._result[1]
+
+    # ------------------------------------------------------------------ execution
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Start (or re-attach to) the stress test, then wait or defer."""
+        if not self.deferrable:
+            result = self.execute_resumable(context)
+            # On re-attaching, the mixin returns what poll_until_complete returns (nothing).
+            if result is None and self.job_id:
+                result = self.get_job_result(self.job_id, context)
+            return result
+        job_id = self.submit_job(context)
+        job = self.hook.get_job(job_id)
+        if job.is_terminal:
+            if not job.succeeded:
+                raise self._job_error(job)
+            return self.get_job_result(job_id, context)
+        end_time = None if self.timeout is None else time.time() + self.timeout
+        if self.execution_timeout is not None:
+            deadline = time.time() + self.execution_timeout.total_seconds()
+            end_time = deadline if end_time is None else min(end_time, deadline)
+        self.defer(
+            trigger=RimeJobTrigger(
+                rime_conn_id=self.rime_conn_id,
+                job_id=job_id,
+                test_run_id=job.test_run_id,
+                poll_interval=self.poll_interval,
+                end_time=end_time,
+                cancel_on_timeout=True,
+            ),
+            method_name="execute_complete",
+        )
+        raise AssertionError("unreachable")  # pragma: no cover  (defer raises TaskDeferred)
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger fired: check the event, then summarise (or fail)."""
+        event = validate_trigger_event(event)
+        job_id = str(event["job_id"])
+        self.job_id = job_id
+        self.test_run_id = event.get("test_run_id") or self.test_run_id
+        status = event["status"]
+        if status == "success":
+            return self.get_job_result(job_id, context)
+        if status in ("failed", "cancelled"):
+            raise self._job_error(self.hook.get_job(job_id))
+        raise RimeJobError(
+            str(event.get("message") or f"RIME job {job_id}: {status}"), job_id=job_id, status=status
+        )
+
+    def on_kill(self) -> None:
+        """Cancel the RIME job when the task is killed."""
+        if self.job_id:
+            self.log.info("Task killed; cancelling RIME job %s", self.job_id)
+            self._cancel_quietly(self.job_id)
+
+    def _cancel_quietly(self, job_id: str) -> None:
+        try:
+            self.hook.cancel_job(job_id)
+        except Exception:
+            self.log.warning("Could not cancel RIME job %s", job_id, exc_info=True)
+
+    def _job_error(self, job: RimeJob) -> RimeJobError:
+        reason = f": {job.error_msg}" if job.error_msg else ""
+        logs = ""
+        try:
+            tail = self.hook.get_job_logs(job.job_id).strip().splitlines()[-20:]
+            logs = ("\nLast lines of the job log:\n" + "\n".join(tail)) if tail else ""
+        except Exception:
+            self.log.debug("No logs for RIME job %s", job.job_id, exc_info=True)
+        verb = "was cancelled" if job.status.endswith("CANCELLED") else f"ended as {job.status}"
+        return RimeJobError(
+            f"RIME stress test job {job.job_id} {verb}{reason}{logs}", job_id=job.job_id, status=job.status
+        )
+
+    def _finish(self, context: Context, job: RimeJob) -> dict[str, Any]:
+        """Read the summary, push it to XCom, then apply the severity gate."""
+        test_run_id = job.test_run_id or self.test_run_id
+        if not test_run_id:
+            raise RimeJobError(f"RIME job {job.job_id} succeeded but names no test run", job_id=job.job_id)
+        summary = self.hook.get_test_run_summary(test_run_id, job_id=job.job_id)
+        summary["project_id"] = summary.get("project_id") or self.project_id
+        summary["run_name"] = summary.get("run_name") or self.run_name
+        context["ti"].xcom_push(key=XCOM_SUMMARY, value=summary)
+        counts, severities = summary["summary_counts"], summary["severity_counts"]
+        self.log.info(
+            "RIME stress test %s: %d tests, %d passed, %d warnings, %d failed (pass rate %.1f%%): %s",
+            test_run_id,
+            counts["total"],
+            counts["pass"],
+            counts["warning"],
+            counts["fail"],
+            100 * summary["pass_rate"],
+            summary["url"],
+        )
+        alerts = severities["num_high_severity"] + counts["fail"]
+        warnings = severities["num_low_severity"] + counts["warning"]
+        if self.fail_on == "alert" and alerts:
+            raise RimeSeverityGateError(
+                f"RIME stress test {test_run_id} raised alerts ({counts['fail']} failed tests, "
+                f"{severities['num_high_severity']} high-severity results) and fail_on='alert': "
+                f"{summary['url']}"
+            )
+        if self.fail_on == "warning" and (alerts or warnings):
+            raise RimeSeverityGateError(
+                f"RIME stress test {test_run_id} raised {counts['warning']} warnings and {counts['fail']} "
+                f"failed tests and fail_on='warning': {summary['url']}"
+            )
+        return summary
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and "{{" in value
