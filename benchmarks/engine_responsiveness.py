@@ -1,0 +1,415 @@
+"""Does the local engine's API stay responsive while a large stress test runs?
+
+One command::
+
+    .venv/bin/python benchmarks/engine_responsiveness.py --rows 1000000
+
+It starts ``rime-local serve`` on a free loopback port with a fresh data directory, registers
+the generated reference and evaluation parquet (``benchmarks/.work/data/<rows>/``, made as
+for ``catalogue_vs_evidently.py``) with their labels, a predictions-only model and its
+predictions (each split's ``pred`` column in a parquet file of its own), starts a stress test
+of every category the engine runs, and while the job runs polls ``GET /v1/jobs/{id}`` and
+``GET /healthz`` every ``--interval`` seconds from two threads, recording each request's
+latency. It reports max / p99 / median latency per endpoint, whether every request while the
+job ran was answered within ``--budget`` seconds (the issue's bar is one second), the job's
+wall time, and the engine's peak RSS (server plus its worker processes, sampled with psutil).
+Results go to ``benchmarks/results/engine_responsiveness.json``. Only 127.0.0.1 is contacted;
+the polling stops by itself when the job ends or after ``--max-minutes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from _common import RESULTS, ROOT, WORK, gib, log, machine_info, make_data
+
+TERMINAL = {"JOB_STATUS_SUCCEEDED", "JOB_STATUS_FAILED", "JOB_STATUS_CANCELLED"}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def split_predictions(path: Path) -> Path:
+    """``<name>.pred.parquet`` beside ``path``, holding its ``pred`` column only."""
+    import pyarrow.parquet as pq
+
+    out = path.with_name(path.stem + ".pred.parquet")
+    if not out.exists() or out.stat().st_mtime < path.stat().st_mtime:
+        pq.write_table(pq.read_table(path, columns=["pred"]), out)
+    return out
+
+
+def data_only(path: Path) -> Path:
+    """``<name>.data.parquet`` beside ``path``: every column but ``pred``."""
+    import pyarrow.parquet as pq
+
+    out = path.with_name(path.stem + ".data.parquet")
+    if not out.exists() or out.stat().st_mtime < path.stat().st_mtime:
+        table = pq.read_table(path)
+        pq.write_table(table.drop_columns(["pred"]), out)
+    return out
+
+
+class Engine:
+    """``rime-local serve`` in a subprocess of its own."""
+
+    def __init__(self, data_dir: Path, api_key: str, log_path: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.api_key = api_key
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+        cmd = [
+            sys.executable,
+            "-m",
+            "airflow_provider_rime.local.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--api-key",
+            self.api_key,
+            "--log-level",
+            "warning",
+        ]
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"rime-local serve exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"rime-local serve did not answer /healthz within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def tree_rss(self) -> int:
+        """RSS of the server and all its descendants (the job worker processes), in bytes."""
+        assert self.proc is not None
+        try:
+            root = psutil.Process(self.proc.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0
+        total = 0
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += p.memory_info().rss
+        return total
+
+    def max_child_rss(self) -> int:
+        assert self.proc is not None
+        best = 0
+        try:
+            for p in psutil.Process(self.proc.pid).children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    best = max(best, p.memory_info().rss)
+        except psutil.NoSuchProcess:
+            pass
+        return best
+
+
+def api(client: httpx.Client, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    response = client.request(method, path, json=body if body is not None else {})
+    if response.status_code >= 300:
+        raise SystemExit(f"{method} {path} -> {response.status_code}: {response.text[:500]}")
+    return response.json() if response.content else {}
+
+
+def wait_job(client: httpx.Client, job_id: str, what: str, timeout: float = 900) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = api(client, "GET", f"/v1/jobs/{job_id}")["job"]
+        if job["status"] in TERMINAL:
+            if job["status"] != "JOB_STATUS_SUCCEEDED":
+                raise SystemExit(f"{what} job {job_id} ended {job['status']}: {job.get('errorMsg')}")
+            return job
+        time.sleep(0.5)
+    raise SystemExit(f"{what} job {job_id} still running after {timeout:.0f} s")
+
+
+class Poller(threading.Thread):
+    """GET ``path`` every ``interval`` seconds until stopped; records (t, latency, status, job status)."""
+
+    def __init__(self, base: str, path: str, headers: dict[str, str], interval: float, timeout: float):
+        super().__init__(daemon=True)
+        self.client = httpx.Client(base_url=base, headers=headers, timeout=timeout)
+        self.path = path
+        self.interval = interval
+        self.samples: list[dict[str, Any]] = []
+        self.stop_event = threading.Event()
+        self.last_job: dict[str, Any] | None = None
+
+    def run(self) -> None:
+        next_at = time.perf_counter()
+        while not self.stop_event.is_set():
+            started = time.perf_counter()
+            sample: dict[str, Any] = {"t": time.time()}
+            try:
+                response = self.client.get(self.path)
+                sample["latency_s"] = time.perf_counter() - started
+                sample["http"] = response.status_code
+                if self.path.startswith("/v1/jobs/") and response.status_code == 200:
+                    self.last_job = response.json()["job"]
+                    sample["job_status"] = self.last_job["status"]
+            except httpx.HTTPError as exc:
+                sample["latency_s"] = time.perf_counter() - started
+                sample["error"] = type(exc).__name__
+            self.samples.append(sample)
+            next_at += self.interval
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                self.stop_event.wait(delay)
+            else:
+                next_at = time.perf_counter()
+        self.client.close()
+
+
+def latency_stats(samples: list[dict[str, Any]], budget: float) -> dict[str, Any]:
+    lat = sorted(s["latency_s"] for s in samples)
+    if not lat:
+        return {"n": 0}
+    p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
+    failed = [s for s in samples if "error" in s or s.get("http") != 200]
+    return {
+        "n": len(lat),
+        "max_s": lat[-1],
+        "p99_s": p99,
+        "median_s": statistics.median(lat),
+        "over_budget": sum(1 for x in lat if x > budget),
+        "errors": len(failed),
+        "all_within_budget": lat[-1] <= budget and not failed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows per side")
+    parser.add_argument("--interval", type=float, default=0.2, help="seconds between polls per endpoint")
+    parser.add_argument("--budget", type=float, default=1.0, help="latency every poll must stay under")
+    parser.add_argument("--max-minutes", type=float, default=20.0, help="give up on the job after this")
+    parser.add_argument("--categories", nargs="*", help="TEST_CATEGORY_TYPE_* (default: all the engine runs)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "engine_responsiveness.json")
+    parser.add_argument("--keep", action="store_true", help="keep the engine's data directory")
+    args = parser.parse_args()
+
+    ref, ev, meta = make_data(args.rows)
+    files = {
+        "ref": data_only(ref),
+        "eval": data_only(ev),
+        "ref_pred": split_predictions(ref),
+        "eval_pred": split_predictions(ev),
+    }
+    if args.categories:
+        categories = args.categories
+    else:
+        from airflow_provider_rime.local.catalogue import CATALOGUE
+
+        categories = sorted({spec.category.value for spec in CATALOGUE.values()})
+
+    data_dir = WORK / "engine-data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    api_key = secrets.token_urlsafe(24)
+    engine = Engine(data_dir, api_key, WORK / "engine-responsiveness-server.log")
+    headers = {"rime-api-key": api_key, "Content-Type": "application/json"}
+    log(f"starting rime-local serve on {engine.base}")
+    engine.start()
+    result: dict[str, Any] = {
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": machine_info(),
+        "rows_per_side": args.rows,
+        "data": meta,
+        "categories": categories,
+        "interval_s": args.interval,
+        "budget_s": args.budget,
+    }
+    try:
+        with httpx.Client(base_url=engine.base, headers=headers, timeout=30.0) as client:
+            pid = api(
+                client,
+                "POST",
+                "/v1/projects",
+                {
+                    "name": "responsiveness benchmark",
+                    "description": "benchmarks/engine_responsiveness.py",
+                    "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION",
+                },
+            )["project"]["id"]["uuid"]
+            started = time.perf_counter()
+            datasets = {}
+            validations = []
+            for role in ("ref", "eval"):
+                body = {
+                    "projectId": {"uuid": pid},
+                    "name": f"{role}-{args.rows}",
+                    "dataInfo": {
+                        "connectionInfo": {"dataFile": {"path": str(files[role])}},
+                        "dataParams": {"labelCol": "label", "sample": True},
+                    },
+                }
+                reply = api(client, "POST", f"/v1/registry/{pid}/dataset", body)
+                datasets[role] = reply["datasetId"]
+                if reply.get("registryValidationJobId"):
+                    validations.append(reply["registryValidationJobId"]["uuid"])
+            mid = api(
+                client,
+                "POST",
+                f"/v1/registry/{pid}/model",
+                {"projectId": {"uuid": pid}, "name": "bench-model"},
+            )["modelId"]["uuid"]
+            for role in ("ref", "eval"):
+                body = {
+                    "projectId": {"uuid": pid},
+                    "modelId": {"uuid": mid},
+                    "predInfo": {
+                        "connectionInfo": {"dataFile": {"path": str(files[f"{role}_pred"])}},
+                        "predParams": {"predCol": "pred"},
+                    },
+                }
+                reply = api(
+                    client,
+                    "POST",
+                    f"/v1/registry/{pid}/model/{mid}/dataset/{datasets[role]}/prediction",
+                    body,
+                )
+                if reply.get("registryValidationJobId"):
+                    validations.append(reply["registryValidationJobId"]["uuid"])
+            for job_id in validations:
+                wait_job(client, job_id, "validation")
+            result["registration_and_validation_s"] = time.perf_counter() - started
+            log(
+                "datasets, model and predictions registered and validated in "
+                f"{result['registration_and_validation_s']:.1f} s"
+            )
+
+            config = {
+                "run_name": f"responsiveness {args.rows:,} rows",
+                "data_info": {"ref_dataset_id": datasets["ref"], "eval_dataset_id": datasets["eval"]},
+                "model_id": {"uuid": mid},
+                "categories": categories,
+            }
+            pollers = [
+                Poller(engine.base, "/v1/jobs/{id}", headers, args.interval, timeout=10.0),
+                Poller(engine.base, "/healthz", headers, args.interval, timeout=10.0),
+            ]
+            submitted = time.perf_counter()
+            job_id = api(client, "POST", f"/v1/stress-tests/{pid}", {"testRunConfig": config})["job"]["jobId"]
+            result["submit_s"] = time.perf_counter() - submitted
+            pollers[0].path = f"/v1/jobs/{job_id}?view=JOB_VIEW_FULL"
+            for p in pollers:
+                p.start()
+            log(f"stress test job {job_id} started; polling every {args.interval} s")
+            peak_tree, peak_worker = 0, 0
+            deadline = time.monotonic() + args.max_minutes * 60
+            last_report = 0.0
+            while time.monotonic() < deadline:
+                peak_tree = max(peak_tree, engine.tree_rss())
+                peak_worker = max(peak_worker, engine.max_child_rss())
+                job = pollers[0].last_job
+                if job and job["status"] in TERMINAL:
+                    break
+                if time.monotonic() - last_report > 15:
+                    last_report = time.monotonic()
+                    done = 0
+                    batches = ((job or {}).get("jobData") or {}).get("stress", {}).get("progress", {})
+                    batches = (batches.get("testRun") or {}).get("testBatches") or []
+                    done = sum(1 for b in batches if b.get("status") == "TEST_TASK_STATUS_COMPLETED")
+                    status = job["status"] if job else "?"
+                    worst = max((s["latency_s"] for s in pollers[0].samples), default=0.0)
+                    log(
+                        f"  {status}, {done}/{len(batches)} tests done, "
+                        f"worst /v1/jobs latency so far {worst:.3f} s"
+                    )
+                time.sleep(0.25)
+            job_wall = time.perf_counter() - submitted
+            for p in pollers:
+                p.stop_event.set()
+            for p in pollers:
+                p.join(timeout=15)
+            final = api(client, "GET", f"/v1/jobs/{job_id}")["job"]
+    finally:
+        engine.stop()
+        if not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+    job_samples = pollers[0].samples
+    running = [s for s in job_samples if s.get("job_status") in ("JOB_STATUS_PENDING", "JOB_STATUS_RUNNING")]
+    result.update(
+        {
+            "job_status": final["status"],
+            "job_error": final.get("errorMsg"),
+            "job_wall_s": job_wall,
+            "job_running_time_secs": final.get("runningTimeSecs"),
+            "engine_peak_rss_bytes": peak_tree,
+            "worker_peak_rss_bytes": peak_worker,
+            "jobs_endpoint": latency_stats(job_samples, args.budget),
+            "jobs_endpoint_while_running": latency_stats(running, args.budget),
+            "healthz": latency_stats(pollers[1].samples, args.budget),
+        }
+    )
+    ok = result["jobs_endpoint"].get("all_within_budget") and result["healthz"].get("all_within_budget")
+    result["all_within_budget"] = bool(ok)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+
+    print()
+    print(f"stress test on {args.rows:,} rows per side: {final['status']} in {job_wall:.1f} s")
+    for name in ("jobs_endpoint", "jobs_endpoint_while_running", "healthz"):
+        s = result[name]
+        if s.get("n"):
+            print(
+                f"  {name:<28} n={s['n']:>5}  max {s['max_s'] * 1000:7.1f} ms  "
+                f"p99 {s['p99_s'] * 1000:7.1f} ms  "
+                f"median {s['median_s'] * 1000:6.1f} ms  over {args.budget:g} s: {s['over_budget']}  "
+                f"errors: {s['errors']}"
+            )
+    print(f"  engine peak RSS (server + workers) {gib(peak_tree)}, largest worker {gib(peak_worker)}")
+    print(f"  every poll answered within {args.budget:g} s: {'yes' if ok else 'NO'}")
+    log(f"results in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
