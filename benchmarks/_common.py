@@ -26,6 +26,20 @@ def log(msg: str) -> None:
 # --------------------------------------------------------------------------- environment
 
 
+def source_state() -> dict[str, Any]:
+    """The commit measured, and whether the catalogue's sources differ from it."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return ""
+
+    dirty = git("status", "--porcelain", "--", "src/airflow_provider_rime/local")
+    return {"commit": git("rev-parse", "--short", "HEAD"), "engine_sources_modified": bool(dirty)}
+
+
 def machine_info() -> dict[str, Any]:
     cpu = "unknown"
     try:
@@ -49,6 +63,7 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+        "source": source_state(),
     }
 
 

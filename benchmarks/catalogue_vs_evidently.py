@@ -79,12 +79,15 @@ def run_one(tool: str, ref: Path, ev: Path, out: Path, python: Path, profile: Pa
             cmd += ["--profile", str(profile)]
     else:
         cmd = [str(python), str(HERE / "_evidently_worker.py"), str(ref), str(ev), str(out)]
+    load_before = os.getloadavg()[0]
     wall, rss, code = run_measured(cmd, env)
     if code != 0:
         raise SystemExit(f"{tool} worker failed with exit code {code}: {' '.join(cmd)}")
     result = json.loads(out.read_text())
     result["process_wall_s"] = wall
     result["peak_rss_bytes"] = rss
+    # Other work on the machine slows both tools: the 1-minute load average before and after.
+    result["loadavg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     return result
 
 
@@ -178,7 +181,8 @@ def main() -> None:
                 runs[tool].append(result)
                 log(
                     f"  compute {result['compute_s']:.2f} s, load {result['load_s']:.2f} s, "
-                    f"process {result['process_wall_s']:.2f} s, peak RSS {gib(result['peak_rss_bytes'])}"
+                    f"process {result['process_wall_s']:.2f} s, peak RSS {gib(result['peak_rss_bytes'])}, "
+                    f"load average {result['loadavg_1m'][0]} -> {result['loadavg_1m'][1]}"
                 )
         size: dict[str, Any] = {"data": meta, "runs": runs}
         for tool in tools:
