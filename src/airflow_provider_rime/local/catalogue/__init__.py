@@ -12,7 +12,13 @@ from airflow_provider_rime.local.catalogue.registry import CATALOGUE, DEFAULT_ST
 from airflow_provider_rime.local.catalogue.runner import plan_tests, run_tests
 
 # One module per category; importing a module registers its tests.
-_CATEGORY_MODULES = ("model_performance",)
+_CATEGORY_MODULES = (
+    "model_performance",
+    "subset_performance",
+    "drift",
+    "abnormal_inputs",
+    "data_cleanliness",
+)
 
 for _module in _CATEGORY_MODULES:
     importlib.import_module(f"{__name__}.{_module}")

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 NAN = float("nan")
 
@@ -48,8 +47,18 @@ def auc(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
     n_neg = int(yb.size - n_pos)
     if n_pos == 0 or n_neg == 0:
         return NAN
-    ranks = rankdata(p)  # average ranks: ties count one half, as in roc_auc_score
-    u = float(ranks[yb].sum()) - n_pos * (n_pos + 1) / 2.0
+    # One (unstable, fast) sort; equal predictions form a block whose pairs count one half,
+    # as in roc_auc_score, so the order inside a block does not matter.
+    order = np.argsort(p)
+    ps = p[order]
+    new_block = np.empty(ps.size, dtype=bool)
+    new_block[0] = True
+    np.not_equal(ps[1:], ps[:-1], out=new_block[1:])
+    block = np.cumsum(new_block) - 1
+    pos_b = np.bincount(block, weights=yb[order])
+    neg_b = np.bincount(block) - pos_b
+    below = np.cumsum(neg_b) - neg_b
+    u = float(np.sum(pos_b * (below + 0.5 * neg_b)))
     return u / (n_pos * n_neg)
 
 
@@ -148,9 +157,7 @@ BINARY_METRICS: tuple[BinaryMetric, ...] = (
 METRICS_BY_KEY = {m.key: m for m in BINARY_METRICS}
 
 
-def calibration_curve(
-    y: np.ndarray, p: np.ndarray, num_bins: int = 10
-) -> tuple[np.ndarray, np.ndarray]:
+def calibration_curve(y: np.ndarray, p: np.ndarray, num_bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Per bin of equal width on [0, 1]: (observed positive rate, row count)."""
     bins = np.clip((p * num_bins).astype(np.int64), 0, num_bins - 1)
     counts = np.bincount(bins, minlength=num_bins)

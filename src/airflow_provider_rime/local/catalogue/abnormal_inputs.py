@@ -1,0 +1,465 @@
+"""Abnormal Inputs: evaluation rows with values the model should not be trusted on.
+
+Each test finds failing rows per feature and reports their count, share, examples and
+impact: the model's accuracy on failing rows against clean rows (with labels), or how far
+its average prediction moves there (without). Severity, per feature:
+
+- pass when no row fails, or when the reference fails the same check about as often
+  (one-sided binomial test of the evaluation's count against the reference's rate,
+  Bonferroni-corrected over the features; heavy-tailed features have "outliers" in the
+  reference too, and those are the data, not an anomaly);
+- otherwise by the share of failing rows beyond the reference's rate (``share_thresholds``
+  [0, 0.01]: any excess warns, 1% alerts) and by their impact on the model
+  (``impact_thresholds`` [0.02, 0.05] of accuracy drop or prediction shift, judged only
+  with at least ``min_impact_rows`` 30 failing rows), whichever is worse.
+
+Categorical checks work on the distinct values (factorised once), not on the rows, so they
+cost O(rows) once plus O(distinct values).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from airflow_provider_rime.local.catalogue import stats
+from airflow_provider_rime.local.catalogue.registry import register
+from airflow_provider_rime.local.catalogue.types import (
+    Category,
+    Feature,
+    Metric,
+    MetricCategory,
+    Severity,
+    StressInputs,
+    TestBatch,
+    TestCase,
+    severity_from_thresholds,
+)
+
+CATEGORY = Category.ABNORMAL_INPUTS
+
+_SEVERITY_DEFAULTS: dict[str, Any] = {
+    "share_thresholds": [0.0, 0.01],
+    "impact_thresholds": [0.02, 0.05],
+    "min_impact_rows": 30,
+    "p_value_threshold": 0.05,
+}
+
+
+def _severity_config(config: dict[str, Any]) -> tuple[list[float], list[float], int, float]:
+    shares = stats.check_thresholds(config, "share_thresholds")
+    impacts = stats.check_thresholds(config, "impact_thresholds")
+    min_rows = config["min_impact_rows"]
+    if not isinstance(min_rows, int) or isinstance(min_rows, bool) or min_rows < 1:
+        raise ValueError(f"min_impact_rows must be a positive integer, got {min_rows!r}")
+    return shares, impacts, min_rows, stats.check_number(config, "p_value_threshold", low=0.0, high=1.0)
+
+
+def _abnormal_case(
+    inputs: StressInputs,
+    config: dict[str, Any],
+    feature: Feature,
+    failing: np.ndarray,
+    *,
+    what: str,
+    examples: list[str],
+    example_counts: list[int] | None = None,
+    ref_failing: int = 0,
+    n_tested: int = 1,
+    extra_metrics: list[Metric] | None = None,
+) -> TestCase:
+    """A test case for ``failing`` evaluation rows of ``feature``; ``what`` names the problem."""
+    shares, impacts, min_rows, p_threshold = _severity_config(config)
+    factor = inputs.config.sensitivity.threshold_factor
+    n_eval = failing.size
+    n_ref = len(inputs.ref)
+    k = int(np.count_nonzero(failing))
+    share = k / n_eval if n_eval else 0.0
+    ref_share = ref_failing / n_ref if n_ref else 0.0
+    metrics = [
+        Metric("Failing Rows", MetricCategory.FAILING_INPUTS, k),
+        Metric("Failing Rows %", MetricCategory.FAILING_INPUTS, share * 100),
+        Metric("Reference Failing Rows %", MetricCategory.FAILING_INPUTS, ref_share * 100),
+        Metric("Examples", MetricCategory.FAILING_INPUTS, examples),
+    ]
+    if example_counts is not None:
+        metrics.append(Metric("Example Counts", MetricCategory.FAILING_INPUTS, example_counts))
+    metrics += extra_metrics or []
+    if k == 0:
+        return TestCase(
+            [feature.name], Severity.PASS, f"No evaluation row of {feature.name} {what}.", metrics
+        )
+    pvalue = stats.excess_rate_pvalue(k, n_eval, ref_share)
+    rows = stats.fmt_count(k, n_eval)
+    if not pvalue < p_threshold / max(1, n_tested):
+        return TestCase(
+            [feature.name],
+            Severity.PASS,
+            f"{rows} of {feature.name} {what}, about as many as in the reference ({ref_share:.2%}).",
+            metrics,
+        )
+    excess = share - ref_share
+    share_sev = Severity.WARNING
+    if excess >= shares[1] * factor:
+        share_sev = Severity.ALERT
+    impact_m, clause, impact = stats.impact_metrics(inputs, failing)
+    metrics += impact_m
+    impact_sev = severity_from_thresholds(impact, impacts, factor) if k >= min_rows else Severity.PASS
+    severity = max(share_sev, impact_sev)
+    listed = ", ".join(
+        f"{e!r} ({c:,} rows)" for e, c in zip(examples, example_counts or [], strict=False)
+    ) or ", ".join(examples)
+    explanation = f"{rows} of {feature.name} {what}"
+    if listed:
+        explanation += f", e.g. {listed}"
+    explanation += f"; {clause}." if clause else "; the model was never validated on such values."
+    return TestCase([feature.name], severity, explanation, metrics, importance=excess + impact)
+
+
+def _batch(key: str, name: str, description: str, cases: list[TestCase]) -> TestBatch:
+    return TestBatch(key, name, description, CATEGORY, cases)
+
+
+def _numeric_features(inputs: StressInputs) -> list[Feature]:
+    return [f for f in stats.tested_features(inputs) if f.is_numeric]
+
+
+def _categorical_features(inputs: StressInputs, *, text: bool = False) -> list[Feature]:
+    return [
+        f
+        for f in stats.tested_features(inputs, text=text)
+        if f.is_categorical or (text and f.kind.value == "text")
+    ]
+
+
+def _extreme_examples(values: np.ndarray, failing: np.ndarray, centre: float) -> list[str]:
+    bad = values[failing]
+    order = np.argsort(-np.abs(bad - centre))[: stats.MAX_EXAMPLES]
+    return [f"{v:.6g}" for v in bad[order]]
+
+
+@register(
+    "numeric_outlier",
+    name="Numeric Outliers",
+    category=CATEGORY,
+    description="Numeric values far outside the reference distribution.",
+    defaults={"method": "std", "bound_multiplier": 3.0, "quantile": 0.001, **_SEVERITY_DEFAULTS},
+)
+def numeric_outlier(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    """``std``: outside reference mean ± ``bound_multiplier`` σ (RIME's rule). ``quantile``:
+    outside the reference's [``quantile``, 1 - ``quantile``] range widened by
+    ``bound_multiplier`` times its width's 1/10 (robust for heavy tails)."""
+    method = config["method"]
+    if method not in ("std", "quantile"):
+        raise ValueError(f"method must be 'std' or 'quantile', got {method!r}")
+    mult = stats.check_number(config, "bound_multiplier", low=0.0)
+    q = stats.check_number(config, "quantile", low=0.0, high=0.5)
+    features = _numeric_features(inputs)
+    cases = []
+    for feature in features:
+        col = stats.numeric_column(inputs, feature.name)
+        ref = col.ref[col.ref_valid]
+        if ref.size == 0:
+            continue
+        if method == "std":
+            centre, spread = float(ref.mean()), float(ref.std())
+            lo, hi = centre - mult * spread, centre + mult * spread
+        else:
+            qlo, qhi = (float(v) for v in np.quantile(ref, [q, 1 - q]))
+            margin = mult * (qhi - qlo) / 10
+            lo, hi, centre = qlo - margin, qhi + margin, float(np.median(ref))
+        with np.errstate(invalid="ignore"):
+            failing = (col.eval < lo) | (col.eval > hi)
+            ref_failing = int(np.count_nonzero((col.ref < lo) | (col.ref > hi)))
+        cases.append(
+            _abnormal_case(
+                inputs,
+                config,
+                feature,
+                failing,
+                what=f"lie outside [{lo:.4g}, {hi:.4g}]",
+                examples=_extreme_examples(col.eval, failing, centre),
+                ref_failing=ref_failing,
+                n_tested=len(features),
+                extra_metrics=[
+                    Metric("Lower Bound", MetricCategory.FEATURE, lo),
+                    Metric("Upper Bound", MetricCategory.FEATURE, hi),
+                ],
+            )
+        )
+    return _batch("numeric_outlier", "Numeric Outliers", "Numeric values far outside the reference.", cases)
+
+
+@register(
+    "out_of_range",
+    name="Out of Range",
+    category=CATEGORY,
+    description="Numeric values beyond the reference's [min, max] widened by std_factor std deviations.",
+    defaults={"std_factor": 3.0, **_SEVERITY_DEFAULTS},
+    enabled_by_default=False,
+)
+def out_of_range(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    std_factor = stats.check_number(config, "std_factor", low=0.0)
+    features = _numeric_features(inputs)
+    cases = []
+    for feature in features:
+        col = stats.numeric_column(inputs, feature.name)
+        ref = col.ref[col.ref_valid]
+        if ref.size == 0:
+            continue
+        spread = float(ref.std())
+        lo, hi = float(ref.min()) - std_factor * spread, float(ref.max()) + std_factor * spread
+        with np.errstate(invalid="ignore"):
+            failing = (col.eval < lo) | (col.eval > hi)
+        cases.append(
+            _abnormal_case(
+                inputs,
+                config,
+                feature,
+                failing,
+                what=f"lie beyond the reference's range widened to [{lo:.4g}, {hi:.4g}]",
+                examples=_extreme_examples(col.eval, failing, float(ref.mean())),
+                n_tested=len(features),
+            )
+        )
+    return _batch("out_of_range", "Out of Range", "Numeric values beyond anything in the reference.", cases)
+
+
+def _level_index(col: stats.CategoricalColumn) -> pd.Index:
+    return pd.Index(col.levels, dtype=object)
+
+
+def _is_empty_level(levels: pd.Index) -> np.ndarray:
+    as_str = pd.Series(levels, dtype=object)
+    is_str = as_str.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    stripped = as_str.where(is_str, "x").astype(str).str.strip()
+    out: np.ndarray = is_str & (stripped == "").to_numpy(dtype=bool)
+    return out
+
+
+def _capitalization_variants(col: stats.CategoricalColumn) -> np.ndarray:
+    """Levels absent from the reference whose lower-case form is a reference value's."""
+    levels = pd.Series(col.levels, dtype=object)
+    is_str = levels.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    lower = levels.where(is_str, None).map(lambda v: v.lower() if isinstance(v, str) else None)
+    in_ref = col.ref_counts[:-1] > 0
+    ref_lower = set(lower[in_ref & is_str])
+    out: np.ndarray = is_str & ~in_ref & lower.isin(ref_lower).to_numpy(dtype=bool)
+    return out
+
+
+def _unseen_levels(col: stats.CategoricalColumn) -> np.ndarray:
+    """Values in evaluation, not in reference, that are not merely empty or re-capitalised."""
+    levels = _level_index(col)
+    out: np.ndarray = (
+        (col.ref_counts[:-1] == 0)
+        & (col.eval_counts[:-1] > 0)
+        & ~_is_empty_level(levels)
+        & ~_capitalization_variants(col)
+    )
+    return out
+
+
+def _level_case(
+    inputs: StressInputs,
+    config: dict[str, Any],
+    feature: Feature,
+    col: stats.CategoricalColumn,
+    level_mask: np.ndarray,
+    *,
+    what: str,
+    n_tested: int,
+    ref_failing: int = 0,
+) -> TestCase:
+    failing = col.rows_with_levels(level_mask)
+    idx = np.flatnonzero(level_mask & (col.eval_counts[:-1] > 0))
+    examples, counts = stats.top_examples([col.levels[i] for i in idx], col.eval_counts[idx])
+    return _abnormal_case(
+        inputs,
+        config,
+        feature,
+        failing,
+        what=what,
+        examples=examples,
+        example_counts=counts,
+        ref_failing=ref_failing,
+        n_tested=n_tested,
+    )
+
+
+@register(
+    "unseen_categorical",
+    name="Unseen Categorical",
+    category=CATEGORY,
+    description="Categorical values that never occur in the reference data.",
+    defaults=dict(_SEVERITY_DEFAULTS),
+)
+def unseen_categorical(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    features = _categorical_features(inputs)
+    cases = []
+    for feature in features:
+        col = stats.categorical_column(inputs, feature.name)
+        cases.append(
+            _level_case(
+                inputs,
+                config,
+                feature,
+                col,
+                _unseen_levels(col),
+                what="hold values never seen in the reference",
+                n_tested=len(features),
+            )
+        )
+    return _batch("unseen_categorical", "Unseen Categorical", "Values the reference never had.", cases)
+
+
+@register(
+    "rare_categories",
+    name="Rare Categories",
+    category=CATEGORY,
+    description="Categorical values that are very rare in the reference, more common in evaluation.",
+    defaults={"min_ratio_rel_uniform": 0.005, **_SEVERITY_DEFAULTS},
+)
+def rare_categories(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    """A value is rare when its reference share is below ``min_ratio_rel_uniform`` times the
+    share it would have if all reference values were equally common."""
+    ratio = stats.check_number(config, "min_ratio_rel_uniform", low=0.0, high=1.0)
+    features = _categorical_features(inputs)
+    cases = []
+    for feature in features:
+        col = stats.categorical_column(inputs, feature.name)
+        ref_counts = col.ref_counts[:-1]
+        n_ref_values = int(ref_counts.sum())
+        k_levels = int(np.count_nonzero(ref_counts))
+        if n_ref_values == 0:
+            continue
+        rare = (ref_counts > 0) & (ref_counts / n_ref_values < ratio / k_levels)
+        cases.append(
+            _level_case(
+                inputs,
+                config,
+                feature,
+                col,
+                rare,
+                what=f"hold values rarer than {ratio / k_levels:.3%} in the reference",
+                n_tested=len(features),
+                ref_failing=int(ref_counts[rare].sum()),
+            )
+        )
+    return _batch("rare_categories", "Rare Categories", "Values the reference barely had.", cases)
+
+
+@register(
+    "null_check",
+    name="Null Check",
+    category=CATEGORY,
+    description="Missing values in features that are never missing in the reference data.",
+    defaults=dict(_SEVERITY_DEFAULTS),
+)
+def null_check(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    features = [f for f in stats.tested_features(inputs, text=True) if not inputs.ref[f.name].isna().any()]
+    cases = []
+    for feature in features:
+        failing = inputs.eval[feature.name].isna().to_numpy()
+        cases.append(
+            _abnormal_case(
+                inputs,
+                config,
+                feature,
+                failing,
+                what="are missing, though the reference never is",
+                examples=[],
+                n_tested=len(features),
+            )
+        )
+    return _batch("null_check", "Null Check", "Missing values where the reference has none.", cases)
+
+
+@register(
+    "feature_type_check",
+    name="Feature Type Check",
+    category=CATEGORY,
+    description="Values of numeric features that are not numbers.",
+    defaults=dict(_SEVERITY_DEFAULTS),
+)
+def feature_type_check(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    features = _numeric_features(inputs)
+    cases = []
+    for feature in features:
+        col = stats.numeric_column(inputs, feature.name)
+        failing = col.eval_nonnumeric
+        values = inputs.eval[feature.name].to_numpy()[failing] if failing.any() else np.empty(0)
+        uniq, counts = np.unique(values.astype(str), return_counts=True)
+        examples, ex_counts = stats.top_examples([str(u) for u in uniq], counts)
+        cases.append(
+            _abnormal_case(
+                inputs,
+                config,
+                feature,
+                failing,
+                what="hold values that are not numbers",
+                examples=examples,
+                example_counts=ex_counts,
+                ref_failing=int(np.count_nonzero(col.ref_nonnumeric)),
+                n_tested=len(features),
+            )
+        )
+    return _batch("feature_type_check", "Feature Type Check", "Values of the wrong type.", cases)
+
+
+@register(
+    "empty_string",
+    name="Empty String",
+    category=CATEGORY,
+    description="Empty or blank strings in categorical and text features.",
+    defaults=dict(_SEVERITY_DEFAULTS),
+)
+def empty_string(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    features = _categorical_features(inputs, text=True)
+    cases = []
+    for feature in features:
+        col = stats.categorical_column(inputs, feature.name)
+        empty = _is_empty_level(_level_index(col))
+        cases.append(
+            _level_case(
+                inputs,
+                config,
+                feature,
+                col,
+                empty,
+                what="are empty strings",
+                n_tested=len(features),
+                ref_failing=int(col.ref_counts[:-1][empty].sum()),
+            )
+        )
+    return _batch(
+        "empty_string", "Empty String", "Empty strings, which often stand for a missing value.", cases
+    )
+
+
+@register(
+    "capitalization",
+    name="Capitalization",
+    category=CATEGORY,
+    description="Categorical values that match a reference value except for upper/lower case.",
+    defaults=dict(_SEVERITY_DEFAULTS),
+)
+def capitalization(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    features = _categorical_features(inputs)
+    cases = []
+    for feature in features:
+        col = stats.categorical_column(inputs, feature.name)
+        cases.append(
+            _level_case(
+                inputs,
+                config,
+                feature,
+                col,
+                _capitalization_variants(col),
+                what="differ from a reference value only in capitalization",
+                n_tested=len(features),
+            )
+        )
+    return _batch("capitalization", "Capitalization", "Values spelled with different capitalization.", cases)

@@ -1,0 +1,268 @@
+"""Data Cleanliness: problems of the data itself, mostly of the reference (training) data.
+
+- ``required_features``: the listed features (default: every reference feature) are in the
+  evaluation data and not entirely missing there.
+- ``duplicate_rows`` (off by default, as in RIME): exact duplicate rows, by a 64-bit hash of
+  each row.
+- ``label_imbalance``: the minority class's share of the reference labels.
+- ``high_feature_correlation``: for each numeric feature, its most correlated other numeric
+  feature in the reference (rank correlation on reference percentiles; at most
+  ``max_rows`` rows, sampled with the run's seed: the standard error of a correlation at
+  200,000 rows is about 0.002, far below the thresholds). Missing values take the middle rank.
+- ``high_mi_feature_to_label``: leakage: a feature that tells too much about the label.
+  Normalised mutual information I(X; Y) / H(Y) on the reference (numeric: 10 quantile bins,
+  missing values their own bin; Miller-Madow bias-corrected so that many-valued features do
+  not look informative by chance).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from airflow_provider_rime.local.catalogue import stats
+from airflow_provider_rime.local.catalogue.registry import register
+from airflow_provider_rime.local.catalogue.types import (
+    Category,
+    Metric,
+    MetricCategory,
+    Severity,
+    StressInputs,
+    TestBatch,
+    TestCase,
+    severity_from_thresholds,
+)
+
+CATEGORY = Category.DATA_CLEANLINESS
+
+
+@register(
+    "required_features",
+    name="Required Features",
+    category=CATEGORY,
+    description="Features that must be present (and not entirely missing) in the evaluation data.",
+    defaults={"required_features": None},
+)
+def required_features(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    required = config["required_features"]
+    if required is None:
+        required = [str(c) for c in inputs.ref.columns]
+    if not isinstance(required, list) or not all(isinstance(c, str) for c in required):
+        raise ValueError(f"required_features must be a list of column names, got {required!r}")
+    cases = []
+    for name in required:
+        in_ref = name in inputs.ref.columns
+        in_eval = name in inputs.eval.columns
+        metrics = [Metric("Present in Evaluation", MetricCategory.FEATURE, int(in_eval))]
+        if not in_eval:
+            where = "the reference has it" if in_ref else "the reference lacks it too"
+            case = TestCase(
+                [name],
+                Severity.ALERT,
+                f"Required feature {name} is missing from the evaluation data ({where}): the model cannot be "
+                "fed as it was trained.",
+                metrics,
+                importance=1.0,
+            )
+        elif len(inputs.eval) and inputs.eval[name].isna().all():
+            case = TestCase(
+                [name],
+                Severity.ALERT,
+                f"Required feature {name} is present but entirely missing in the evaluation data.",
+                metrics,
+                importance=1.0,
+            )
+        else:
+            case = TestCase([name], Severity.PASS, f"Required feature {name} is present.", metrics)
+        cases.append(case)
+    return TestBatch(
+        "required_features", "Required Features", "Required features are present.", CATEGORY, cases
+    )
+
+
+def _duplicates(frame: pd.DataFrame) -> int:
+    if len(frame) == 0 or frame.shape[1] == 0:
+        return 0
+    hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return int(hashes.size - np.unique(hashes).size)
+
+
+@register(
+    "duplicate_rows",
+    name="Duplicate Rows",
+    category=CATEGORY,
+    description="Exact duplicate rows in the reference and evaluation data.",
+    defaults={"severity_thresholds": [0.01, 0.05]},
+    enabled_by_default=False,
+)
+def duplicate_rows(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    thresholds = stats.check_thresholds(config, "severity_thresholds")
+    factor = inputs.config.sensitivity.threshold_factor
+    cases = []
+    for split, frame in (("reference", inputs.ref), ("evaluation", inputs.eval)):
+        dups = _duplicates(frame)
+        share = dups / len(frame) if len(frame) else 0.0
+        severity = severity_from_thresholds(share, thresholds, factor)
+        metrics = [
+            Metric("Duplicate Rows", MetricCategory.FAILING_INPUTS, dups),
+            Metric("Duplicate Rows %", MetricCategory.FAILING_INPUTS, share * 100),
+        ]
+        if severity is Severity.PASS:
+            text = f"The {split} data has {stats.fmt_count(dups, len(frame))} duplicated."
+        else:
+            text = (
+                f"The {split} data has {stats.fmt_count(dups, len(frame))} that duplicate another row: "
+                "duplicates over-weight some cases and leak between train and test splits."
+            )
+        cases.append(TestCase([], severity, text, metrics, importance=share))
+    return TestBatch("duplicate_rows", "Duplicate Rows", "Exact duplicate rows.", CATEGORY, cases)
+
+
+@register(
+    "label_imbalance",
+    name="Label Imbalance",
+    category=CATEGORY,
+    description="Share of the minority class in the reference labels.",
+    defaults={"minority_share_thresholds": [0.1, 0.01]},
+    needs_labels=True,
+)
+def label_imbalance(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    assert inputs.ref_labels is not None
+    thresholds = stats.check_thresholds(config, "minority_share_thresholds")
+    y = inputs.ref_labels.astype(bool)
+    rate = float(y.mean()) if y.size else math.nan
+    minority = min(rate, 1 - rate)
+    severity = severity_from_thresholds(
+        minority, thresholds, inputs.config.sensitivity.threshold_factor, lower_is_worse=True
+    )
+    metrics = [
+        Metric("Minority Class Share", MetricCategory.FEATURE, minority),
+        Metric("Positive Rate", MetricCategory.FEATURE, rate),
+    ]
+    if severity is Severity.PASS:
+        text = f"The reference labels are balanced enough (minority class {minority:.1%})."
+    else:
+        text = (
+            f"The minority class is only {minority:.2%} of the reference labels: accuracy is "
+            "misleading and the model may have learned little about that class."
+        )
+    case = TestCase(
+        [], severity, text, metrics, importance=0.5 - minority if math.isfinite(minority) else 0.0
+    )
+    return TestBatch(
+        "label_imbalance", "Label Imbalance", "Balance of the reference labels.", CATEGORY, [case], metrics
+    )
+
+
+_RANK_BINS = 100
+
+
+@register(
+    "high_feature_correlation",
+    name="High Feature Correlation",
+    category=CATEGORY,
+    description="Pairs of numeric features so correlated in the reference that one is redundant.",
+    defaults={"severity_thresholds": [0.9, 0.98], "max_rows": 200_000},
+)
+def high_feature_correlation(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    thresholds = stats.check_thresholds(config, "severity_thresholds")
+    max_rows = config["max_rows"]
+    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 10:
+        raise ValueError(f"max_rows must be an integer of at least 10, got {max_rows!r}")
+    features = [f for f in stats.tested_features(inputs) if f.is_numeric]
+    if len(features) < 2:
+        return None
+    n = len(inputs.ref)
+    rows = None
+    if n > max_rows:
+        rows = np.sort(np.random.default_rng(inputs.config.random_seed).choice(n, max_rows, replace=False))
+    columns = []
+    for f in features:
+        bins = stats.quantile_bins(inputs, f.name, _RANK_BINS)
+        ranks = bins.ref if rows is None else bins.ref[rows]
+        r = ranks.astype(np.float64)
+        missing = ranks == bins.n_bins
+        if missing.any():
+            r[missing] = (bins.n_bins - 1) / 2
+        columns.append(r)
+    matrix = np.vstack(columns)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr: np.ndarray = np.atleast_2d(np.corrcoef(matrix))
+    corr = np.nan_to_num(corr, nan=0.0)
+    np.fill_diagonal(corr, 0.0)
+    factor = inputs.config.sensitivity.threshold_factor
+    cases = []
+    for i, f in enumerate(features):
+        j = int(np.argmax(np.abs(corr[i])))
+        value = float(corr[i, j])
+        partner = features[j].name
+        severity = severity_from_thresholds(abs(value), [min(t * factor, 0.999) for t in thresholds])
+        metrics = [
+            Metric("Most Correlated Feature", MetricCategory.STATISTICAL_DEPENDENCE, partner),
+            Metric("Correlation", MetricCategory.STATISTICAL_DEPENDENCE, value),
+        ]
+        if severity is Severity.PASS:
+            text = f"{f.name} is at most moderately correlated with another feature ({partner}: {value:.3f})."
+        else:
+            text = (
+                f"{f.name} and {partner} have rank correlation {value:.3f} in the reference: one is nearly "
+                "redundant, which makes the model's use of either fragile and hard to explain."
+            )
+        cases.append(TestCase([f.name, partner], severity, text, metrics, importance=abs(value)))
+    return TestBatch(
+        "high_feature_correlation",
+        "High Feature Correlation",
+        "Numeric features that are nearly copies of each other in the reference.",
+        CATEGORY,
+        cases,
+    )
+
+
+@register(
+    "high_mi_feature_to_label",
+    name="High Mutual Information (Feature to Label)",
+    category=CATEGORY,
+    description="Features that reveal the label suspiciously well in the reference (possible leakage).",
+    defaults={"severity_thresholds": [0.5, 0.8], "num_quantiles": 10},
+    needs_labels=True,
+)
+def high_mi_feature_to_label(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    assert inputs.ref_labels is not None
+    thresholds = stats.check_thresholds(config, "severity_thresholds")
+    q = config["num_quantiles"]
+    if not isinstance(q, int) or isinstance(q, bool) or not 2 <= q <= 1000:
+        raise ValueError(f"num_quantiles must be an integer in [2, 1000], got {q!r}")
+    y = inputs.ref_labels.astype(np.int64)
+    hy = stats.entropy_bits(np.bincount(y, minlength=2))
+    if hy == 0:
+        return None
+    factor = inputs.config.sensitivity.threshold_factor
+    cases = []
+    for feature in stats.tested_features(inputs):
+        bins = stats.feature_bins(inputs, feature, q)
+        mi = stats.mutual_information_bits(bins.ref, len(bins.labels), y)
+        nmi = min(1.0, mi / hy)
+        severity = severity_from_thresholds(nmi, [min(t * factor, 1.0) for t in thresholds])
+        metrics = [
+            Metric("Mutual Information (bits)", MetricCategory.STATISTICAL_DEPENDENCE, mi),
+            Metric("Normalized Mutual Information", MetricCategory.STATISTICAL_DEPENDENCE, nmi),
+        ]
+        if severity is Severity.PASS:
+            text = f"{feature.name} carries {nmi:.1%} of the label's information, a plausible amount."
+        else:
+            text = (
+                f"{feature.name} alone carries {nmi:.1%} of the label's information in the reference: "
+                "it may be derived from the label (leakage), so the model would fail where it is not "
+                "available."
+            )
+        cases.append(TestCase([feature.name], severity, text, metrics, importance=nmi))
+    return TestBatch(
+        "high_mi_feature_to_label",
+        "High Mutual Information (Feature to Label)",
+        "Features that reveal the label suspiciously well (possible leakage).",
+        CATEGORY,
+        cases,
+    )

@@ -1,0 +1,274 @@
+"""Subset Performance: for each metric, the worst subset of each feature against the whole.
+
+Subsets of the evaluation data: numeric features by the reference's quantiles
+(``num_subsets``, 5), categorical features by value (values rarer than ``min_frq`` of the
+rows, 1%, are pooled into "other values"), and the rows where the feature is missing.
+Subsets smaller than ``min_frq`` of the rows are not judged.
+
+The confidence check: a subset's gap to the overall metric counts only by its lower
+confidence bound, ``gap - z * se`` (one-sided, ``confidence_level`` 0.95), with the
+standard error of the subset's metric (binomial for rates, Hanley-McNeil for AUC). So the
+severity grows with the gap and with the subset's size: a small subset needs a larger gap
+before it warns. Severity thresholds apply to that bound, scaled by the global sensitivity.
+
+``pos_pred_rate`` and ``avg_pred`` are registered but off by default: a subset where a
+predictive feature is high *should* get higher predictions, so their "gap" measures how
+much the model uses the feature, not a weakness.
+
+Cost: one ``bincount`` pass per feature and metric, plus one sort of the predictions shared
+by all features and a radix sort of small group codes per feature for AUC.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+from airflow_provider_rime.local.catalogue import stats
+from airflow_provider_rime.local.catalogue.metrics import METRICS_BY_KEY, BinaryMetric, Direction
+from airflow_provider_rime.local.catalogue.registry import register
+from airflow_provider_rime.local.catalogue.types import (
+    Category,
+    Feature,
+    Metric,
+    MetricCategory,
+    Severity,
+    StressInputs,
+    TestBatch,
+    TestCase,
+    severity_from_thresholds,
+)
+
+CATEGORY = Category.SUBSET_PERFORMANCE
+
+_SUBSET_METRICS = ("accuracy", "auc", "f1", "precision", "recall", "fpr", "fnr", "pos_pred_rate", "avg_pred")
+_OFF_BY_DEFAULT = {"pos_pred_rate", "avg_pred"}
+_DEFAULTS: dict[str, Any] = {
+    "num_subsets": 5,
+    "min_frq": 0.01,
+    "confidence_level": 0.95,
+    "severity_thresholds": [0.05, 0.1],
+}
+
+
+class Subsets:
+    """Evaluation rows coded by subset, with the subsets' names."""
+
+    def __init__(self, codes: np.ndarray, names: list[str]) -> None:
+        self.codes = codes
+        self.names = names
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+
+def _subsets(inputs: StressInputs, feature: Feature, num_subsets: int, min_frq: float) -> Subsets:
+    def build() -> Subsets:
+        if feature.is_numeric:
+            bins = stats.quantile_bins(inputs, feature.name, num_subsets)
+            return Subsets(bins.eval, bins.labels)
+        col = stats.categorical_column(inputs, feature.name)
+        n_eval = max(1, col.eval_codes.size)
+        frequent = col.eval_counts[:-1] / n_eval >= min_frq
+        # level -> subset: frequent levels keep their own, the rest pool into "other values"
+        mapping = np.empty(len(col.levels) + 1, dtype=np.int32)
+        frequent_idx = np.flatnonzero(frequent)
+        mapping[:] = len(frequent_idx)  # "other values"
+        mapping[frequent_idx] = np.arange(len(frequent_idx), dtype=np.int32)
+        mapping[-1] = len(frequent_idx) + 1  # missing
+        names = [f"{feature.name} = {col.levels[i]}" for i in frequent_idx]
+        names += [f"{feature.name}: other values", f"{feature.name} is missing"]
+        return Subsets(mapping[col.eval_codes], names)
+
+    return stats.cached(inputs, ("subsets", feature.name, num_subsets, min_frq), build)
+
+
+def _metric_by_group(
+    metric: BinaryMetric, inputs: StressInputs, subsets: Subsets, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each subset's metric value and its standard error."""
+    p = inputs.eval_preds
+    assert p is not None
+    y = inputs.eval_labels
+    c = stats.cached(
+        inputs,
+        ("subset_counts", id(subsets), threshold),
+        lambda: stats.group_counts(subsets.codes, subsets.n, y, p, threshold),
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if metric.key == "accuracy":
+            k, n = c.tp + c.tn, c.n
+        elif metric.key == "precision":
+            k, n = c.tp, c.tp + c.fp
+        elif metric.key == "recall":
+            k, n = c.tp, c.pos
+        elif metric.key == "fpr":
+            k, n = c.fp, c.fp + c.tn
+        elif metric.key == "fnr":
+            k, n = c.fn, c.pos
+        elif metric.key == "pos_pred_rate":
+            k, n = c.pred_pos, c.n
+        elif metric.key == "f1":
+            # F1 = tp / (tp + (fp + fn) / 2): a proportion of that denominator.
+            k, n = c.tp, c.tp + 0.5 * (c.fp + c.fn)
+        elif metric.key == "avg_pred":
+            mean = c.sum_p / c.n
+            var = np.maximum(c.sum_p2 / c.n - mean**2, 0.0)
+            return np.where(c.n > 0, mean, np.nan), np.sqrt(var / np.maximum(c.n - 1, 1))
+        elif metric.key == "auc":
+            assert y is not None
+            auc, error = stats.group_auc(subsets.codes, subsets.n, y, stats.prediction_codes(inputs))
+            # With binned ranks, widen the standard error by the (tiny) binning error bound.
+            return auc, stats.auc_se(auc, c.pos, c.n - c.pos) + error
+        else:  # pragma: no cover - the registered keys are the cases above
+            raise ValueError(f"no subset version of metric {metric.key!r}")
+        value = np.where(n > 0, k / n, np.nan)
+        return value, stats.proportion_se(k, n)
+
+
+def _gap(metric: BinaryMetric, overall: float, value: np.ndarray) -> np.ndarray:
+    if metric.direction is Direction.HIGHER_IS_BETTER:
+        return overall - value
+    if metric.direction is Direction.LOWER_IS_BETTER:
+        return value - overall
+    return np.abs(value - overall)
+
+
+def _validate(config: dict[str, Any]) -> tuple[int, float, float, list[float]]:
+    num_subsets = config["num_subsets"]
+    if not isinstance(num_subsets, int) or isinstance(num_subsets, bool) or not 2 <= num_subsets <= 100:
+        raise ValueError(f"num_subsets must be an integer in [2, 100], got {num_subsets!r}")
+    min_frq = stats.check_number(config, "min_frq", low=0.0, high=0.5)
+    confidence = stats.check_number(config, "confidence_level", low=0.5, high=0.9999)
+    return num_subsets, min_frq, confidence, stats.check_thresholds(config, "severity_thresholds")
+
+
+def _subset_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
+    def test(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+        if inputs.eval_preds is None or (metric.needs_labels and inputs.eval_labels is None):
+            return None
+        num_subsets, min_frq, confidence, thresholds = _validate(config)
+        z = float(sps.norm.ppf(confidence))
+        factor = inputs.config.sensitivity.threshold_factor
+        threshold = inputs.config.prediction_threshold
+        p = inputs.eval_preds
+        n_rows = p.size
+        overall = metric(inputs.eval_labels, p, threshold)
+        min_rows = max(1.0, min_frq * n_rows)
+        cases = []
+        for feature in stats.tested_features(inputs):
+            subsets = _subsets(inputs, feature, num_subsets, min_frq)
+            sizes = np.bincount(subsets.codes, minlength=subsets.n)
+            values, se = _metric_by_group(metric, inputs, subsets, threshold)
+            judged = (sizes >= min_rows) & np.isfinite(values)
+            gap = _gap(metric, overall, values)
+            bound = gap - z * np.where(np.isfinite(se), se, np.inf)
+            cases.append(
+                _case(
+                    metric, feature, subsets, sizes, values, judged, gap, bound, overall, thresholds, factor
+                )
+            )
+        return TestBatch(
+            test_type=f"subset_{metric.key}",
+            name=f"Subset {metric.name}",
+            description=(
+                f"{metric.name} of the model on subsets of each feature's values, against the whole "
+                "evaluation data; the worst subset decides."
+            ),
+            category=CATEGORY,
+            cases=cases,
+            metrics=[Metric(f"Overall {metric.name}", MetricCategory.PERFORMANCE_METRIC_VALUE, overall)],
+        )
+
+    return test
+
+
+def _case(
+    metric: BinaryMetric,
+    feature: Feature,
+    subsets: Subsets,
+    sizes: np.ndarray,
+    values: np.ndarray,
+    judged: np.ndarray,
+    gap: np.ndarray,
+    bound: np.ndarray,
+    overall: float,
+    thresholds: list[float],
+    factor: float,
+) -> TestCase:
+    n_rows = int(sizes.sum())
+    shown = np.flatnonzero(sizes > 0)
+    details = [
+        Metric("Subsets", MetricCategory.SUBSET_DETAILS, [subsets.names[i] for i in shown]),
+        Metric("Subset Sizes", MetricCategory.SUBSET_DETAILS, [int(sizes[i]) for i in shown]),
+        Metric(
+            f"Subset {metric.name}",
+            MetricCategory.SUBSET_DETAILS,
+            [float(values[i]) if math.isfinite(values[i]) else math.nan for i in shown],
+        ),
+    ]
+    if not math.isfinite(overall) or not judged.any():
+        return TestCase(
+            features=[feature.name],
+            severity=Severity.PASS,
+            explanation=(
+                f"No subset of {feature.name} is large enough (or {metric.name} is undefined) to judge."
+            ),
+            metrics=details,
+            skipped=True,
+        )
+    worst = int(np.flatnonzero(judged)[np.argmax(np.where(judged, bound, -np.inf)[judged])])
+    worst_bound = float(bound[worst])
+    severity = severity_from_thresholds(worst_bound, thresholds, factor) if worst_bound > 0 else Severity.PASS
+    name = subsets.names[worst]
+    size = int(sizes[worst])
+    metrics = [
+        Metric("Worst Subset", MetricCategory.SUBSET_DETAILS, name),
+        Metric("Worst Subset Size", MetricCategory.SUBSET_DETAILS, size),
+        Metric(f"Worst Subset {metric.name}", MetricCategory.PERFORMANCE_DIFF, float(values[worst])),
+        Metric(f"Overall {metric.name}", MetricCategory.PERFORMANCE_DIFF, overall),
+        Metric("Difference", MetricCategory.PERFORMANCE_DIFF, float(gap[worst])),
+        Metric("Difference (Lower Confidence Bound)", MetricCategory.PERFORMANCE_DIFF, worst_bound),
+        *details,
+    ]
+    where = f"on rows where {name} ({stats.fmt_count(size, n_rows)})"
+    if severity is Severity.PASS:
+        explanation = (
+            f"No subset of {feature.name} is confidently worse on {metric.name}: the worst, {where}, "
+            f"has {stats.fmt(values[worst])} against {stats.fmt(overall)} overall."
+        )
+    elif metric.direction is Direction.CHANGE_IS_BAD:
+        explanation = (
+            f"{metric.name} is {stats.fmt(values[worst])} {where} against {stats.fmt(overall)} overall: "
+            "the model treats this group very differently from the rest."
+        )
+    else:
+        explanation = (
+            f"{metric.name} is {stats.fmt(values[worst])} {where} against {stats.fmt(overall)} overall: "
+            "the model is markedly worse for this group, which the overall figure hides."
+        )
+    return TestCase(
+        features=[feature.name],
+        severity=severity,
+        explanation=explanation,
+        metrics=metrics,
+        importance=max(0.0, worst_bound),
+    )
+
+
+for _key in _SUBSET_METRICS:
+    _metric = METRICS_BY_KEY[_key]
+    register(
+        f"subset_{_key}",
+        name=f"Subset {_metric.name}",
+        category=CATEGORY,
+        description=f"Worst subset of each feature on {_metric.name}, against the whole evaluation data.",
+        defaults=dict(_DEFAULTS),
+        needs_labels=_metric.needs_labels,
+        needs_preds=True,
+        enabled_by_default=_key not in _OFF_BY_DEFAULT,
+    )(_subset_test(_metric))
