@@ -31,8 +31,13 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# The walkthrough end to end on this machine: local engine, SQLite Airflow and MLflow under .demo/.
 demo: $(STAMP)
 	$(BIN)/python -m airflow_provider_rime.demo
+
+# Airflow (http://localhost:8081), MLflow UI (http://localhost:7081) and the engine on .demo/, until Ctrl-C.
+demo-ui: $(STAMP)
+	$(BIN)/python -m airflow_provider_rime.demo ui
 
 engine: $(STAMP)
 	$(BIN)/rime-local serve

@@ -1,0 +1,504 @@
+"""``make demo`` and ``make demo-ui``: the walkthrough on one machine, against the local engine.
+
+``python -m airflow_provider_rime.demo`` (``make demo``):
+
+1. starts the local engine (``rime-local serve``) on 127.0.0.1:8642 (or a free port if that
+   one is taken), data under ``.demo/engine``;
+2. migrates a SQLite Airflow metadata DB under ``.demo/airflow`` and adds the connection
+   ``rime`` (the engine's URL and API key);
+3. runs the DAG ``RIME_Stress_Testing`` from ``example_dags/`` to completion with
+   ``airflow dags test`` (MLflow tracking in SQLite under ``.demo/mlflow``);
+4. prints each model's pass rate and AUC, the chosen model and the test run links, and
+   how to open the UIs; stops the engine. The exit status is non-zero if anything failed.
+
+``python -m airflow_provider_rime.demo ui`` (``make demo-ui``) starts the engine, Airflow
+(``airflow standalone``, http://localhost:8081, everyone is admin: a local demo) and the
+MLflow UI (http://localhost:7081) on the same ``.demo`` state, until Ctrl-C.
+
+All state lives under ``--demo-dir`` (default ``.demo``); ``make clean`` removes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DAG_ID = "RIME_Stress_Testing"
+CONN_ID = "rime"
+ENGINE_PORT = 8642
+AIRFLOW_PORT = 8081
+MLFLOW_PORT = 7081
+#: The MLflow experiment, registered model and alias the example DAG uses (example_dags/rime_demo).
+MLFLOW_EXPERIMENT = "airflow_demo"
+REGISTERED_MODEL = "rime-fraud-detection"
+PRODUCTION_ALIAS = "production"
+
+
+class DemoError(RuntimeError):
+    """A step of the demo failed; the message says which and where its log is."""
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    """Where the demo keeps its state."""
+
+    root: Path
+    dags_folder: Path
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.root / "airflow"
+
+    @property
+    def engine_dir(self) -> Path:
+        return self.root / "engine"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.root / "mlflow"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    def make(self) -> None:
+        for path in (self.airflow_home, self.engine_dir, self.mlflow_dir, self.work_dir, self.logs):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def find_dags_folder() -> Path:
+    """``example_dags/`` of the source tree (this file's or the working directory's)."""
+    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if (base / "example_dags" / "rime_stress_testing.py").is_file():
+            return base / "example_dags"
+    raise DemoError("example_dags/rime_stress_testing.py not found: run the demo from the repository root")
+
+
+def demo_env(paths: DemoPaths) -> dict[str, str]:
+    """The environment of every Airflow process of the demo."""
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(paths.airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(paths.dags_folder),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{paths.airflow_home / 'airflow.db'}",
+        "MLFLOW_TRACKING_URI": paths.mlflow_tracking_uri,
+        "RIME_DEMO_WORK_DIR": str(paths.work_dir),
+        "RIME_DEMO_MLFLOW_ARTIFACT_LOCATION": str(paths.mlflow_dir / "artifacts"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    # A stale connection or variable from the user's shell must not redirect the demo.
+    env.pop(f"AIRFLOW_CONN_{CONN_ID.upper()}", None)
+    return env
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def api_key(paths: DemoPaths) -> str:
+    """The engine's API key, made once per demo directory (so ``demo-ui`` reuses the connection)."""
+    key_file = paths.engine_dir / "api-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(24))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def run_logged(cmd: list[str], env: dict[str, str], log: Path, what: str, timeout: float = 900) -> None:
+    """Run ``cmd`` with its output in ``log``; raise :class:`DemoError` with the log's tail on failure."""
+    with log.open("ab") as handle:
+        result = subprocess.run(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
+    if result.returncode != 0:
+        raise DemoError(f"{what} failed (exit {result.returncode}); log {log}:\n{tail(log)}")
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+@dataclass
+class Engine:
+    """A running ``rime-local serve``."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float = 20) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT if os.name != "nt" else signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def start_engine(paths: DemoPaths, key: str, port: int = ENGINE_PORT) -> Engine:
+    """Start the local engine and wait until ``/healthz`` answers."""
+    import httpx
+
+    if not port_is_free(port):
+        fallback = free_port()
+        print(f"  port {port} is taken; the engine uses {fallback} (links of earlier demo runs change)")
+        port = fallback
+    log = paths.logs / "engine.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "airflow_provider_rime.local.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(paths.engine_dir),
+        "--database-url",
+        f"sqlite:///{paths.engine_dir / 'rime-local.db'}",
+    ]
+    # The key goes through the environment, not the command line (visible in ps).
+    env = {**os.environ, "RIME_LOCAL_API_KEYS": key}
+    with log.open("ab") as handle:
+        process = subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    engine = Engine(f"http://127.0.0.1:{port}", process, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DemoError(f"the engine exited with {process.returncode}; log {log}:\n{tail(log)}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{engine.url}/healthz", timeout=2).status_code == 200:
+                return engine
+        time.sleep(0.3)
+    engine.stop()
+    raise DemoError(f"the engine did not answer within 60 s; log {log}:\n{tail(log)}")
+
+
+@contextlib.contextmanager
+def running_engine(paths: DemoPaths, key: str) -> Iterator[Engine]:
+    engine = start_engine(paths, key)
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+def airflow_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "airflow", *args]
+
+
+def prepare_airflow(paths: DemoPaths, env: dict[str, str], engine_url: str, key: str) -> None:
+    """Migrate the metadata DB and (re)create the ``rime`` connection."""
+    log = paths.logs / "airflow-setup.log"
+    run_logged(airflow_cmd("db", "migrate"), env, log, "airflow db migrate")
+    subprocess.run(
+        airflow_cmd("connections", "delete", CONN_ID),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+    conn = {"conn_type": "rime", "host": engine_url, "password": key, "extra": {"max_retries": 3}}
+    run_logged(
+        airflow_cmd("connections", "add", CONN_ID, "--conn-json", json.dumps(conn)),
+        env,
+        log,
+        f"airflow connections add {CONN_ID}",
+    )
+
+
+def run_dag(paths: DemoPaths, env: dict[str, str]) -> str:
+    """``airflow dags test RIME_Stress_Testing``; return the DAG run's id."""
+    log = paths.logs / "dag-test.log"
+    log.write_text("")
+    started = time.monotonic()
+    with log.open("ab") as handle:
+        process = subprocess.Popen(
+            airflow_cmd("dags", "test", DAG_ID), env=env, stdout=handle, stderr=subprocess.STDOUT
+        )
+        reported: set[str] = set()
+        while process.poll() is None:
+            time.sleep(1)
+            report_finished_tasks(log, reported, started)
+        report_finished_tasks(log, reported, started)
+    if process.returncode != 0:
+        raise DemoError(
+            f"airflow dags test {DAG_ID} failed (exit {process.returncode}); log {log}:\n{tail(log)}"
+        )
+    run_id = latest_run_id(env)
+    state = dag_run_state(env, run_id)
+    if state != "success":
+        raise DemoError(f"DAG run {run_id} ended in state {state!r}; log {log}:\n{tail(log)}")
+    return run_id
+
+
+def report_finished_tasks(log: Path, reported: set[str], started: float) -> None:
+    """Print one line per task whose end ``airflow dags test`` has logged, with its final state."""
+    state = "?"
+    for line in log.read_text(errors="replace").splitlines():
+        if "new_state=" in line:
+            state = line.split("new_state=", 1)[1].split()[0]
+        elif "[DAG TEST] end task task_id=" in line:
+            task_id = line.split("task_id=", 1)[1].split()[0]
+            if task_id not in reported:
+                reported.add(task_id)
+                print(f"  [{time.monotonic() - started:4.0f} s] {task_id:<40} {state}")
+
+
+def latest_run_id(env: dict[str, str]) -> str:
+    out = subprocess.run(
+        airflow_cmd("dags", "list-runs", DAG_ID, "-o", "json"),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    runs = json.loads(out[out.index("[") :])
+    if not runs:
+        raise DemoError(f"no run of {DAG_ID} found after airflow dags test")
+    latest = max(runs, key=lambda r: r.get("logical_date") or r.get("run_after") or r.get("start_date") or "")
+    return str(latest["run_id"])
+
+
+def dag_run_state(env: dict[str, str], run_id: str) -> str:
+    out = subprocess.run(
+        airflow_cmd("dags", "list-runs", DAG_ID, "-o", "json"),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for run in json.loads(out[out.index("[") :]):
+        if run["run_id"] == run_id:
+            return str(run["state"])
+    return "unknown"
+
+
+def collect_results(paths: DemoPaths, run_id: str) -> dict[str, Any]:
+    """Read the DAG run's results back from MLflow: per model and the production version."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=paths.mlflow_tracking_uri)
+    experiment = client.get_experiment_by_name(MLFLOW_EXPERIMENT)
+    if experiment is None:
+        raise DemoError(f"the MLflow experiment {MLFLOW_EXPERIMENT!r} does not exist")
+    escaped = run_id.replace("'", "\\'")
+    runs = client.search_runs(
+        [experiment.experiment_id], filter_string=f"tags.airflow_dag_run_id = '{escaped}'"
+    )
+    models = []
+    for run in runs:
+        metrics, tags = run.data.metrics, run.data.tags
+        if "rime_pass_rate" not in metrics:
+            raise DemoError(f"MLflow run {run.info.run_id} ({tags.get('model_type')}) has no RIME results")
+        models.append(
+            {
+                "model_type": tags.get("model_type", run.info.run_name),
+                "mlflow_run_id": run.info.run_id,
+                "experiment_id": experiment.experiment_id,
+                "pass_rate": metrics["rime_pass_rate"],
+                "auc_test": metrics.get("test_auc"),
+                "auc_rime_eval": metrics.get("rime_model_metrics_AUC_eval"),
+                "tests": {
+                    k: metrics.get(f"rime_summary_counts_{k}") for k in ("total", "pass", "warning", "fail")
+                },
+                "link": tags.get("RIME Stress Test Link"),
+            }
+        )
+    production = client.get_model_version_by_alias(REGISTERED_MODEL, PRODUCTION_ALIAS)
+    return {
+        "run_id": run_id,
+        "models": sorted(models, key=lambda m: m["model_type"]),
+        "production": {
+            "version": production.version,
+            "model_type": production.tags.get("model_type"),
+            "test_run_id": production.tags.get("rime_stress_test_run_id"),
+            "mlflow_run_id": production.run_id,
+        },
+    }
+
+
+def print_results(results: dict[str, Any], engine_url: str, seconds: float) -> None:
+    def fmt(value: float | None) -> str:
+        return "   -  " if value is None else f"{value:6.3f}"
+
+    print()
+    print(f"RIME_Stress_Testing run {results['run_id']} finished in {seconds:.0f} s")
+    print()
+    print(f"  {'model':<32} {'pass rate':>9} {'tests':>13} {'AUC (test)':>10} {'AUC (RIME eval)':>15}")
+    for model in results["models"]:
+        tests = model["tests"]
+        counts = f"{int(tests['pass'] or 0)}/{int(tests['total'] or 0)} pass"
+        print(
+            f"  {model['model_type']:<32} {model['pass_rate']:>9.3f} {counts:>13} "
+            f"{fmt(model['auc_test']):>10} {fmt(model['auc_rime_eval']):>15}"
+        )
+    production = results["production"]
+    print()
+    print(
+        f"  chosen: {production['model_type']} -> {REGISTERED_MODEL} version {production['version']} "
+        f"(alias '{PRODUCTION_ALIAS}', models:/{REGISTERED_MODEL}@{PRODUCTION_ALIAS})"
+    )
+    print()
+    print("  stress test runs (served by the local engine; `make demo-ui` starts it again):")
+    for model in results["models"]:
+        print(f"    {model['model_type']:<32} {model['link']}")
+    print()
+    print("  to browse everything: make demo-ui, then open")
+    print(f"    Airflow  http://localhost:{AIRFLOW_PORT}   (DAG {DAG_ID}; a local demo: no login)")
+    print(
+        f"    MLflow   http://localhost:{MLFLOW_PORT}   "
+        f"(experiment {MLFLOW_EXPERIMENT}, model {REGISTERED_MODEL})"
+    )
+    print(f"    RIME     {engine_url}   (the local engine's pages)")
+
+
+def run_demo(paths: DemoPaths) -> int:
+    """``make demo``: run the example DAG end to end and print what it found."""
+    started = time.monotonic()
+    paths.make()
+    env = demo_env(paths)
+    key = api_key(paths)
+    print(f"demo state in {paths.root} (logs in {paths.logs})")
+    print("starting the local RIME engine ...")
+    with running_engine(paths, key) as engine:
+        print(f"  engine at {engine.url}")
+        print("preparing Airflow (SQLite metadata DB, connection 'rime') ...")
+        prepare_airflow(paths, env, engine.url, key)
+        print(f"running {DAG_ID} with `airflow dags test` ...")
+        run_id = run_dag(paths, env)
+        results = collect_results(paths, run_id)
+        (paths.root / "last-demo.json").write_text(json.dumps(results, indent=2))
+        print_results(results, engine.url, time.monotonic() - started)
+    print("\nengine stopped. Demo finished successfully.")
+    return 0
+
+
+def run_ui(paths: DemoPaths) -> int:
+    """``make demo-ui``: engine, Airflow and MLflow UI on the demo's state, until Ctrl-C."""
+    paths.make()
+    env = demo_env(paths)
+    # A local demo: every user is admin, no password to copy.
+    env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
+    env["AIRFLOW__API__PORT"] = str(AIRFLOW_PORT)
+    env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{AIRFLOW_PORT}"
+    key = api_key(paths)
+    for port, what in ((AIRFLOW_PORT, "Airflow"), (MLFLOW_PORT, "MLflow")):
+        if not port_is_free(port):
+            raise DemoError(f"port {port} (for {what}) is taken; stop what uses it and retry")
+    processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+    with running_engine(paths, key) as engine:
+        print(f"engine at {engine.url}")
+        prepare_airflow(paths, env, engine.url, key)
+        try:
+            for name, cmd in (
+                ("airflow", airflow_cmd("standalone")),
+                (
+                    "mlflow",
+                    [
+                        sys.executable,
+                        "-m",
+                        "mlflow",
+                        "ui",
+                        "--backend-store-uri",
+                        paths.mlflow_tracking_uri,
+                        "--default-artifact-root",
+                        str(paths.mlflow_dir / "artifacts"),
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(MLFLOW_PORT),
+                    ],
+                ),
+            ):
+                log = paths.logs / f"{name}-ui.log"
+                with log.open("ab") as handle:
+                    processes.append(
+                        (name, subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT))
+                    )
+            print(f"Airflow  http://localhost:{AIRFLOW_PORT}  (log {paths.logs / 'airflow-ui.log'})")
+            print(f"MLflow   http://localhost:{MLFLOW_PORT}  (log {paths.logs / 'mlflow-ui.log'})")
+            print(f"RIME     {engine.url}")
+            print(f"Trigger {DAG_ID} in Airflow to run the walkthrough again. Ctrl-C stops everything.")
+            while True:
+                for name, process in processes:
+                    if process.poll() is not None:
+                        raise DemoError(f"{name} exited with {process.returncode}; see {paths.logs}")
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("\nstopping ...")
+        finally:
+            for _, process in reversed(processes):
+                stop_process(process)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m airflow_provider_rime.demo", description=__doc__)
+    parser.add_argument("command", nargs="?", choices=("run", "ui"), default="run")
+    parser.add_argument(
+        "--demo-dir", type=Path, default=Path(".demo"), help="state directory (default .demo)"
+    )
+    parser.add_argument("--fresh", action="store_true", help="delete the state directory first")
+    args = parser.parse_args(argv)
+    root = args.demo_dir.resolve()
+    if args.fresh and root.exists():
+        shutil.rmtree(root)
+    try:
+        paths = DemoPaths(root=root, dags_folder=find_dags_folder())
+        return run_demo(paths) if args.command == "run" else run_ui(paths)
+    except DemoError as err:
+        print(f"\nDEMO FAILED: {err}", file=sys.stderr)
+        return 1
+    except subprocess.TimeoutExpired as err:
+        print(f"\nDEMO FAILED: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
