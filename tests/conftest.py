@@ -27,6 +27,9 @@ os.environ.setdefault(
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_SESSION_DIR / 'airflow' / 'airflow.db'}"
 )
 os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{_SESSION_DIR / 'mlflow.db'}")
+# Airflow 3 resolves connections outside a task runner from the metadata DB only in a
+# "server" process context; tests call hooks directly, so they are one.
+os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
 (_SESSION_DIR / "airflow").mkdir(exist_ok=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -107,3 +110,44 @@ def fraud_dir() -> Path:
     if not (FRAUD_DIR / "fraud_ref.csv").exists():
         pytest.skip(f"the walkthrough's fraud data is not at {FRAUD_DIR} (CI has it; a user's clone may not)")
     return FRAUD_DIR
+
+
+# --------------------------------------------------------------------- Airflow metadata DB
+
+RIME_CONN_ID = "rime"
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Migrate the session's SQLite Airflow metadata DB once; return AIRFLOW_HOME."""
+    from airflow.utils import db
+
+    db.resetdb()
+    return Path(os.environ["AIRFLOW_HOME"])
+
+
+def create_rime_connection(conn_id: str, host: str, api_key: str, extra: dict | None = None) -> str:
+    """(Re)create an Airflow connection of type ``rime`` in the metadata DB."""
+    import json
+
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.query(Connection).filter(Connection.conn_id == conn_id).delete()
+        session.add(
+            Connection(
+                conn_id=conn_id,
+                conn_type="rime",
+                host=host,
+                password=api_key,
+                extra=json.dumps(extra or {}),
+            )
+        )
+    return conn_id
+
+
+@pytest.fixture(scope="session")
+def rime_connection(airflow_db: Path, rime_engine: RunningEngine) -> str:
+    """The Airflow connection ``rime`` (in the metadata DB) pointing at the session's engine."""
+    return create_rime_connection(RIME_CONN_ID, rime_engine.url, rime_engine.api_key, {"max_retries": 3})

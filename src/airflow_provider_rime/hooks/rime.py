@@ -907,7 +907,7 @@ class RimeHook(BaseHook):
                     f"RIME did not validate {kind} {name!r} within {timeout:.0f} s"
                 )
             time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, 1.0)
 
     # ------------------------------------------------------------------ stress tests and jobs
 

@@ -1,0 +1,98 @@
+"""Fixtures of the provider tests: one engine (session), one RIME project and data set per module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_rime.hooks.rime import RimeHook
+
+
+def write_data(path: Path, rows: int, *, shift: float = 0.0, pred_noise: float = 0.5, seed: int = 0) -> Path:
+    """
+    A small binary-classification table with label ``label`` and prediction ``pred``.
+
+    ``shift`` drifts the ``amount`` feature; ``pred_noise`` degrades the predictions.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    amount = rng.lognormal(3 + shift, 1, rows)
+    age = rng.integers(18, 90, rows)
+    channel = rng.choice(["web", "pos", "atm"], rows, p=[0.5, 0.3, 0.2])
+    signal = 0.8 * (np.log(amount) - 3) + 0.02 * (age - 50)
+    label = (signal + rng.normal(0, 0.7, rows) > 0.5).astype(int)
+    pred = 1 / (1 + np.exp(-1.5 * (signal - 0.5 + rng.normal(0, pred_noise, rows))))
+    frame = pd.DataFrame({"amount": amount, "age": age, "channel": channel, "label": label, "pred": pred})
+    frame.to_csv(path, index=False)
+    return path
+
+
+@dataclass
+class DataFiles:
+    reference: Path
+    evaluation: Path
+
+
+@pytest.fixture(scope="module")
+def data_files(tmp_path_factory: pytest.TempPathFactory) -> DataFiles:
+    """Reference and (drifted) evaluation CSVs, 2000 rows each."""
+    root = tmp_path_factory.mktemp("data")
+    return DataFiles(
+        write_data(root / "ref.csv", 2000, seed=1),
+        write_data(root / "eval.csv", 2000, shift=0.6, pred_noise=2.0, seed=2),
+    )
+
+
+@pytest.fixture(scope="module")
+def hook(rime_connection: str) -> Iterator[RimeHook]:
+    """A hook on the ``rime`` connection, with short backoff so retries stay quick."""
+    with RimeHook(rime_connection, retry_min_wait=0.05, retry_max_wait=0.2) as rime_hook:
+        yield rime_hook
+
+
+@pytest.fixture(scope="module")
+def project_name(request: pytest.FixtureRequest) -> str:
+    return f"{request.module.__name__.rsplit('.', 1)[-1]}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def project_id(hook: RimeHook, project_name: str) -> str:
+    """One RIME project per test module."""
+    return hook.get_or_create_project(project_name, "provider tests")
+
+
+@dataclass
+class TaskInstanceStandIn:
+    """What an operator's ``execute`` uses of ``context["ti"]``: ids and ``xcom_push`` (recorded)."""
+
+    dag_id: str = "provider_tests"
+    task_id: str = "stress_test"
+    run_id: str = field(default_factory=lambda: f"manual__{uuid.uuid4().hex[:8]}")
+    map_index: int = -1
+    try_number: int = 1
+    stats_tags: dict[str, str] = field(default_factory=dict)
+    xcom: dict[str, Any] = field(default_factory=dict)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+class TaskStateStore(dict):
+    """The ``task_state_store`` interface (get/set) that Airflow 3.3 hands a task."""
+
+    def set(self, key: str, value: Any, **_: Any) -> None:
+        self[key] = value
+
+
+def make_context(ti: TaskInstanceStandIn, store: TaskStateStore | None = None) -> dict[str, Any]:
+    context: dict[str, Any] = {"ti": ti, "task_instance": ti, "run_id": ti.run_id}
+    if store is not None:
+        context["task_state_store"] = store
+    return context
