@@ -140,6 +140,8 @@ class JobRunner:
             str(self.settings.data_dir),
             "--runner-id",
             self.runner_id,
+            "--engine-pid",
+            str(os.getpid()),
             job_id,
         ]
         with open(self.log_path(job_id), "ab") as log_file:

@@ -262,9 +262,17 @@ def _batch_doc(run_id: str, batch: TestBatch) -> dict[str, Any]:
             "failingFeatures": batch.failing_features,
             "metrics": [m.to_api() for m in batch.metrics],
             "showInTestComparisons": True,
-            "display": {},
+            "display": {"summaryDetails": _batch_summary(batch)},
         }
     )
+
+
+def _batch_summary(batch: TestBatch) -> str:
+    failing = [c for c in batch.cases if not c.skipped and c.severity > Severity.PASS]
+    if not failing:
+        return f"{batch.name}: all {len(batch.cases)} test case(s) passed."
+    worst = max(failing, key=lambda c: (c.severity, c.importance))
+    return f"{batch.name}: {len(failing)} of {len(batch.cases)} test case(s) failed. {worst.explanation}"
 
 
 def _case_doc(run_id: str, batch: TestBatch, position: int) -> dict[str, Any]:
@@ -338,7 +346,7 @@ def category_results(run_id: str, batches: list[TestBatch]) -> list[dict[str, An
                     "description": _CATEGORY_DESCRIPTIONS.get(category, category.title),
                     "severityCounts": _severity_counts([b.severity for b in members]),
                     "failingTestTypes": failing,
-                    "duration": f"{round(duration)}s",
+                    "duration": round(duration, 3),
                     "categoryImportance": importance,
                     "riskCategory": category.risk_category,
                     "testCategory": category.value,

@@ -42,17 +42,18 @@ INVALID = "VALIDITY_STATUS_INVALID"
 class Heartbeat(threading.Thread):
     """Keeps the job's heartbeat fresh; notices cancel requests and an orphaned worker."""
 
-    def __init__(self, sessions: sessionmaker[Session], job_id: str) -> None:
+    def __init__(self, sessions: sessionmaker[Session], job_id: str, engine_pid: int) -> None:
         super().__init__(name="heartbeat", daemon=True)
         self.sessions = sessions
         self.job_id = job_id
         self.cancelled = threading.Event()
         self.stopped = threading.Event()
-        self.parent = os.getppid()
+        # Given by the engine, not read here: the engine may already be gone when we get here.
+        self.engine_pid = engine_pid
 
     def run(self) -> None:
-        while not self.stopped.wait(HEARTBEAT_SECONDS):
-            if os.getppid() != self.parent:
+        while True:
+            if self.engine_pid and os.getppid() != self.engine_pid:
                 # The engine that started us is gone: say so and stop, rather than run unobserved.
                 with self.sessions.begin() as s:
                     finish_job(
@@ -64,6 +65,8 @@ class Heartbeat(threading.Thread):
                     )
                 log.error("engine process went away; stopping")
                 os._exit(3)
+            if self.stopped.wait(HEARTBEAT_SECONDS):
+                return
             try:
                 with self.sessions.begin() as s:
                     s.execute(update(Job).where(Job.id == self.job_id).values(heartbeat_at=now()))
@@ -192,13 +195,13 @@ def validate_model(sessions: sessionmaker[Session], model_id: str) -> None:
         raise DataError(message)
 
 
-def run_job(sessions: sessionmaker[Session], job_id: str) -> int:
+def run_job(sessions: sessionmaker[Session], job_id: str, engine_pid: int = 0) -> int:
     from airflow_provider_rime.local.jobs.stress import Cancelled, run_stress_test_job
 
     with sessions() as s:
         job = s.get_one(Job, job_id)
         kind, payload = job.kind, dict(job.payload)
-    heartbeat = Heartbeat(sessions, job_id)
+    heartbeat = Heartbeat(sessions, job_id, engine_pid)
     heartbeat.start()
     try:
         if kind == "stress_test":
@@ -245,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("job_id")
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--runner-id", default="")
+    parser.add_argument(
+        "--engine-pid", type=int, default=0, help="stop if this process is no longer our parent"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -252,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     database_url = os.environ.get(ENV_DATABASE_URL) or f"sqlite:///{args.data_dir / 'rime-local.db'}"
     engine = make_engine(database_url)
     try:
-        return run_job(session_factory(engine), args.job_id)
+        return run_job(session_factory(engine), args.job_id, args.engine_pid)
     finally:
         engine.dispose()
 

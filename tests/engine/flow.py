@@ -1,0 +1,113 @@
+"""A stress test through the raw REST API, as a cluster client would drive it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+
+def labelled_frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    amount = rng.lognormal(3 + shift, 1, n)
+    city = rng.choice(["Rome", "London", "Paris"], n)
+    logit = 0.8 * (np.log(amount) - 3) + (city == "Rome") * 0.7 - 0.3
+    label = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    pred = 1 / (1 + np.exp(-(logit + rng.normal(0, 1.0 + shift, n))))
+    return pd.DataFrame({"transaction_amount": amount, "city": city, "label": label, "pred": pred})
+
+
+def ok(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 200, (response.status_code, response.text)
+    return response.json()
+
+
+def create_project(client: httpx.Client, name: str) -> str:
+    body = ok(
+        client.post("/v1/projects", json={"name": name, "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION"})
+    )
+    return body["project"]["id"]["uuid"]
+
+
+def register_dataset(
+    client: httpx.Client, project_id: str, name: str, path: Path, label: str = "label"
+) -> str:
+    body = ok(
+        client.post(
+            f"/v1/registry/{project_id}/dataset",
+            json={
+                "projectId": {"uuid": project_id},
+                "name": name,
+                "dataInfo": {
+                    "connectionInfo": {"dataFile": {"path": str(path)}},
+                    "dataParams": {"labelCol": label},
+                },
+            },
+        )
+    )
+    return body["datasetId"]
+
+
+def wait_valid(client: httpx.Client, dataset_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        ds = ok(client.get("/v1/registry/dataset", params={"datasetId": dataset_id}))["dataset"]
+        if ds["validityStatus"] != "VALIDITY_STATUS_PENDING" or time.monotonic() > deadline:
+            return ds
+        time.sleep(0.2)
+
+
+def start_stress_test(
+    client: httpx.Client,
+    tmp_path: Path,
+    project_id: str,
+    ref: pd.DataFrame,
+    ev: pd.DataFrame,
+    run_name: str,
+    **config: Any,
+) -> dict[str, Any]:
+    ids = {}
+    for split, frame in (("ref", ref), ("eval", ev)):
+        path = tmp_path / f"{run_name}-{split}.parquet"
+        frame.to_parquet(path, index=False)
+        ids[split] = register_dataset(client, project_id, f"{run_name}-{split}", path)
+    model_id = ok(client.post(f"/v1/registry/{project_id}/model", json={"name": f"{run_name}-model"}))[
+        "modelId"
+    ]["uuid"]
+    for split, frame in (("ref", ref), ("eval", ev)):
+        path = tmp_path / f"{run_name}-{split}.parquet"
+        ok(
+            client.post(
+                f"/v1/registry/{project_id}/model/{model_id}/dataset/{ids[split]}/prediction",
+                json={
+                    "projectId": {"uuid": project_id},
+                    "modelId": {"uuid": model_id},
+                    "predInfo": {
+                        "connectionInfo": {"dataFile": {"path": str(path)}},
+                        "predParams": {"predCol": "pred"},
+                    },
+                },
+            )
+        )
+    test_run_config = {
+        "run_name": run_name,
+        "data_info": {"ref_dataset_id": ids["ref"], "eval_dataset_id": ids["eval"]},
+        "model_id": {"uuid": model_id},
+        **config,
+    }
+    return ok(client.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": test_run_config}))["job"]
+
+
+def wait_job(client: httpx.Client, job_id: str, timeout: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = ok(client.get(f"/v1/jobs/{job_id}"))["job"]
+        if job["status"] in ("JOB_STATUS_SUCCEEDED", "JOB_STATUS_FAILED", "JOB_STATUS_CANCELLED"):
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
+        time.sleep(0.25)

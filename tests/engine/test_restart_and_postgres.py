@@ -1,0 +1,126 @@
+"""Durability: a killed engine loses no finished result and leaves no job RUNNING forever;
+the same engine runs on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import pytest
+
+from tests.conftest import start_engine
+from tests.engine.flow import create_project, labelled_frame, ok, start_stress_test, wait_job
+
+# Only the engine's own category: these tests are about durability, not the catalogue.
+MODEL_PERFORMANCE = ["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE"]
+PG_ADMIN_URL = os.environ.get(
+    "RIME_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def test_killed_engine_keeps_results_and_ends_interrupted_job(tmp_path_factory, tmp_path):
+    data_dir = tmp_path_factory.mktemp("restart")
+    engine = start_engine(data_dir)
+    try:
+        with engine.client() as api:
+            project = create_project(api, "restart")
+            finished = start_stress_test(
+                api,
+                tmp_path,
+                project,
+                labelled_frame(1000, 1),
+                labelled_frame(1000, 2),
+                "done",
+                categories=MODEL_PERFORMANCE,
+            )
+            assert wait_job(api, finished["jobId"])["status"] == "JOB_STATUS_SUCCEEDED"
+            run_id = finished["jobData"]["stress"]["testRunId"]
+            before = ok(api.get(f"/v1/test-runs/{run_id}"))["testRun"]
+            cases_before = ok(
+                api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500})
+            )
+
+            big = start_stress_test(
+                api,
+                tmp_path,
+                project,
+                labelled_frame(200_000, 3),
+                labelled_frame(200_000, 4, 0.4),
+                "interrupted",
+                categories=MODEL_PERFORMANCE,
+            )
+            import time
+
+            deadline = time.monotonic() + 60
+            while ok(api.get(f"/v1/jobs/{big['jobId']}"))["job"]["status"] != "JOB_STATUS_RUNNING":
+                assert time.monotonic() < deadline, "the big job never started"
+                time.sleep(0.2)
+        os.kill(engine.process.pid, signal.SIGKILL)  # no shutdown handler runs
+        engine.process.wait(10)
+    finally:
+        engine.stop()
+
+    restarted = start_engine(data_dir)
+    try:
+        with restarted.client() as api:
+            after = ok(api.get(f"/v1/test-runs/{run_id}"))["testRun"]
+            assert after["status"] == "TEST_TASK_STATUS_COMPLETED"
+            assert after["metrics"] == before["metrics"]
+            cases_after = ok(
+                api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500})
+            )
+            assert cases_after["testCases"] == cases_before["testCases"]
+            ended = wait_job(api, big["jobId"], timeout=90)
+            assert ended["status"] in ("JOB_STATUS_FAILED", "JOB_STATUS_SUCCEEDED")
+            if ended["status"] == "JOB_STATUS_FAILED":
+                assert "engine" in ended["errorMsg"] and "stopped" in ended["errorMsg"]
+    finally:
+        restarted.stop()
+
+
+@pytest.fixture
+def postgres_url():
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    admin = sqlalchemy.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"rime_local_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    except sqlalchemy.exc.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}")
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_engine_on_postgresql(tmp_path_factory, tmp_path, postgres_url):
+    engine = start_engine(tmp_path_factory.mktemp("pg"), database_url=postgres_url)
+    try:
+        with engine.client() as api:
+            project = create_project(api, "on-postgres")
+            job = start_stress_test(
+                api,
+                tmp_path,
+                project,
+                labelled_frame(1500, 1),
+                labelled_frame(1500, 2, 0.5),
+                "pg",
+                categories=MODEL_PERFORMANCE,
+            )
+            done = wait_job(api, job["jobId"])
+            assert done["status"] == "JOB_STATUS_SUCCEEDED", done
+            run = ok(api.get(f"/v1/test-runs/{job['jobData']['stress']['testRunId']}"))["testRun"]
+            assert int(run["metrics"]["summaryCounts"]["total"]) > 0
+    finally:
+        engine.stop()
+    # A second engine on the same store sees everything (schema already at head).
+    again = start_engine(tmp_path_factory.mktemp("pg2"), database_url=postgres_url)
+    try:
+        with again.client() as api:
+            names = [p["project"]["name"] for p in ok(api.get("/v1/projects"))["projects"]]
+            assert "on-postgres" in names
+    finally:
+        again.stop()

@@ -1,0 +1,113 @@
+"""The real rime-sdk 2.13.2 (installed with --no-deps) against the engine: the flow of issue 2."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from tests.engine.flow import labelled_frame
+
+rime_sdk = pytest.importorskip("rime_sdk", reason="rime-sdk is installed by `make install` with --no-deps")
+
+
+@pytest.fixture(scope="module")
+def sdk_client(rime_engine):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return rime_sdk.Client(rime_engine.url, rime_engine.api_key)
+
+
+def _run_flow(client, tmp_path: Path, ref: pd.DataFrame, ev: pd.DataFrame, name: str):
+    project = client.create_project(name, "sdk compatibility", "MODEL_TASK_BINARY_CLASSIFICATION")
+    paths = {}
+    for split, frame in (("ref", ref), ("eval", ev)):
+        path = tmp_path / f"{name}-{split}.csv"
+        frame.to_csv(path, index=False)
+        paths[split] = client.upload_file(str(path))
+    ref_id, _ = project.register_and_validate_dataset_from_file(
+        "ref", paths["ref"], data_params={"label_col": "label"}
+    )
+    eval_id, _ = project.register_and_validate_dataset_from_file(
+        "eval", paths["eval"], data_params={"label_col": "label"}
+    )
+    model_id, _ = project.register_and_validate_model("predictions-only model")
+    project.register_and_validate_predictions_from_file(
+        ref_id, model_id, paths["ref"], pred_params={"pred_col": "pred"}
+    )
+    project.register_and_validate_predictions_from_file(
+        eval_id, model_id, paths["eval"], pred_params={"pred_col": "pred"}
+    )
+    config = {
+        "run_name": f"{name} run",
+        "data_info": {"ref_dataset_id": ref_id, "eval_dataset_id": eval_id},
+        "model_id": model_id,
+    }
+    job = client.start_stress_test(config, project.project_id)
+    status = job.get_status(wait_until_finish=True, poll_rate_sec=0.5, verbose=True)
+    return project, job, status
+
+
+def test_sdk_stress_test_flow(sdk_client, rime_engine, tmp_path):
+    ref = labelled_frame(3000, 1)
+    ev = labelled_frame(3000, 2, shift=0.5)
+    project, job, status = _run_flow(sdk_client, tmp_path, ref, ev, "sdk-flow")
+    assert status["status"] == "JOB_STATUS_SUCCEEDED", status
+
+    test_run = job.get_test_run()
+    result = test_run.get_result_df()
+    assert len(result) == 1
+    row = result.iloc[0]
+    assert row["test_run_id"] == test_run.test_run_id
+    assert row["metrics.model_perf.AUC.eval_metric"] == pytest.approx(
+        roc_auc_score(ev.label, ev.pred), abs=1e-9
+    )
+    assert row["metrics.model_perf.AUC.ref_metric"] == pytest.approx(
+        roc_auc_score(ref.label, ref.pred), abs=1e-9
+    )
+    total = row["metrics.summary_counts.total"]
+    assert total > 0
+    assert total == sum(row[f"metrics.summary_counts.{k}"] for k in ("_pass", "warning", "fail", "skip"))
+
+    cases = test_run.get_test_cases_df(show_test_case_metrics=True)
+    assert len(cases) == total  # all pages were read
+    assert set(cases["status"]) <= {
+        "TEST_CASE_STATUS_PASS_UNSPECIFIED",
+        "TEST_CASE_STATUS_WARNING",
+        "TEST_CASE_STATUS_FAIL",
+        "TEST_CASE_STATUS_SKIP",
+    }
+    categories = test_run.get_category_results_df(show_category_results_metrics=True)
+    assert "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE" in set(categories["test_category"])
+    assert {"num_none_severity", "num_low_severity", "num_high_severity"} <= set(categories.columns)
+
+    batches = list(test_run.get_test_batches())
+    assert batches
+    summaries = [b.summary(show_batch_metrics=True) for b in batches]
+    auc = next(s for s in summaries if s["test_type"] == "auc_degradation")
+    assert auc["summary_counts.total"] == 1
+    batch_cases = test_run.get_test_batch("auc_degradation").get_test_cases_df()
+    assert len(batch_cases) == 1
+
+    link = project.get_link()
+    assert link.startswith(rime_engine.url)
+    assert test_run.get_link().startswith(f"{rime_engine.url}/projects/{project.project_id}/test-runs/")
+    assert project.project_id in {p.project_id for p in sdk_client.list_projects()}
+
+    sdk_client.delete_project(project.project_id, force=True)
+    assert project.project_id not in {p.project_id for p in sdk_client.list_projects()}
+
+
+def test_sdk_on_walkthrough_data(sdk_client, fraud_dir, tmp_path):
+    ref = pd.read_csv(fraud_dir / "fraud_ref.csv").rename(columns={"preds": "pred"})
+    ev = pd.read_csv(fraud_dir / "fraud_eval.csv").rename(columns={"preds": "pred"})
+    project, job, status = _run_flow(sdk_client, tmp_path, ref, ev, "walkthrough")
+    assert status["status"] == "JOB_STATUS_SUCCEEDED", status
+    row = job.get_test_run().get_result_df().iloc[0]
+    assert round(row["metrics.model_perf.AUC.ref_metric"], 3) == 0.654
+    assert round(row["metrics.model_perf.AUC.eval_metric"], 3) == 0.585
+    batch = job.get_test_run().get_test_batch("auc_degradation").summary()
+    assert batch["severity"] != "SEVERITY_PASS"
