@@ -6,7 +6,8 @@ rows, 1%, are pooled into "other values"), and the rows where the feature is mis
 Subsets smaller than ``min_frq`` of the rows are not judged.
 
 The confidence check: a subset's gap to the overall metric counts only by its lower
-confidence bound, ``gap - z * se`` (one-sided, ``confidence_level`` 0.95), with the
+confidence bound, ``gap - z * se`` (one-sided, ``confidence_level`` 0.95, Bonferroni-corrected
+over the feature's judged subsets since the worst one is chosen after looking), with the
 standard error of the subset's metric (binomial for rates, Hanley-McNeil for AUC). So the
 severity grows with the gap and with the subset's size: a small subset needs a larger gap
 before it warns. Severity thresholds apply to that bound, scaled by the global sensitivity.
@@ -152,7 +153,6 @@ def _subset_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
         if inputs.eval_preds is None or (metric.needs_labels and inputs.eval_labels is None):
             return None
         num_subsets, min_frq, confidence, thresholds = _validate(config)
-        z = float(sps.norm.ppf(confidence))
         factor = inputs.config.sensitivity.threshold_factor
         threshold = inputs.config.prediction_threshold
         p = inputs.eval_preds
@@ -166,7 +166,11 @@ def _subset_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
             values, se = _metric_by_group(metric, inputs, subsets, threshold)
             judged = (sizes >= min_rows) & np.isfinite(values)
             gap = _gap(metric, overall, values)
-            bound = gap - z * np.where(np.isfinite(se), se, np.inf)
+            # The worst of m subsets is picked after looking: Bonferroni over the judged ones.
+            alpha = (1.0 - confidence) / max(1, int(judged.sum()))
+            z = float(sps.norm.isf(alpha))
+            finite = np.isfinite(se)
+            bound = np.where(finite, gap - z * np.where(finite, se, 0.0), -np.inf)
             cases.append(
                 _case(
                     metric, feature, subsets, sizes, values, judged, gap, bound, overall, thresholds, factor

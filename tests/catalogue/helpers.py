@@ -1,0 +1,78 @@
+"""Building ``StressInputs`` from generated or real frames, the way the engine does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from airflow_provider_rime.local.catalogue import CATALOGUE, plan_tests, run_tests
+from airflow_provider_rime.local.catalogue.features import infer_features
+from airflow_provider_rime.local.catalogue.types import (
+    Category,
+    Sensitivity,
+    Severity,
+    StressInputs,
+    SuiteConfig,
+    TestBatch,
+)
+
+DATA_CATEGORIES = frozenset({Category.DRIFT, Category.ABNORMAL_INPUTS, Category.DATA_CLEANLINESS})
+ALL_CATEGORIES = frozenset(spec.category for spec in CATALOGUE.values())
+
+
+def build_inputs(
+    ref: pd.DataFrame,
+    ev: pd.DataFrame,
+    *,
+    label: str | None = "label",
+    pred: str | None = "pred",
+    categories: Iterable[Category] | None = None,
+    individual: dict[str, dict[str, object]] | None = None,
+    sensitivity: Sensitivity = Sensitivity.DEFAULT,
+    exclude: Sequence[str] = ("timestamp",),
+    categorical: Sequence[str] = (),
+) -> StressInputs:
+    non_features = {c for c in (label, pred) if c} | set(exclude)
+    ref_x = ref[[c for c in ref.columns if c not in non_features]]
+    ev_x = ev[[c for c in ev.columns if c not in non_features]]
+    shared = [c for c in ref_x.columns if c in set(ev_x.columns)]
+    config = SuiteConfig(
+        sensitivity=sensitivity,
+        individual_tests_config=individual or {},
+        exclude_columns=frozenset(exclude),
+        categories=frozenset(categories) if categories is not None else None,
+    )
+    return StressInputs(
+        ref=ref_x,
+        eval=ev_x,
+        features=infer_features(ref_x[shared], categorical),
+        ref_labels=ref[label].to_numpy() if label else None,
+        eval_labels=ev[label].to_numpy() if label else None,
+        ref_preds=ref[pred].to_numpy(dtype=float) if pred else None,
+        eval_preds=ev[pred].to_numpy(dtype=float) if pred else None,
+        config=config,
+    )
+
+
+def run(inputs: StressInputs) -> dict[str, TestBatch]:
+    planned = plan_tests(inputs.config, has_labels=inputs.has_labels, has_preds=inputs.has_preds)
+    return {b.test_type: b for b in run_tests(inputs, planned)}
+
+
+def flagged(batch: TestBatch, at_least: Severity = Severity.WARNING) -> set[str]:
+    """Features of the batch's cases at or above ``at_least``."""
+    return {f for c in batch.cases if not c.skipped and c.severity >= at_least for f in c.features}
+
+
+def case_for(batch: TestBatch, feature: str):  # type: ignore[no-untyped-def]
+    matches = [c for c in batch.cases if c.features and c.features[0] == feature]
+    assert len(matches) == 1, f"{batch.test_type}: expected one case for {feature}, got {len(matches)}"
+    return matches[0]
+
+
+def metric(case_or_batch, name: str):  # type: ignore[no-untyped-def]
+    for m in case_or_batch.metrics:
+        if m.name == name:
+            return m.value
+    raise KeyError(f"no metric {name!r} in {[m.name for m in case_or_batch.metrics]}")

@@ -1,0 +1,131 @@
+"""Subset Performance: a degraded subset is found as its feature's worst, and nothing else is."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_rime.local.catalogue import CATALOGUE, plan_tests
+from airflow_provider_rime.local.catalogue.runner import validate_suite_config
+from airflow_provider_rime.local.catalogue.types import Category, Sensitivity, Severity, SuiteConfig
+from airflow_provider_rime.local.datagen import generate_wide, reference_and_evaluation
+from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run
+
+SUBSET = [Category.SUBSET_PERFORMANCE]
+
+
+@pytest.fixture(scope="module")
+def degraded_categorical():  # type: ignore[no-untyped-def]
+    ref, ev = reference_and_evaluation(
+        generate_wide,
+        30_000,
+        seed=11,
+        n_numeric=6,
+        n_categorical=4,
+        degrade={"feature": "cat_3", "value": "c3_v2"},
+    )
+    return run(build_inputs(ref, ev, categories=SUBSET))
+
+
+@pytest.mark.parametrize("test_type", ["subset_accuracy", "subset_auc"])
+def test_degraded_value_is_the_worst_subset_and_alerts(degraded_categorical, test_type: str) -> None:  # type: ignore[no-untyped-def]
+    batch = degraded_categorical[test_type]
+    case = case_for(batch, "cat_3")
+    assert case.severity is Severity.ALERT
+    assert metric(case, "Worst Subset") == "cat_3 = c3_v2"
+    assert "cat_3 = c3_v2" in case.explanation
+    assert flagged(batch, Severity.ALERT) == {"cat_3"}
+    assert batch.category is Category.SUBSET_PERFORMANCE
+    categories = {m["category"] for m in (x.to_api() for x in case.metrics)}
+    assert {"TEST_METRIC_CATEGORY_SUBSET_DETAILS", "TEST_METRIC_CATEGORY_PERFORMANCE_DIFF"} <= categories
+
+
+def test_degraded_numeric_quantile_is_the_worst_subset() -> None:
+    ref, ev = reference_and_evaluation(
+        generate_wide,
+        30_000,
+        seed=12,
+        n_numeric=6,
+        n_categorical=2,
+        degrade={"feature": "num_4", "quantiles": (0.8, 1.0)},
+    )
+    batches = run(build_inputs(ref, ev, categories=SUBSET))
+    case = case_for(batches["subset_auc"], "num_4")
+    assert case.severity is Severity.ALERT
+    assert str(metric(case, "Worst Subset")).startswith("num_4 >= ")
+    assert flagged(batches["subset_auc"]) == {"num_4"}
+
+
+def test_clean_split_has_no_accuracy_or_auc_subset_alerts() -> None:
+    ref, ev = reference_and_evaluation(generate_wide, 30_000, seed=13, n_numeric=6, n_categorical=4)
+    batches = run(build_inputs(ref, ev, categories=SUBSET))
+    assert flagged(batches["subset_accuracy"], Severity.ALERT) == set()
+    assert flagged(batches["subset_auc"]) == set()
+
+
+def test_tiny_subsets_do_not_raise_alarms() -> None:
+    # Clean data, a feature with 30 values of 30 to 150 rows each: by chance some subset's
+    # accuracy is far below the overall one, but the confidence check sees it is noise.
+    largest_raw_gap = 0.0
+    for seed in range(14, 20):
+        ref, ev = reference_and_evaluation(generate_wide, 3_000, seed=seed, n_numeric=1, n_categorical=5)
+        batch = run(build_inputs(ref, ev, categories=SUBSET))["subset_accuracy"]
+        case = case_for(batch, "cat_4")
+        assert case.severity is Severity.PASS
+        sizes, values = metric(case, "Subset Sizes"), metric(case, "Subset Accuracy")
+        overall = metric(batch, "Overall Accuracy")
+        gaps = [overall - v for n, v in zip(sizes, values, strict=True) if n >= 30]
+        largest_raw_gap = max(largest_raw_gap, *gaps)
+    assert largest_raw_gap > 0.1  # the alert threshold: without the check this would alarm
+
+
+def test_config_and_sensitivity_are_honoured() -> None:
+    ref, ev = reference_and_evaluation(
+        generate_wide,
+        20_000,
+        seed=15,
+        n_numeric=3,
+        n_categorical=1,
+        degrade={"feature": "num_0", "quantiles": (0.0, 0.1), "strength": 0.6},
+    )
+    ten = run(build_inputs(ref, ev, categories=SUBSET, individual={"subset_auc": {"num_subsets": 10}}))
+    names = metric(case_for(ten["subset_auc"], "num_0"), "Subsets")
+    assert len([n for n in names if "missing" not in n]) == 10
+    default = case_for(run(build_inputs(ref, ev, categories=SUBSET))["subset_auc"], "num_0").severity
+    lenient = case_for(
+        run(build_inputs(ref, ev, categories=SUBSET, sensitivity=Sensitivity.LESS_SENSITIVE))["subset_auc"],
+        "num_0",
+    ).severity
+    strict = case_for(
+        run(build_inputs(ref, ev, categories=SUBSET, sensitivity=Sensitivity.MORE_SENSITIVE))["subset_auc"],
+        "num_0",
+    ).severity
+    assert lenient <= default <= strict
+
+
+def test_prediction_rate_subsets_are_off_by_default_and_need_no_labels() -> None:
+    config = SuiteConfig(categories=frozenset(SUBSET))
+    keys = {p.spec.key for p in plan_tests(config, has_labels=True, has_preds=True)}
+    assert "subset_auc" in keys and "subset_pos_pred_rate" not in keys
+    on = SuiteConfig(
+        categories=frozenset(SUBSET), individual_tests_config={"subset_avg_pred": {"enabled": True}}
+    )
+    keys = {p.spec.key for p in plan_tests(on, has_labels=False, has_preds=True)}
+    assert keys == {"subset_avg_pred"}
+    ref, ev = reference_and_evaluation(generate_wide, 5_000, seed=16, n_numeric=2, n_categorical=1)
+    batches = run(
+        build_inputs(
+            ref, ev, label=None, categories=SUBSET, individual={"subset_avg_pred": {"enabled": True}}
+        )
+    )
+    assert set(batches) == {"subset_avg_pred"}
+
+
+def test_unknown_parameters_are_rejected() -> None:
+    with pytest.raises(ValueError, match="subset_auc: unknown parameter"):
+        validate_suite_config(SuiteConfig(individual_tests_config={"subset_auc": {"num_subset": 3}}))
+    ref, ev = reference_and_evaluation(generate_wide, 1_000, seed=17, n_numeric=1, n_categorical=1)
+    inputs = build_inputs(ref, ev, categories=SUBSET)
+    with pytest.raises(ValueError, match="num_subsets"):
+        CATALOGUE["subset_auc"].func(inputs, {**CATALOGUE["subset_auc"].defaults, "num_subsets": 1})
+    with pytest.raises(ValueError, match="severity_thresholds"):
+        CATALOGUE["subset_auc"].func(inputs, {**CATALOGUE["subset_auc"].defaults, "severity_thresholds": 0.1})
