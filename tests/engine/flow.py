@@ -78,7 +78,7 @@ def start_stress_test(
     model_id = ok(client.post(f"/v1/registry/{project_id}/model", json={"name": f"{run_name}-model"}))[
         "modelId"
     ]["uuid"]
-    for split, frame in (("ref", ref), ("eval", ev)):
+    for split in ("ref", "eval"):
         path = tmp_path / f"{run_name}-{split}.parquet"
         ok(
             client.post(

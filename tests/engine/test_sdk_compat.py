@@ -104,7 +104,7 @@ def test_sdk_stress_test_flow(sdk_client, rime_engine, tmp_path):
 def test_sdk_on_walkthrough_data(sdk_client, fraud_dir, tmp_path):
     ref = pd.read_csv(fraud_dir / "fraud_ref.csv").rename(columns={"preds": "pred"})
     ev = pd.read_csv(fraud_dir / "fraud_eval.csv").rename(columns={"preds": "pred"})
-    project, job, status = _run_flow(sdk_client, tmp_path, ref, ev, "walkthrough")
+    _project, job, status = _run_flow(sdk_client, tmp_path, ref, ev, "walkthrough")
     assert status["status"] == "JOB_STATUS_SUCCEEDED", status
     row = job.get_test_run().get_result_df().iloc[0]
     assert round(row["metrics.model_perf.AUC.ref_metric"], 3) == 0.654
