@@ -48,7 +48,7 @@ class Category(str, enum.Enum):
     ADVERSARIAL = "TEST_CATEGORY_TYPE_ADVERSARIAL"
 
     @property
-    def title(self) -> str:
+    def display_name(self) -> str:
         return {
             "ADVERSARIAL": "Attacks",
         }.get(self.name, self.name.replace("_", " ").title())
@@ -95,10 +95,7 @@ class Sensitivity(str, enum.Enum):
         for member in cls:
             if value in (member.value, member.name):
                 return member
-        raise ValueError(
-            f"global_test_sensitivity {value!r} is not one of "
-            f"{', '.join(m.value for m in cls)}"
-        )
+        raise ValueError(f"global_test_sensitivity {value!r} is not one of {', '.join(m.value for m in cls)}")
 
 
 class FeatureKind(str, enum.Enum):

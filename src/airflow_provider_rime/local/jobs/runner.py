@@ -121,7 +121,7 @@ class JobRunner:
             if self._capacity(kind) <= 0:
                 continue
             with self.sessions.begin() as s:
-                claimed = s.execute(
+                claimed = s.execute(  # type: ignore[attr-defined]
                     update(Job)
                     .where(Job.id == job_id, Job.status == PENDING)
                     .values(status=RUNNING, runner_id=self.runner_id, started_at=now(), heartbeat_at=now())

@@ -255,7 +255,7 @@ def _batch_doc(run_id: str, batch: TestBatch) -> dict[str, Any]:
             "testName": batch.name,
             "description": batch.description,
             "testCategory": batch.category.value,
-            "category": batch.category.title,
+            "category": batch.category.display_name,
             "durationInMillis": i64(batch.duration_ms),
             "severity": batch.severity.api_name,
             "summaryCounts": {k: i64(v) for k, v in counts.items()},
@@ -287,7 +287,7 @@ def _case_doc(run_id: str, batch: TestBatch, position: int) -> dict[str, Any]:
             "severity": case.severity.api_name,
             "importanceScore": float(case.importance),
             "testCategory": batch.category.value,
-            "category": batch.category.title,
+            "category": batch.category.display_name,
             "metrics": [m.to_api() for m in case.metrics],
             "urlSafeFeatureId": "-".join(case.features) or batch.test_type,
             "testCaseId": case_id,
@@ -343,7 +343,7 @@ def category_results(run_id: str, batches: list[TestBatch]) -> list[dict[str, An
                         },
                     ],
                     "testBatchTypes": [b.test_type for b in members],
-                    "description": _CATEGORY_DESCRIPTIONS.get(category, category.title),
+                    "description": _CATEGORY_DESCRIPTIONS.get(category, category.display_name),
                     "severityCounts": _severity_counts([b.severity for b in members]),
                     "failingTestTypes": failing,
                     "duration": round(duration, 3),
@@ -448,7 +448,8 @@ def run_stress_test_job(
         for k, v in b.summary_counts().items():
             if k != "total":
                 summary[k] += v
-    metrics = {
+    category_metrics: list[dict[str, Any]] = []
+    metrics: dict[str, Any] = {
         "modelPerf": model_perf_summary(inputs),
         "averagePrediction": float(inputs.eval_preds.mean()) if inputs.eval_preds is not None else None,
         "numInputs": i64(len(inputs.eval)),
@@ -456,13 +457,13 @@ def run_stress_test_job(
         "durationMillis": i64(int((time.perf_counter() - started) * 1000)),
         "severityCounts": _severity_counts([b.severity for b in batches]),
         "summaryCounts": {k: i64(v) for k, v in summary.items()},
-        "categorySummaryMetrics": [],
+        "categorySummaryMetrics": category_metrics,
         "riskScores": [],
     }
     results = category_results(run_id, batches)
     for entry in results:
         for m in entry["categoryMetrics"]:
-            metrics["categorySummaryMetrics"].append(
+            category_metrics.append(
                 {
                     "testCategory": entry["testCategory"],
                     "categoryId": entry["id"],
