@@ -1,0 +1,148 @@
+"""The example DAG RIME_Stress_Testing: it parses light, and it runs end to end.
+
+The run is real: ``dag.test()`` on the session's Airflow metadata DB, the local engine as
+an HTTP server (connection ``rime``), MLflow tracking in the session's SQLite store.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import EXAMPLE_DAGS
+
+DAG_FILE = EXAMPLE_DAGS / "rime_stress_testing.py"
+DAG_ID = "RIME_Stress_Testing"
+LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+HEAVY_MODULES = ("pandas", "numpy", "mlflow", "sklearn", "catboost", "scipy", "pyarrow")
+
+
+def parse_in_fresh_process(tmp_path: Path) -> dict[str, Any]:
+    """Parse the DAG folder with a DagBag in a new interpreter; report DAGs, errors, heavy imports."""
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        sys.path.insert(0, {str(EXAMPLE_DAGS)!r})
+        from airflow.dag_processing.dagbag import DagBag
+        bag = DagBag(dag_folder={str(EXAMPLE_DAGS)!r}, safe_mode=False)
+        dag = bag.dags.get({DAG_ID!r})
+        print(json.dumps({{
+            "dag_ids": sorted(bag.dags),
+            "import_errors": bag.import_errors,
+            "heavy": sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules),
+            "tasks": {{t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}} if dag else {{}},
+        }}))
+        """
+    )
+    env = {"AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, **env},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
+
+
+def test_dag_parses_without_errors_or_heavy_imports(tmp_path: Path) -> None:
+    report = parse_in_fresh_process(tmp_path)
+
+    assert report["import_errors"] == {}
+    assert DAG_ID in report["dag_ids"]
+    assert report["heavy"] == [], f"parsing the DAG imported {report['heavy']}"
+
+
+def test_dag_has_the_walkthrough_graph(tmp_path: Path) -> None:
+    tasks = parse_in_fresh_process(tmp_path)["tasks"]
+
+    assert len(tasks) == 3 + 6 * 3 + 2
+    assert "create_firewall" not in tasks, "the firewall belongs to a later release"
+    assert tasks["create_rime_project"] == tasks["fetch_train_data"] == tasks["fetch_test_data"] == []
+    for i in range(3):
+        assert tasks[f"train_model_{i}"] == ["fetch_test_data", "fetch_train_data"]
+        assert tasks[f"write_model_dir_{i}"] == [f"train_model_{i}"]
+        assert set(tasks[f"run_stress_test_{i}"]) == {
+            "create_rime_project",
+            f"write_model_dir_{i}",
+            f"add_preds_to_ref_data_{i}",
+            f"add_preds_to_eval_data_{i}",
+        }
+        assert set(tasks[f"log_results_to_mlflow_{i}"]) == {f"run_stress_test_{i}", f"train_model_{i}"}
+    assert {f"log_results_to_mlflow_{i}" for i in range(3)} <= set(tasks["choose_best_model"])
+    assert tasks["transition_best_model_to_production"] == ["choose_best_model"]
+
+
+def test_walkthrough_data_can_replace_the_generator(
+    fraud_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+    from rime_demo.data import fetch_fraud_data
+
+    monkeypatch.setenv("RIME_DEMO_FRAUD_DATA_DIR", str(fraud_dir))
+    train = pd.read_csv(fetch_fraud_data("train", tmp_path))
+    test = pd.read_csv(fetch_fraud_data("test", tmp_path))
+
+    assert len(train) == 10_000 and len(test) == 29_000
+    assert "preds" not in train.columns and "preds" not in test.columns
+    assert "timestamp" in test.columns and "label" in train.columns
+
+
+def test_dag_runs_end_to_end(rime_connection: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+    from mlflow import MlflowClient
+    from rime_demo import MLFLOW_EXPERIMENT, PRODUCTION_ALIAS, REGISTERED_MODEL
+
+    from airflow_provider_rime.hooks.rime import RimeHook
+
+    assert rime_connection == "rime", "the example DAG uses the connection 'rime'"
+    # dag.test() stores the DAG through its bundle: make example_dags/ the (only) DAG bundle.
+    bundle = {"name": "example-dags", "classpath": LOCAL_BUNDLE, "kwargs": {"path": str(EXAMPLE_DAGS)}}
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps([bundle]))
+    monkeypatch.setenv("RIME_DEMO_WORK_DIR", str(tmp_path / "work"))
+    monkeypatch.setenv("RIME_DEMO_MLFLOW_ARTIFACT_LOCATION", str(tmp_path / "mlflow-artifacts"))
+    # Smaller than the demo's default (10k / 20k rows, 100 trees) to keep the suite quick.
+    monkeypatch.setenv("RIME_DEMO_REF_ROWS", "4000")
+    monkeypatch.setenv("RIME_DEMO_EVAL_ROWS", "6000")
+    monkeypatch.setenv("RIME_DEMO_CATBOOST_ITERATIONS", "30")
+
+    bag = DagBag(dag_folder=str(DAG_FILE), safe_mode=False)
+    assert bag.import_errors == {}
+    dag_run = bag.dags[DAG_ID].test()
+
+    assert dag_run.state == "success"
+
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(MLFLOW_EXPERIMENT)
+    runs = client.search_runs(
+        [experiment.experiment_id], filter_string=f"tags.airflow_dag_run_id = '{dag_run.run_id}'"
+    )
+    by_type = {run.data.tags["model_type"]: run for run in runs}
+    assert sorted(by_type) == ["catboost-classifier", "logistic-regression-classifier", "sgd-classifier"]
+
+    hook = RimeHook(rime_connection)
+    for run in runs:
+        metrics, tags = run.data.metrics, run.data.tags
+        assert 0.0 <= metrics["rime_pass_rate"] <= 1.0
+        assert metrics["rime_summary_counts_total"] > 0
+        assert {"test_auc", "train_auc", "rime_model_metrics_AUC_eval"} <= set(metrics)
+        test_run = hook.get_test_run(tags["RIME Stress Test Run ID"])
+        assert test_run["testRunId"] == tags["RIME Stress Test Run ID"]
+        assert tags["RIME Stress Test Link"].startswith("http")
+        assert tags["RIME Project ID"] == run.data.params["rime_project_id"]
+        assert [a.path for a in client.list_artifacts(run.info.run_id, "rime")], "no result artifacts"
+
+    production = client.get_model_version_by_alias(REGISTERED_MODEL, PRODUCTION_ALIAS)
+    best = max(runs, key=lambda run: run.data.metrics["rime_pass_rate"])
+    assert production.run_id == best.info.run_id
+    assert production.tags["model_type"] == best.data.tags["model_type"]
+    assert production.tags["rime_stress_test_run_id"] == best.data.tags["RIME Stress Test Run ID"]
+    assert production.tags["rime_stress_test_link"] == best.data.tags["RIME Stress Test Link"]
