@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
@@ -117,29 +117,35 @@ async def register_dataset(
     return {"datasetId": dataset.id, "registryValidationJobId": {"uuid": job_id}}
 
 
-def _get_dataset(s: Session, request: Request) -> Dataset:
-    dataset_id = request.query_params.get("datasetId")
-    name = request.query_params.get("datasetName")
-    if dataset_id:
-        ds = s.get(Dataset, dataset_id)
-        if ds is None:
-            raise not_found("dataset", dataset_id)
-        return ds
+Entry = TypeVar("Entry", Dataset, Model)
+
+
+def _lookup(
+    s: Session, request: Request, entity: type[Entry], kind: str, id_params: tuple[str, ...]
+) -> Entry:
+    """An entry by id, or by name (optionally within ``projectId.uuid``), from the query string."""
+    entry_id = next((request.query_params[p] for p in id_params if request.query_params.get(p)), None)
+    name = request.query_params.get(f"{kind}Name")
+    if entry_id:
+        found = s.get(entity, entry_id)
+        if found is None:
+            raise not_found(kind, entry_id)
+        return found
     if name:
-        stmt = select(Dataset).where(Dataset.name == name)
+        stmt = select(entity).where(entity.name == name)
         project_id = request.query_params.get("projectId.uuid") or request.query_params.get("projectId")
         if project_id:
-            stmt = stmt.where(Dataset.project_id == project_id)
-        found = s.scalars(stmt.order_by(Dataset.created_at)).first()
-        if found is None:
-            raise not_found("dataset named", name)
-        return found
-    raise bad_request("give datasetId or datasetName")
+            stmt = stmt.where(entity.project_id == project_id)
+        by_name = s.scalars(stmt.order_by(entity.created_at)).first()
+        if by_name is None:
+            raise not_found(f"{kind} named", name)
+        return by_name
+    raise bad_request(f"give {id_params[0]} or {kind}Name")
 
 
 @router.get("/v1/registry/dataset")
 def read_dataset(request: Request, s: Session = Depends(session)) -> dict[str, Any]:
-    return {"dataset": dataset_json(_get_dataset(s, request))}
+    return {"dataset": dataset_json(_lookup(s, request, Dataset, "dataset", ("datasetId",)))}
 
 
 @router.delete("/v1/registry/dataset/{dataset_id}")
@@ -197,29 +203,14 @@ async def register_model(project_id: str, request: Request, s: Session = Depends
     return response
 
 
-def _get_model(s: Session, request: Request) -> Model:
-    model_id = request.query_params.get("modelId.uuid") or request.query_params.get("modelId")
-    name = request.query_params.get("modelName")
-    if model_id:
-        model = s.get(Model, model_id)
-        if model is None:
-            raise not_found("model", model_id)
-        return model
-    if name:
-        stmt = select(Model).where(Model.name == name)
-        project_id = request.query_params.get("projectId.uuid") or request.query_params.get("projectId")
-        if project_id:
-            stmt = stmt.where(Model.project_id == project_id)
-        found = s.scalars(stmt.order_by(Model.created_at)).first()
-        if found is None:
-            raise not_found("model named", name)
-        return found
-    raise bad_request("give modelId.uuid or modelName")
-
-
 @router.get("/v1/registry/model")
 def read_model(request: Request, s: Session = Depends(session)) -> dict[str, Any]:
-    return {"model": {"model": model_json(_get_model(s, request)), "ownerDetails": {"name": "local"}}}
+    return {
+        "model": {
+            "model": model_json(_lookup(s, request, Model, "model", ("modelId.uuid", "modelId"))),
+            "ownerDetails": {"name": "local"},
+        }
+    }
 
 
 @router.delete("/v1/registry/model/{model_id}")
