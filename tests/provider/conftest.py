@@ -91,6 +91,28 @@ class TaskStateStore(dict):
         self[key] = value
 
 
+class LogCapture:
+    """Everything logged during a test: stdlib records and Airflow's structlog output (stdout/stderr)."""
+
+    def __init__(self, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> None:
+        self.caplog = caplog
+        self.capfd = capfd
+        self.seen = ""
+
+    def text(self) -> str:
+        out, err = self.capfd.readouterr()
+        self.seen += out + err
+        return self.caplog.text + self.seen
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) -> LogCapture:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    return LogCapture(caplog, capfd)
+
+
 def make_context(ti: TaskInstanceStandIn, store: TaskStateStore | None = None) -> dict[str, Any]:
     context: dict[str, Any] = {"ti": ti, "task_instance": ti, "run_id": ti.run_id}
     if store is not None:
