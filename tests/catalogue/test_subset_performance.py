@@ -58,8 +58,15 @@ def test_degraded_numeric_quantile_is_the_worst_subset() -> None:
 def test_clean_split_has_no_accuracy_or_auc_subset_alerts() -> None:
     ref, ev = reference_and_evaluation(generate_wide, 30_000, seed=13, n_numeric=6, n_categorical=4)
     batches = run(build_inputs(ref, ev, categories=SUBSET))
-    assert flagged(batches["subset_accuracy"], Severity.ALERT) == set()
     assert flagged(batches["subset_auc"]) == set()
+    for batch in batches.values():
+        assert flagged(batch, Severity.ALERT) == set(), batch.test_type
+    # Threshold metrics differ across subsets with different base rates: warned, explained as
+    # standing weaknesses (the reference shows the same), never alerts on a clean split.
+    fpr = batches["subset_fpr"]
+    warned = [c for c in fpr.cases if c.severity is Severity.WARNING]
+    assert warned and any("standing weakness" in c.explanation for c in warned)
+    assert all(metric(c, "Reference Subset False Positive Rate") >= 0 for c in warned)
 
 
 def test_tiny_subsets_do_not_raise_alarms() -> None:

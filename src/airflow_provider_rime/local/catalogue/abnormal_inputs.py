@@ -5,9 +5,9 @@ impact: the model's accuracy on failing rows against clean rows (with labels), o
 its average prediction moves there (without). Severity, per feature:
 
 - pass when no row fails, or when the reference fails the same check about as often
-  (one-sided binomial test of the evaluation's count against the reference's rate,
-  Bonferroni-corrected over the features; heavy-tailed features have "outliers" in the
-  reference too, and those are the data, not an anomaly);
+  (one-sided two-proportion test, Bonferroni-corrected over the features; heavy-tailed
+  features have "outliers" in the reference too, and those are the data, not an anomaly).
+  When no reference row fails the check, any failing evaluation row counts;
 - otherwise by the share of failing rows beyond the reference's rate (``share_thresholds``
   [0, 0.01]: any excess warns, 1% alerts) and by their impact on the model
   (``impact_thresholds`` [0.02, 0.05] of accuracy drop or prediction shift, judged only
@@ -91,7 +91,7 @@ def _abnormal_case(
         return TestCase(
             [feature.name], Severity.PASS, f"No evaluation row of {feature.name} {what}.", metrics
         )
-    pvalue = stats.excess_rate_pvalue(k, n_eval, ref_share)
+    pvalue = 0.0 if ref_failing == 0 else stats.excess_proportion_pvalue(ref_failing, n_ref, k, n_eval)
     rows = stats.fmt_count(k, n_eval)
     if not pvalue < p_threshold / max(1, n_tested):
         return TestCase(

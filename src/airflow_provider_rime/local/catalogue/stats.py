@@ -326,13 +326,15 @@ def two_proportion_pvalue(k1: float, n1: float, k2: float, n2: float) -> float:
     return float(2 * sps.norm.sf(abs(z)))
 
 
-def excess_rate_pvalue(k: int, n: int, base_rate: float) -> float:
-    """One-sided p-value that ``k`` of ``n`` rows is more than ``base_rate`` would give."""
-    if n <= 0 or k <= 0:
+def excess_proportion_pvalue(k1: float, n1: float, k2: float, n2: float) -> float:
+    """One-sided p-value that the second proportion exceeds the first (pooled z-test)."""
+    if n1 <= 0 or n2 <= 0:
+        return NAN
+    pooled = (k1 + k2) / (n1 + n2)
+    var = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if var <= 0:
         return 1.0
-    if base_rate <= 0:
-        return 0.0
-    return float(sps.binom.sf(k - 1, n, min(base_rate, 1.0)))
+    return float(sps.norm.sf((k2 / n2 - k1 / n1) / math.sqrt(var)))
 
 
 def entropy_bits(counts: np.ndarray) -> float:
@@ -420,10 +422,12 @@ class PredictionCodes:
     exact: bool
 
 
-def prediction_codes(inputs: StressInputs) -> PredictionCodes:
+def prediction_codes(inputs: StressInputs, split: str = "eval") -> PredictionCodes:
+    """The predictions of ``split`` ("eval" or "ref") coded by rank, once per run."""
+
     def build() -> PredictionCodes:
-        assert inputs.eval_preds is not None
-        p = inputs.eval_preds
+        p = inputs.eval_preds if split == "eval" else inputs.ref_preds
+        assert p is not None
         n = p.size
         if n == 0:
             return PredictionCodes(np.zeros(0, dtype=np.int64), 1, True)
@@ -444,7 +448,7 @@ def prediction_codes(inputs: StressInputs) -> PredictionCodes:
         codes[order] = sorted_codes
         return PredictionCodes(codes, n_codes, exact)
 
-    return cached(inputs, ("pred_codes",), build)
+    return cached(inputs, ("pred_codes", split), build)
 
 
 def group_auc(

@@ -56,10 +56,11 @@ _DEFAULTS: dict[str, Any] = {
 
 
 class Subsets:
-    """Evaluation rows coded by subset, with the subsets' names."""
+    """Rows of both splits coded by subset, with the subsets' names."""
 
-    def __init__(self, codes: np.ndarray, names: list[str]) -> None:
+    def __init__(self, codes: np.ndarray, ref_codes: np.ndarray, names: list[str]) -> None:
         self.codes = codes
+        self.ref_codes = ref_codes
         self.names = names
 
     @property
@@ -71,7 +72,7 @@ def _subsets(inputs: StressInputs, feature: Feature, num_subsets: int, min_frq: 
     def build() -> Subsets:
         if feature.is_numeric:
             bins = stats.quantile_bins(inputs, feature.name, num_subsets)
-            return Subsets(bins.eval, bins.labels)
+            return Subsets(bins.eval, bins.ref, bins.labels)
         col = stats.categorical_column(inputs, feature.name)
         n_eval = max(1, col.eval_codes.size)
         frequent = col.eval_counts[:-1] / n_eval >= min_frq
@@ -83,22 +84,23 @@ def _subsets(inputs: StressInputs, feature: Feature, num_subsets: int, min_frq: 
         mapping[-1] = len(frequent_idx) + 1  # missing
         names = [f"{feature.name} = {col.levels[i]}" for i in frequent_idx]
         names += [f"{feature.name}: other values", f"{feature.name} is missing"]
-        return Subsets(mapping[col.eval_codes], names)
+        return Subsets(mapping[col.eval_codes], mapping[col.ref_codes], names)
 
     return stats.cached(inputs, ("subsets", feature.name, num_subsets, min_frq), build)
 
 
 def _metric_by_group(
-    metric: BinaryMetric, inputs: StressInputs, subsets: Subsets, threshold: float
+    metric: BinaryMetric, inputs: StressInputs, subsets: Subsets, threshold: float, split: str = "eval"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each subset's metric value and its standard error."""
-    p = inputs.eval_preds
+    """Each subset's metric value and its standard error, on ``split`` ("eval" or "ref")."""
+    p = inputs.eval_preds if split == "eval" else inputs.ref_preds
     assert p is not None
-    y = inputs.eval_labels
+    y = inputs.eval_labels if split == "eval" else inputs.ref_labels
+    codes = subsets.codes if split == "eval" else subsets.ref_codes
     c = stats.cached(
         inputs,
-        ("subset_counts", id(subsets), threshold),
-        lambda: stats.group_counts(subsets.codes, subsets.n, y, p, threshold),
+        ("subset_counts", id(subsets), threshold, split),
+        lambda: stats.group_counts(codes, subsets.n, y, p, threshold),
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         if metric.key == "accuracy":
@@ -122,7 +124,7 @@ def _metric_by_group(
             return np.where(c.n > 0, mean, np.nan), np.sqrt(var / np.maximum(c.n - 1, 1))
         elif metric.key == "auc":
             assert y is not None
-            auc, error = stats.group_auc(subsets.codes, subsets.n, y, stats.prediction_codes(inputs))
+            auc, error = stats.group_auc(codes, subsets.n, y, stats.prediction_codes(inputs, split))
             # With binned ranks, widen the standard error by the (tiny) binning error bound.
             return auc, stats.auc_se(auc, c.pos, c.n - c.pos) + error
         else:  # pragma: no cover - the registered keys are the cases above
@@ -158,6 +160,9 @@ def _subset_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
         p = inputs.eval_preds
         n_rows = p.size
         overall = metric(inputs.eval_labels, p, threshold)
+        ref_overall = None
+        if inputs.ref_preds is not None and (inputs.ref_labels is not None or not metric.needs_labels):
+            ref_overall = metric(inputs.ref_labels, inputs.ref_preds, threshold)
         min_rows = max(1.0, min_frq * n_rows)
         cases = []
         for feature in stats.tested_features(inputs):
@@ -171,9 +176,34 @@ def _subset_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
             z = float(sps.norm.isf(alpha))
             finite = np.isfinite(se)
             bound = np.where(finite, gap - z * np.where(finite, se, 0.0), -np.inf)
+            # The same subset on the reference: a standing weakness the model was built with.
+            standing = np.full(subsets.n, np.nan)
+            if ref_overall is not None and math.isfinite(ref_overall):
+                ref_values, ref_se = _metric_by_group(metric, inputs, subsets, threshold, "ref")
+                ref_gap = _gap(metric, ref_overall, ref_values)
+                spread = np.sqrt(np.where(finite, se, np.inf) ** 2 + ref_se**2)
+                # Only a subset the reference knew well enough can be a standing weakness.
+                ref_sizes = np.bincount(subsets.ref_codes, minlength=subsets.n)
+                known = np.isfinite(ref_gap) & (ref_sizes >= max(1.0, min_frq * subsets.ref_codes.size))
+                with np.errstate(invalid="ignore"):
+                    standing = np.where(known, gap - ref_gap - z * spread, np.nan)
+                details = (ref_values, ref_overall, standing)
+            else:
+                details = None
             cases.append(
                 _case(
-                    metric, feature, subsets, sizes, values, judged, gap, bound, overall, thresholds, factor
+                    metric,
+                    feature,
+                    subsets,
+                    sizes,
+                    values,
+                    judged,
+                    gap,
+                    bound,
+                    overall,
+                    thresholds,
+                    factor,
+                    details,
                 )
             )
         return TestBatch(
@@ -203,6 +233,7 @@ def _case(
     overall: float,
     thresholds: list[float],
     factor: float,
+    reference: tuple[np.ndarray, float, np.ndarray] | None,
 ) -> TestCase:
     n_rows = int(sizes.sum())
     shown = np.flatnonzero(sizes > 0)
@@ -228,6 +259,26 @@ def _case(
     worst = int(np.flatnonzero(judged)[np.argmax(np.where(judged, bound, -np.inf)[judged])])
     worst_bound = float(bound[worst])
     severity = severity_from_thresholds(worst_bound, thresholds, factor) if worst_bound > 0 else Severity.PASS
+    standing_note = ""
+    ref_metrics: list[Metric] = []
+    if reference is not None:
+        ref_values, ref_overall, beyond_reference = reference
+        ref_value = float(ref_values[worst])
+        ref_metrics = [
+            Metric(f"Reference Subset {metric.name}", MetricCategory.PERFORMANCE_DIFF, ref_value),
+            Metric(f"Reference Overall {metric.name}", MetricCategory.PERFORMANCE_DIFF, ref_overall),
+        ]
+        # An alert needs the subset to be worse than it already was on the reference.
+        if (
+            severity is Severity.ALERT
+            and math.isfinite(beyond_reference[worst])
+            and beyond_reference[worst] < thresholds[0] * factor
+        ):
+            severity = Severity.WARNING
+            standing_note = (
+                f" It was already weak there on the reference ({stats.fmt(ref_value)} against "
+                f"{stats.fmt(ref_overall)}): a standing weakness of the model, not a new one."
+            )
     name = subsets.names[worst]
     size = int(sizes[worst])
     metrics = [
@@ -237,6 +288,7 @@ def _case(
         Metric(f"Overall {metric.name}", MetricCategory.PERFORMANCE_DIFF, overall),
         Metric("Difference", MetricCategory.PERFORMANCE_DIFF, float(gap[worst])),
         Metric("Difference (Lower Confidence Bound)", MetricCategory.PERFORMANCE_DIFF, worst_bound),
+        *ref_metrics,
         *details,
     ]
     where = f"on rows where {name} ({stats.fmt_count(size, n_rows)})"
@@ -258,7 +310,7 @@ def _case(
     return TestCase(
         features=[feature.name],
         severity=severity,
-        explanation=explanation,
+        explanation=explanation + standing_note,
         metrics=metrics,
         importance=max(0.0, worst_bound),
     )
