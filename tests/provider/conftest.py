@@ -68,6 +68,32 @@ def project_id(hook: RimeHook, project_name: str) -> str:
     return hook.get_or_create_project(project_name, "provider tests")
 
 
+@pytest.fixture(scope="module")
+def registered(hook: RimeHook, project_id: str, data_files: DataFiles) -> dict[str, Any]:
+    """Both data files, a predictions-only model and its predictions, registered once per module."""
+    ref_path = hook.upload_file(data_files.reference)
+    eval_path = hook.upload_file(data_files.evaluation)
+    ref_id = hook.register_dataset(
+        project_id, "ref", ref_path, label_col="label", features_not_in_model=["pred"]
+    )
+    eval_id = hook.register_dataset(
+        project_id, "eval", eval_path, label_col="label", features_not_in_model=["pred"]
+    )
+    model_id = hook.register_model(project_id, "predictions-only")
+    hook.register_predictions(project_id, model_id, ref_id, ref_path, "pred")
+    hook.register_predictions(project_id, model_id, eval_id, eval_path, "pred")
+    return {"ref": ref_id, "eval": eval_id, "model": model_id, "ref_path": ref_path}
+
+
+def stress_test_config(registered: dict[str, Any], run_name: str) -> dict[str, Any]:
+    """A minimal ``testRunConfig`` on the module's registered data."""
+    return {
+        "run_name": run_name,
+        "data_info": {"ref_dataset_id": registered["ref"], "eval_dataset_id": registered["eval"]},
+        "model_id": {"uuid": registered["model"]},
+    }
+
+
 @dataclass
 class TaskInstanceStandIn:
     """What an operator's ``execute`` uses of ``context["ti"]``: ids and ``xcom_push`` (recorded)."""

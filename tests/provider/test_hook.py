@@ -17,35 +17,14 @@ from airflow_provider_rime.exceptions import (
 )
 from airflow_provider_rime.hooks.rime import RimeHook, looks_like_id
 
-from .conftest import DataFiles, LogCapture, write_data
+from .conftest import LogCapture, stress_test_config, write_data
 
 WRONG_KEY = "not-the-key-0123456789"
 
 
 @pytest.fixture(scope="module")
-def registered(hook: RimeHook, project_id: str, data_files: DataFiles) -> dict[str, Any]:
-    """Data, a predictions-only model and predictions registered once for the module."""
-    ref_path = hook.upload_file(data_files.reference)
-    eval_path = hook.upload_file(data_files.evaluation)
-    ref_id = hook.register_dataset(
-        project_id, "ref", ref_path, label_col="label", features_not_in_model=["pred"]
-    )
-    eval_id = hook.register_dataset(
-        project_id, "eval", eval_path, label_col="label", features_not_in_model=["pred"]
-    )
-    model_id = hook.register_model(project_id, "predictions-only")
-    hook.register_predictions(project_id, model_id, ref_id, ref_path, "pred")
-    hook.register_predictions(project_id, model_id, eval_id, eval_path, "pred")
-    return {"ref": ref_id, "eval": eval_id, "model": model_id, "ref_path": ref_path}
-
-
-@pytest.fixture(scope="module")
 def finished_job(hook: RimeHook, project_id: str, registered: dict[str, Any]):
-    config = {
-        "run_name": "hook-run",
-        "data_info": {"ref_dataset_id": registered["ref"], "eval_dataset_id": registered["eval"]},
-        "model_id": {"uuid": registered["model"]},
-    }
+    config = stress_test_config(registered, "hook-run")
     hook.validate_test_run_config(config)
     job = hook.start_stress_test(project_id, config)
     assert job.job_type == "JOB_TYPE_MODEL_STRESS_TEST"
@@ -74,7 +53,7 @@ def test_get_or_create_project_by_name_and_by_id(hook: RimeHook, project_id: str
     assert hook.get_or_create_project(project_name) == project_id
     assert hook.get_or_create_project(project_id) == project_id
     assert hook.find_project_id(project_name) == project_id
-    assert [p for p in hook.list_projects() if p["name"] == project_name][0]["id"]["uuid"] == project_id
+    assert next(p for p in hook.list_projects() if p["name"] == project_name)["id"]["uuid"] == project_id
     assert hook.get_project(project_id)["name"] == project_name
     url = hook.get_project_url(project_id)
     assert url and url.startswith("http://") and project_id in url
@@ -170,11 +149,7 @@ def test_no_active_job_for_a_finished_run(hook: RimeHook, project_id: str, finis
 
 
 def test_cancel_and_wait_timeout(hook: RimeHook, project_id: str, registered: dict[str, Any]):
-    config = {
-        "run_name": "hook-cancelled",
-        "data_info": {"ref_dataset_id": registered["ref"], "eval_dataset_id": registered["eval"]},
-        "model_id": {"uuid": registered["model"]},
-    }
+    config = stress_test_config(registered, "hook-cancelled")
     job = hook.start_stress_test(project_id, config)
     found = hook.find_active_stress_test(project_id, "hook-cancelled")
     if found is None:

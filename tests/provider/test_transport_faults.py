@@ -20,7 +20,7 @@ from airflow_provider_rime.exceptions import RimeApiError
 from airflow_provider_rime.hooks.rime import RimeHook
 from airflow_provider_rime.operators.stress_test import RimeStressTestOperator
 
-from .conftest import DataFiles, LogCapture, TaskInstanceStandIn, make_context
+from .conftest import DataFiles, LogCapture, TaskInstanceStandIn, make_context, stress_test_config
 
 HOP_BY_HOP = {"host", "content-length", "transfer-encoding", "connection", "accept-encoding"}
 
@@ -87,30 +87,6 @@ def network(rime_engine) -> Iterator[respx.MockRouter]:
 
 def add_fallback(router: respx.MockRouter) -> None:
     router.route().mock(side_effect=forward)
-
-
-@pytest.fixture(scope="module")
-def registered(hook: RimeHook, project_id: str, data_files: DataFiles) -> dict[str, Any]:
-    ref_path = hook.upload_file(data_files.reference)
-    eval_path = hook.upload_file(data_files.evaluation)
-    ref_id = hook.register_dataset(
-        project_id, "ref", ref_path, label_col="label", features_not_in_model=["pred"]
-    )
-    eval_id = hook.register_dataset(
-        project_id, "eval", eval_path, label_col="label", features_not_in_model=["pred"]
-    )
-    model_id = hook.register_model(project_id, "predictions-only")
-    hook.register_predictions(project_id, model_id, ref_id, ref_path, "pred")
-    hook.register_predictions(project_id, model_id, eval_id, eval_path, "pred")
-    return {"ref": ref_id, "eval": eval_id, "model": model_id}
-
-
-def config(registered: dict[str, Any], run_name: str) -> dict[str, Any]:
-    return {
-        "run_name": run_name,
-        "data_info": {"ref_dataset_id": registered["ref"], "eval_dataset_id": registered["eval"]},
-        "model_id": {"uuid": registered["model"]},
-    }
 
 
 def jobs_of_run(hook: RimeHook, project_id: str, run_name: str) -> list[str]:
@@ -204,7 +180,7 @@ def test_a_lost_start_stress_test_answer_makes_no_second_test(
     faults = Faults(reset_after_forwarding)
     network.post(f"/v1/stress-tests/{project_id}").mock(side_effect=faults)
     add_fallback(network)
-    job = hook.start_stress_test(project_id, config(registered, "lost-answer"))
+    job = hook.start_stress_test(project_id, stress_test_config(registered, "lost-answer"))
     assert faults.calls == 1  # found running under its run name, not sent again
     assert jobs_of_run(hook, project_id, "lost-answer") == [job.job_id]
 
@@ -215,7 +191,7 @@ def test_an_unavailable_start_stress_test_is_sent_again(
     faults = Faults(unavailable)
     network.post(f"/v1/stress-tests/{project_id}").mock(side_effect=faults)
     add_fallback(network)
-    job = hook.start_stress_test(project_id, config(registered, "unavailable-once"))
+    job = hook.start_stress_test(project_id, stress_test_config(registered, "unavailable-once"))
     assert faults.calls == 2
     assert jobs_of_run(hook, project_id, "unavailable-once") == [job.job_id]
 

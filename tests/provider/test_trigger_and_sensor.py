@@ -1,0 +1,250 @@
+"""RimeJobTrigger (run with ``async for``) and RimeTestRunSensor against the real engine."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_rime.exceptions import RimeJobError, RimeTriggerEventError
+from airflow_provider_rime.hooks.rime import RimeHook
+from airflow_provider_rime.models import RimeJob
+from airflow_provider_rime.sensors.test_run import RimeTestRunSensor
+from airflow_provider_rime.triggers.job import RimeJobTrigger, validate_trigger_event
+
+from .conftest import TaskInstanceStandIn, make_context, stress_test_config, write_data
+
+
+async def events_of(trigger: RimeJobTrigger) -> list[TriggerEvent]:
+    return [event async for event in trigger.run()]
+
+
+def expected(status: str, message: str, job: RimeJob, rime_status: str | None) -> TriggerEvent:
+    return TriggerEvent(
+        {
+            "status": status,
+            "message": message,
+            "job_id": job.job_id,
+            "test_run_id": job.test_run_id,
+            "rime_status": rime_status,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def finished_job(hook: RimeHook, project_id: str, registered: dict[str, Any]) -> RimeJob:
+    job = hook.start_stress_test(project_id, stress_test_config(registered, "trigger-finished"))
+    return hook.wait_for_job(job.job_id, poll_interval=0.3, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def failed_job(hook: RimeHook, project_id: str, tmp_path_factory: pytest.TempPathFactory) -> RimeJob:
+    """A stress test on data without its label column: RIME fails the job."""
+    path = hook.upload_file(write_data(tmp_path_factory.mktemp("bad") / "no_label.csv", 200))
+    dataset_id = hook.register_dataset(project_id, "no-label", path, label_col="missing_label")
+    model_id = hook.register_model(project_id, "for-failures")
+    registered = {"ref": dataset_id, "eval": dataset_id, "model": model_id}
+    try:
+        job = hook.start_stress_test(project_id, stress_test_config(registered, "trigger-failed"))
+    except Exception as exc:  # the engine may refuse data it already found invalid
+        pytest.skip(f"the engine refused to start the test: {exc}")
+    job = hook.wait_for_job(job.job_id, poll_interval=0.3, timeout=300)
+    assert job.status == "JOB_STATUS_FAILED"
+    return job
+
+
+def start(hook: RimeHook, project_id: str, registered: dict[str, Any], run_name: str) -> RimeJob:
+    return hook.start_stress_test(project_id, stress_test_config(registered, run_name))
+
+
+def test_serializes_only_json_safe_values(rime_connection: str):
+    trigger = RimeJobTrigger(
+        rime_conn_id=rime_connection,
+        job_id="j1",
+        test_run_id="t1",
+        poll_interval=2,
+        end_time=1.5e9,
+        hook_params={"timeout": 30, "not_json": object()},
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_rime.triggers.job.RimeJobTrigger"
+    json.dumps(kwargs)
+    assert kwargs["hook_params"] == {"timeout": 30}
+    from airflow.sdk._shared.module_loading import import_string
+
+    rebuilt = import_string(classpath)(**kwargs)
+    assert rebuilt.serialize() == (classpath, kwargs)
+
+
+async def test_success_event_for_a_finished_job(rime_connection: str, finished_job: RimeJob):
+    trigger = RimeJobTrigger(rime_conn_id=rime_connection, job_id=finished_job.job_id, poll_interval=0.2)
+    events = await events_of(trigger)
+    assert events == [
+        expected(
+            "success", f"RIME job {finished_job.job_id} succeeded.", finished_job, "JOB_STATUS_SUCCEEDED"
+        )
+    ]
+
+
+async def test_polls_a_running_job_until_it_succeeds(
+    rime_connection: str, hook: RimeHook, project_id: str, registered: dict[str, Any]
+):
+    job = start(hook, project_id, registered, "trigger-running")
+    trigger = RimeJobTrigger(rime_conn_id=rime_connection, job_id=job.job_id, poll_interval=0.3)
+    events = await events_of(trigger)
+    assert events == [expected("success", f"RIME job {job.job_id} succeeded.", job, "JOB_STATUS_SUCCEEDED")]
+
+
+async def test_a_timeout_cancels_the_job_then_reports_it(
+    rime_connection: str, hook: RimeHook, project_id: str, registered: dict[str, Any]
+):
+    job = start(hook, project_id, registered, "trigger-timeout")
+    trigger = RimeJobTrigger(
+        rime_conn_id=rime_connection, job_id=job.job_id, poll_interval=0.2, end_time=time.time() - 1
+    )
+    events = await events_of(trigger)
+    assert len(events) == 1
+    if events[0].payload["status"] == "success":
+        pytest.skip("the job finished before the first poll")
+    assert events[0] == expected(
+        "timeout", f"RIME job {job.job_id} did not finish in time; the job was cancelled.", job, None
+    )
+    assert hook.wait_for_job(job.job_id, poll_interval=0.2, timeout=120).status == "JOB_STATUS_CANCELLED"
+
+    # Polled again, the cancelled job gives a "cancelled" event.
+    again = await events_of(RimeJobTrigger(rime_conn_id=rime_connection, job_id=job.job_id))
+    assert again == [
+        expected("cancelled", f"RIME job {job.job_id} was cancelled.", job, "JOB_STATUS_CANCELLED")
+    ]
+
+
+async def test_failed_event_carries_rimes_message(rime_connection: str, failed_job: RimeJob):
+    events = await events_of(RimeJobTrigger(rime_conn_id=rime_connection, job_id=failed_job.job_id))
+    assert len(events) == 1
+    payload = events[0].payload
+    assert payload["status"] == "failed"
+    assert payload["rime_status"] == "JOB_STATUS_FAILED"
+    assert failed_job.error_msg and failed_job.error_msg in payload["message"]
+
+
+async def test_waits_on_a_test_run_without_a_job(rime_connection: str, finished_job: RimeJob):
+    trigger = RimeJobTrigger(rime_conn_id=rime_connection, test_run_id=finished_job.test_run_id)
+    events = await events_of(trigger)
+    assert events == [
+        TriggerEvent(
+            {
+                "status": "success",
+                "message": f"RIME test run {finished_job.test_run_id} completed.",
+                "job_id": None,
+                "test_run_id": finished_job.test_run_id,
+                "rime_status": "TEST_TASK_STATUS_COMPLETED",
+            }
+        )
+    ]
+
+
+async def test_an_unknown_job_gives_an_error_event(rime_connection: str):
+    events = await events_of(RimeJobTrigger(rime_conn_id=rime_connection, job_id="no-such-job"))
+    assert len(events) == 1
+    assert events[0].payload["status"] == "error"
+    assert "HTTP 404" in events[0].payload["message"]
+
+
+async def test_on_kill_cancels_the_job(
+    rime_connection: str, hook: RimeHook, project_id: str, registered: dict
+):
+    job = start(hook, project_id, registered, "trigger-killed")
+    await RimeJobTrigger(rime_conn_id=rime_connection, job_id=job.job_id).on_kill()
+    final = hook.wait_for_job(job.job_id, poll_interval=0.2, timeout=120)
+    if final.status == "JOB_STATUS_SUCCEEDED":
+        pytest.skip("the job finished before the cancel arrived")
+    assert final.status == "JOB_STATUS_CANCELLED"
+
+
+def test_validate_trigger_event():
+    assert validate_trigger_event({"status": "success", "job_id": "j"})["job_id"] == "j"
+    for bad in (None, "success", {"status": "success"}, {"status": "odd", "job_id": "j"}):
+        with pytest.raises(RimeTriggerEventError):
+            validate_trigger_event(bad)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- sensor
+
+
+def sensor(conn_id: str, **kwargs: Any) -> RimeTestRunSensor:
+    return RimeTestRunSensor(task_id="wait", rime_conn_id=conn_id, poke_interval=0.3, **kwargs)
+
+
+def test_sensor_pokes_a_finished_job_and_test_run(rime_connection: str, finished_job: RimeJob):
+    context = make_context(TaskInstanceStandIn())
+    assert sensor(rime_connection, job_id=finished_job.job_id).poke(context) is True
+    assert sensor(rime_connection, test_run_id=finished_job.test_run_id).poke(context) is True
+
+
+def test_sensor_waits_for_a_running_job(
+    rime_connection: str, hook: RimeHook, project_id: str, registered: dict[str, Any]
+):
+    job = start(hook, project_id, registered, "sensor-running")
+    waiting = sensor(rime_connection, job_id=job.job_id)
+    context = make_context(TaskInstanceStandIn())
+    assert waiting.poke(context) is False
+    deadline = time.monotonic() + 120
+    while not waiting.poke(context):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert hook.get_job(job.job_id).status == "JOB_STATUS_SUCCEEDED"
+
+
+def test_sensor_fails_or_skips_on_a_failed_job(rime_connection: str, failed_job: RimeJob):
+    context = make_context(TaskInstanceStandIn())
+    with pytest.raises(RimeJobError, match="JOB_STATUS_FAILED"):
+        sensor(rime_connection, job_id=failed_job.job_id).poke(context)
+    with pytest.raises(AirflowSkipException):
+        sensor(rime_connection, job_id=failed_job.job_id, soft_fail=True).poke(context)
+
+
+def test_deferrable_sensor_defers_then_completes(
+    rime_connection: str, hook: RimeHook, project_id: str, registered: dict[str, Any]
+):
+    job = start(hook, project_id, registered, "sensor-deferred")
+    waiting = sensor(rime_connection, job_id=job.job_id, deferrable=True, timeout=600)
+    context = make_context(TaskInstanceStandIn())
+    try:
+        waiting.execute(context)
+    except TaskDeferred as deferred:
+        trigger = deferred.trigger
+        assert isinstance(trigger, RimeJobTrigger)
+        _, kwargs = trigger.serialize()
+        assert kwargs["job_id"] == job.job_id
+        assert kwargs["cancel_on_timeout"] is False  # a sensor watches; it never cancels
+        assert kwargs["end_time"] is not None
+    else:
+        pytest.skip("the job finished before the sensor deferred")
+    hook.wait_for_job(job.job_id, poll_interval=0.3, timeout=300)
+    waiting.execute_complete(context, {"status": "success", "job_id": job.job_id, "message": "done"})
+
+
+def test_deferred_sensor_timeout_and_soft_fail(rime_connection: str):
+    context = make_context(TaskInstanceStandIn())
+    timeout_event = {"status": "timeout", "job_id": "j", "message": "RIME job j did not finish in time"}
+    with pytest.raises(AirflowSensorTimeout):
+        sensor(rime_connection, job_id="j", deferrable=True).execute_complete(context, timeout_event)
+    with pytest.raises(AirflowSkipException):
+        sensor(rime_connection, job_id="j", deferrable=True, soft_fail=True).execute_complete(
+            context, timeout_event
+        )
+    failed_event = {"status": "failed", "job_id": "j", "message": "RIME job j failed: boom"}
+    with pytest.raises(RimeJobError, match="boom"):
+        sensor(rime_connection, job_id="j", deferrable=True).execute_complete(context, failed_event)
+    with pytest.raises(AirflowSkipException):
+        sensor(rime_connection, job_id="j", soft_fail=True).execute_complete(context, failed_event)
+
+
+def test_sensor_needs_a_job_or_test_run(rime_connection: str, tmp_path: Path):
+    with pytest.raises(ValueError, match="job_id or a test_run_id"):
+        RimeTestRunSensor(task_id="nothing", rime_conn_id=rime_connection)
