@@ -137,3 +137,21 @@ def test_cache_is_per_inputs() -> None:
 def test_threshold_validation_names_the_parameter(config: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         stats.check_thresholds(config, "t")
+
+
+def test_group_counts_and_shared_overall_auc() -> None:
+    rng = np.random.default_rng(4)
+    n = 20_000
+    groups = rng.integers(0, 5, n)
+    p = rng.random(n)
+    y = (rng.random(n) < p).astype(int)
+    c = stats.group_counts(groups, 5, y, p, 0.4)
+    for g in range(5):
+        m = groups == g
+        yhat = p[m] >= 0.4
+        assert c.n[g] == m.sum()
+        assert c.tp[g] == np.sum(yhat & (y[m] == 1)) and c.fp[g] == np.sum(yhat & (y[m] == 0))
+        assert c.fn[g] == np.sum(~yhat & (y[m] == 1)) and c.tn[g] == np.sum(~yhat & (y[m] == 0))
+        assert c.sum_p[g] == pytest.approx(p[m].sum())
+    inputs = StressInputs(pd.DataFrame({"x": [0.0]}), pd.DataFrame({"x": [0.0]}), {}, None, y, None, p)
+    assert stats.prediction_codes(inputs).overall_auc == pytest.approx(roc_auc_score(y, p), abs=1e-12)

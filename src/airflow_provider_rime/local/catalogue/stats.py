@@ -394,19 +394,20 @@ class GroupCounts:
 def group_counts(
     groups: np.ndarray, n_groups: int, y: np.ndarray | None, p: np.ndarray, threshold: float
 ) -> GroupCounts:
-    yhat = p >= threshold
-    n = np.bincount(groups, minlength=n_groups).astype(np.float64)
-    pred_pos = np.bincount(groups, weights=yhat, minlength=n_groups)
+    """Three passes over the rows: one count of (group, label, decision) cells, two sums."""
+    cell = groups.astype(np.int64) * 4 + (p >= threshold)
+    if y is not None:
+        cell += 2 * y.astype(bool)
+    c = np.bincount(cell, minlength=4 * n_groups).reshape(n_groups, 4).astype(np.float64)
+    # columns: (label 0, no), (label 0, yes), (label 1, no), (label 1, yes)
+    n = c.sum(axis=1)
+    pred_pos = c[:, 1] + c[:, 3]
     sum_p = np.bincount(groups, weights=p, minlength=n_groups)
     sum_p2 = np.bincount(groups, weights=p * p, minlength=n_groups)
     if y is None:
         zeros = np.zeros(n_groups)
         return GroupCounts(n, zeros, zeros, zeros, pred_pos, sum_p, sum_p2)
-    yb = y.astype(bool)
-    pos = np.bincount(groups, weights=yb, minlength=n_groups)
-    tp = np.bincount(groups, weights=yb & yhat, minlength=n_groups)
-    fp = pred_pos - tp
-    return GroupCounts(n, pos, tp, fp, pred_pos, sum_p, sum_p2)
+    return GroupCounts(n, c[:, 2] + c[:, 3], c[:, 3], c[:, 1], pred_pos, sum_p, sum_p2)
 
 
 AUC_MAX_BINS = 16_384
@@ -420,6 +421,8 @@ class PredictionCodes:
     codes: np.ndarray
     n_codes: int
     exact: bool
+    labels: np.ndarray | None  # the split's labels as float64, shared by the per-group AUCs
+    overall_auc: float  # exact, from the same sort
 
 
 def prediction_codes(inputs: StressInputs, split: str = "eval") -> PredictionCodes:
@@ -427,10 +430,12 @@ def prediction_codes(inputs: StressInputs, split: str = "eval") -> PredictionCod
 
     def build() -> PredictionCodes:
         p = inputs.eval_preds if split == "eval" else inputs.ref_preds
+        y = inputs.eval_labels if split == "eval" else inputs.ref_labels
         assert p is not None
         n = p.size
+        yf = None if y is None else y.astype(np.float64)
         if n == 0:
-            return PredictionCodes(np.zeros(0, dtype=np.int64), 1, True)
+            return PredictionCodes(np.zeros(0, dtype=np.int64), 1, True, yf, NAN)
         order = np.argsort(p)  # ties get one code whatever their order
         ps = p[order]
         new = np.empty(n, dtype=bool)
@@ -446,7 +451,17 @@ def prediction_codes(inputs: StressInputs, split: str = "eval") -> PredictionCod
             n_codes, exact = AUC_MAX_BINS, False
         codes = np.empty(n, dtype=np.int64)
         codes[order] = sorted_codes
-        return PredictionCodes(codes, n_codes, exact)
+        overall = NAN
+        if yf is not None:
+            # Exact AUC over tie blocks of the sorted predictions (as metrics.auc).
+            block = np.cumsum(new) - 1
+            pos_b = np.bincount(block, weights=yf[order])
+            neg_b = np.bincount(block) - pos_b
+            n_pos, n_neg = pos_b.sum(), neg_b.sum()
+            if n_pos > 0 and n_neg > 0:
+                below = np.cumsum(neg_b) - neg_b
+                overall = float(np.sum(pos_b * (below + 0.5 * neg_b)) / (n_pos * n_neg))
+        return PredictionCodes(codes, n_codes, exact, yf, overall)
 
     return cached(inputs, ("pred_codes", split), build)
 
@@ -465,7 +480,8 @@ def group_auc(
     b = pred.n_codes
     key = groups.astype(np.int64) * b + pred.codes
     cells = n_groups * b
-    pos = np.bincount(key, weights=y.astype(np.float64), minlength=cells).reshape(n_groups, b)
+    weights = pred.labels if pred.labels is not None and pred.labels.size == y.size else y.astype(np.float64)
+    pos = np.bincount(key, weights=weights, minlength=cells).reshape(n_groups, b)
     neg = np.bincount(key, minlength=cells).reshape(n_groups, b) - pos
     below = np.cumsum(neg, axis=1) - neg
     u = (pos * (below + 0.5 * neg)).sum(axis=1)

@@ -62,6 +62,8 @@ class Subsets:
         self.codes = codes
         self.ref_codes = ref_codes
         self.names = names
+        self.sizes = np.bincount(codes, minlength=len(names))
+        self.ref_sizes = np.bincount(ref_codes, minlength=len(names))
 
     @property
     def n(self) -> int:
@@ -133,6 +135,14 @@ def _metric_by_group(
         return value, stats.proportion_se(k, n)
 
 
+def _overall(metric: BinaryMetric, inputs: StressInputs, threshold: float, split: str) -> float:
+    if metric.key == "auc":  # from the sort the subsets share, instead of sorting again
+        return stats.prediction_codes(inputs, split).overall_auc
+    if split == "eval":
+        return metric(inputs.eval_labels, inputs.eval_preds, threshold)  # type: ignore[arg-type]
+    return metric(inputs.ref_labels, inputs.ref_preds, threshold)  # type: ignore[arg-type]
+
+
 def _gap(metric: BinaryMetric, overall: float, value: np.ndarray) -> np.ndarray:
     if metric.direction is Direction.HIGHER_IS_BETTER:
         return overall - value
@@ -159,15 +169,15 @@ def _subset_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
         threshold = inputs.config.prediction_threshold
         p = inputs.eval_preds
         n_rows = p.size
-        overall = metric(inputs.eval_labels, p, threshold)
+        overall = _overall(metric, inputs, threshold, "eval")
         ref_overall = None
         if inputs.ref_preds is not None and (inputs.ref_labels is not None or not metric.needs_labels):
-            ref_overall = metric(inputs.ref_labels, inputs.ref_preds, threshold)
+            ref_overall = _overall(metric, inputs, threshold, "ref")
         min_rows = max(1.0, min_frq * n_rows)
         cases = []
         for feature in stats.tested_features(inputs):
             subsets = _subsets(inputs, feature, num_subsets, min_frq)
-            sizes = np.bincount(subsets.codes, minlength=subsets.n)
+            sizes = subsets.sizes
             values, se = _metric_by_group(metric, inputs, subsets, threshold)
             judged = (sizes >= min_rows) & np.isfinite(values)
             gap = _gap(metric, overall, values)
@@ -183,8 +193,9 @@ def _subset_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
                 ref_gap = _gap(metric, ref_overall, ref_values)
                 spread = np.sqrt(np.where(finite, se, np.inf) ** 2 + ref_se**2)
                 # Only a subset the reference knew well enough can be a standing weakness.
-                ref_sizes = np.bincount(subsets.ref_codes, minlength=subsets.n)
-                known = np.isfinite(ref_gap) & (ref_sizes >= max(1.0, min_frq * subsets.ref_codes.size))
+                known = np.isfinite(ref_gap) & (
+                    subsets.ref_sizes >= max(1.0, min_frq * subsets.ref_codes.size)
+                )
                 with np.errstate(invalid="ignore"):
                     standing = np.where(known, gap - ref_gap - z * spread, np.nan)
                 details = (ref_values, ref_overall, standing)
