@@ -65,11 +65,11 @@ def test_label_and_prediction_drift() -> None:
 
 def test_null_proportion_drift() -> None:
     ref, ev = reference_and_evaluation(
-        generate_wide, 20_000, seed=23, n_numeric=3, n_categorical=2, abnormal={"nulls": 0.08}
+        generate_wide, 20_000, seed=23, n_numeric=3, n_categorical=2, abnormal={"nulls": 0.12}
     )
     batch = run(build_inputs(ref, ev, categories=DRIFT))["null_proportion"]
     assert flagged(batch, Severity.ALERT) == {"num_1"}
-    assert metric(case_for(batch, "num_1"), "Evaluation Null Proportion") == pytest.approx(0.08)
+    assert metric(case_for(batch, "num_1"), "Evaluation Null Proportion") == pytest.approx(0.12)
 
 
 def test_correlation_label_drift() -> None:

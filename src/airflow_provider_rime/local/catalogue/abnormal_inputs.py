@@ -4,12 +4,14 @@ Each test finds failing rows per feature and reports their count, share, example
 impact: the model's accuracy on failing rows against clean rows (with labels), or how far
 its average prediction moves there (without). Severity, per feature:
 
-- pass when no row fails, or when the reference fails the same check about as often
-  (one-sided two-proportion test, Bonferroni-corrected over the features; heavy-tailed
-  features have "outliers" in the reference too, and those are the data, not an anomaly).
-  When no reference row fails the check, any failing evaluation row counts;
-- otherwise by the share of failing rows beyond the reference's rate (``share_thresholds``
-  [0, 0.01]: any excess warns, 1% alerts) and by their impact on the model
+- when no reference row fails the check (unseen values, nulls where there were none, ...),
+  any failing evaluation row warns;
+- when the reference fails it too (heavy-tailed features have "outliers" in the reference,
+  and those are the data, not an anomaly), the evaluation's share must exceed the
+  reference's significantly (one-sided two-proportion test, Bonferroni-corrected over the
+  features) and by at least ``share_thresholds[0]`` (0.2% of rows) to warn;
+- the share beyond the reference's rate alerts from ``share_thresholds[1]`` (1% of rows),
+  and so does the failing rows' impact on the model
   (``impact_thresholds`` [0.02, 0.05] of accuracy drop or prediction shift, judged only
   with at least ``min_impact_rows`` 30 failing rows), whichever is worse.
 
@@ -41,7 +43,7 @@ from airflow_provider_rime.local.catalogue.types import (
 CATEGORY = Category.ABNORMAL_INPUTS
 
 _SEVERITY_DEFAULTS: dict[str, Any] = {
-    "share_thresholds": [0.0, 0.01],
+    "share_thresholds": [0.002, 0.01],
     "impact_thresholds": [0.02, 0.05],
     "min_impact_rows": 30,
     "p_value_threshold": 0.05,
@@ -93,14 +95,14 @@ def _abnormal_case(
         )
     pvalue = 0.0 if ref_failing == 0 else stats.excess_proportion_pvalue(ref_failing, n_ref, k, n_eval)
     rows = stats.fmt_count(k, n_eval)
-    if not pvalue < p_threshold / max(1, n_tested):
+    excess = share - ref_share
+    if not pvalue < p_threshold / max(1, n_tested) or (ref_failing and excess < shares[0] * factor):
         return TestCase(
             [feature.name],
             Severity.PASS,
             f"{rows} of {feature.name} {what}, about as many as in the reference ({ref_share:.2%}).",
             metrics,
         )
-    excess = share - ref_share
     share_sev = Severity.WARNING
     if excess >= shares[1] * factor:
         share_sev = Severity.ALERT

@@ -337,7 +337,7 @@ def categorical_label_drift(inputs: StressInputs, config: dict[str, Any]) -> Tes
     name="Null Proportion Drift",
     category=CATEGORY,
     description="Change of each feature's share of missing values (two-sample proportion test).",
-    defaults={"severity_thresholds": [0.01, 0.05], "p_value_threshold": 0.05},
+    defaults={"severity_thresholds": [0.02, 0.1], "p_value_threshold": 0.05},
 )
 def null_proportion(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
     thresholds = stats.check_thresholds(config, "severity_thresholds")
