@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
-from airflow.providers.common.compat.sdk import BaseHook
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from airflow_provider_rime.exceptions import (
@@ -300,7 +300,14 @@ class RimeHook(BaseHook):
                 get_async_extra_dejson,
             )
 
-            conn = await get_async_connection(self.rime_conn_id, self)
+            try:
+                conn = await get_async_connection(self.rime_conn_id, self)
+            except AirflowNotFoundException:
+                # Some in-process runners (``dag.test()`` on Airflow 3.3) serve only synchronous
+                # lookups; run that one in a thread so the event loop is still not blocked.
+                from asgiref.sync import sync_to_async
+
+                conn = await sync_to_async(self.get_connection)(self.rime_conn_id)
             extra = await get_async_extra_dejson(conn)
             self._settings_cache = self._settings_from(conn, extra)
         return self._settings_cache
