@@ -134,3 +134,17 @@ def test_invalid_method_names_the_parameter() -> None:
         spec.func(inputs, {**spec.defaults, "drift_scoring_method": "wasserstein"})
     with pytest.raises(ValueError, match="num_quantiles"):
         spec.func(inputs, {**spec.defaults, "num_quantiles": 1})
+
+
+def test_correlation_between_features_drift() -> None:
+    ref, ev = reference_and_evaluation(generate_wide, 20_000, seed=29, n_numeric=5, n_categorical=1)
+    rng = np.random.default_rng(0)
+    ref = ref.assign(twin=ref["num_4"] + rng.normal(0, 0.5, len(ref)))
+    ev = ev.assign(twin=rng.permutation(ev["num_4"].to_numpy()) + rng.normal(0, 0.5, len(ev)))
+    batch = run(build_inputs(ref, ev, categories=DRIFT))["correlation_feat_drift"]
+    assert flagged(batch) == {"twin", "num_4"}
+    case = case_for(batch, "twin")
+    assert metric(case, "Partner Feature") == "num_4"
+    assert metric(case, "Reference Correlation") > 0.9 > 0.1 > abs(metric(case, "Evaluation Correlation"))
+    # each alone has not moved
+    assert not {"twin", "num_4"} & flagged(run(build_inputs(ref, ev, categories=DRIFT))["feature_drift"])

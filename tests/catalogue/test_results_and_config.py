@@ -87,7 +87,7 @@ def test_global_exclude_columns_and_categorical_override() -> None:
 def test_selecting_categories_and_unknown_tests() -> None:
     config = SuiteConfig(categories=frozenset({Category.DRIFT}))
     planned = plan_tests(config, has_labels=False, has_preds=False)
-    assert {p.spec.key for p in planned} == {"feature_drift", "null_proportion"}
+    assert {p.spec.key for p in planned} == {"feature_drift", "null_proportion", "correlation_feat_drift"}
     with pytest.raises(ValueError, match="unknown test 'feature_drfit'"):
         validate_suite_config(SuiteConfig(individual_tests_config={"feature_drfit": {}}))
     with pytest.raises(ValueError, match="feature_drift: unknown parameter"):

@@ -157,9 +157,6 @@ def label_imbalance(inputs: StressInputs, config: dict[str, Any]) -> TestBatch |
     )
 
 
-_RANK_BINS = 100
-
-
 @register(
     "high_feature_correlation",
     name="High Feature Correlation",
@@ -175,23 +172,8 @@ def high_feature_correlation(inputs: StressInputs, config: dict[str, Any]) -> Te
     features = [f for f in stats.tested_features(inputs) if f.is_numeric]
     if len(features) < 2:
         return None
-    n = len(inputs.ref)
-    rows = None
-    if n > max_rows:
-        rows = np.sort(np.random.default_rng(inputs.config.random_seed).choice(n, max_rows, replace=False))
-    columns = []
-    for f in features:
-        bins = stats.quantile_bins(inputs, f.name, _RANK_BINS)
-        ranks = bins.ref if rows is None else bins.ref[rows]
-        r = ranks.astype(np.float64)
-        missing = ranks == bins.n_bins
-        if missing.any():
-            r[missing] = (bins.n_bins - 1) / 2
-        columns.append(r)
-    matrix = np.vstack(columns)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr: np.ndarray = np.atleast_2d(np.corrcoef(matrix))
-    corr = np.nan_to_num(corr, nan=0.0)
+    corr, _ = stats.rank_correlations(inputs, [f.name for f in features], "ref", max_rows)
+    corr = np.nan_to_num(corr, nan=0.0)  # a constant feature correlates with nothing
     np.fill_diagonal(corr, 0.0)
     factor = inputs.config.sensitivity.threshold_factor
     cases = []

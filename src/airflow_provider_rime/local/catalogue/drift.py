@@ -470,3 +470,70 @@ def correlation_label_drift(inputs: StressInputs, config: dict[str, Any]) -> Tes
         CATEGORY,
         cases,
     )
+
+
+@register(
+    "correlation_feat_drift",
+    name="Correlation Drift (Feature to Feature)",
+    category=CATEGORY,
+    description="Change of the rank correlation between pairs of numeric features (Fisher z test).",
+    defaults={"severity_thresholds": [0.1, 0.2], "p_value_threshold": 0.05, "max_rows": 200_000},
+)
+def correlation_feat_drift(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+    """Per numeric feature, the partner whose correlation with it changed most. Pairs are
+    Bonferroni-corrected; a change needs at least the warning threshold."""
+    thresholds = stats.check_thresholds(config, "severity_thresholds")
+    p_threshold = stats.check_number(config, "p_value_threshold", low=0.0, high=1.0)
+    max_rows = config["max_rows"]
+    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 10:
+        raise ValueError(f"max_rows must be an integer of at least 10, got {max_rows!r}")
+    features = [f.name for f in stats.tested_features(inputs) if f.is_numeric]
+    if len(features) < 2:
+        return None
+    c1, n1 = stats.rank_correlations(inputs, features, "ref", max_rows)
+    c2, n2 = stats.rank_correlations(inputs, features, "eval", max_rows)
+    if n1 <= 3 or n2 <= 3:
+        return None
+    c1, c2 = np.nan_to_num(c1, nan=0.0), np.nan_to_num(c2, nan=0.0)
+    change = c2 - c1
+    np.fill_diagonal(change, 0.0)
+    clip = 0.999999
+    z = (np.arctanh(np.clip(c2, -clip, clip)) - np.arctanh(np.clip(c1, -clip, clip))) / math.sqrt(
+        1 / (n1 - 3) + 1 / (n2 - 3)
+    )
+    pvalues = 2 * sps.norm.sf(np.abs(z))
+    n_pairs = len(features) * (len(features) - 1) // 2
+    corrected = p_threshold / n_pairs
+    factor = inputs.config.sensitivity.threshold_factor
+    cases = []
+    for i, name in enumerate(features):
+        j = int(np.argmax(np.abs(change[i])))
+        partner, delta, pvalue = features[j], float(change[i, j]), float(pvalues[i, j])
+        severity = severity_from_thresholds(abs(delta), thresholds, factor)
+        if not pvalue < corrected:
+            severity = Severity.PASS
+        metrics = [
+            Metric("Partner Feature", MetricCategory.STATISTICAL_DEPENDENCE, partner),
+            Metric("Reference Correlation", MetricCategory.STATISTICAL_DEPENDENCE, float(c1[i, j])),
+            Metric("Evaluation Correlation", MetricCategory.STATISTICAL_DEPENDENCE, float(c2[i, j])),
+            Metric("p-value", MetricCategory.DRIFT_STAT, pvalue),
+        ]
+        corr = f"{c1[i, j]:.3f} on reference, {c2[i, j]:.3f} on evaluation"
+        if severity is Severity.PASS:
+            explanation = (
+                f"{name}'s correlations with the other features are stable "
+                f"(largest change: {partner}, {corr})."
+            )
+        else:
+            explanation = (
+                f"{name} and {partner} relate differently ({corr}): the joint pattern the model "
+                "learned is gone, even if each feature alone looks the same."
+            )
+        cases.append(TestCase([name, partner], severity, explanation, metrics, importance=abs(delta)))
+    return TestBatch(
+        "correlation_feat_drift",
+        "Correlation Drift (Feature to Feature)",
+        "Compares the rank correlations between numeric features on evaluation and reference data.",
+        CATEGORY,
+        cases,
+    )

@@ -265,6 +265,37 @@ def tested_features(inputs: StressInputs, *, text: bool = False) -> list[Feature
     return out
 
 
+def rank_correlations(
+    inputs: StressInputs, names: Sequence[str], split: str, max_rows: int
+) -> tuple[np.ndarray, int]:
+    """Rank correlation matrix of numeric features on ``split``, and the rows it used.
+
+    Ranks are the reference's percentile codes (Spearman-like, robust to heavy tails);
+    missing values take the middle rank. At most ``max_rows`` rows, sampled with the run's
+    seed: at 200,000 rows a correlation's standard error is about 0.002.
+    """
+
+    def build() -> tuple[np.ndarray, int]:
+        n = len(inputs.ref) if split == "ref" else len(inputs.eval)
+        rows = None
+        if n > max_rows:
+            rng = np.random.default_rng(inputs.config.random_seed)
+            rows = np.sort(rng.choice(n, max_rows, replace=False))
+        columns = []
+        for name in names:
+            bins = quantile_bins(inputs, name, _FINE_BINS)
+            codes = bins.ref if split == "ref" else bins.eval
+            ranks = codes if rows is None else codes[rows]
+            r = ranks.astype(np.float64)
+            r[ranks == bins.n_bins] = (bins.n_bins - 1) / 2
+            columns.append(r)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr: np.ndarray = np.atleast_2d(np.corrcoef(np.vstack(columns)))
+        return corr, n if rows is None else max_rows
+
+    return cached(inputs, ("rankcorr", tuple(names), split, max_rows), build)
+
+
 # ----------------------------------------------------------------------- distances
 
 
