@@ -1,0 +1,193 @@
+"""The provider as Airflow sees it: entry point, connection type and form, CLI, light imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_rime.get_provider_info import get_provider_info
+from airflow_provider_rime.hooks.rime import RimeHook
+from airflow_provider_rime.operators.stress_test import RimeStressTestOperator
+
+PROVIDER_MODULES = [
+    "airflow_provider_rime",
+    "airflow_provider_rime.get_provider_info",
+    "airflow_provider_rime.models",
+    "airflow_provider_rime.links",
+    "airflow_provider_rime.exceptions",
+    "airflow_provider_rime.hooks.rime",
+    "airflow_provider_rime.operators.stress_test",
+    "airflow_provider_rime.sensors.test_run",
+    "airflow_provider_rime.triggers.job",
+]
+HEAVY_MODULES = ["pandas", "numpy", "mlflow", "sklearn", "fastapi", "sqlalchemy", "pyarrow", "scipy"]
+
+
+def airflow_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``airflow`` CLI of this venv with the session's AIRFLOW_HOME (inherited)."""
+    airflow = Path(sys.executable).with_name("airflow")
+    return subprocess.run(
+        [str(airflow), *args], capture_output=True, text=True, timeout=300, env=os.environ.copy()
+    )
+
+
+def test_provider_info_matches_airflows_schema():
+    import jsonschema
+    from airflow import __file__ as airflow_init
+
+    schema = json.loads((Path(airflow_init).parent / "provider_info.schema.json").read_text())
+    info = get_provider_info()
+    jsonschema.validate(info, schema)
+    connection = info["connection-types"][0]
+    assert connection["connection-type"] == "rime"
+    assert connection["hook-name"] == "RIME (Robust Intelligence)"
+    assert connection["hook-class-name"] == "airflow_provider_rime.hooks.rime.RimeHook"
+    assert set(connection["conn-fields"]) == {"verify_ssl", "ca_bundle", "timeout", "max_retries"}
+    assert info["extra-links"] == ["airflow_provider_rime.links.RimeStressTestLink"]
+
+
+def test_providers_manager_knows_the_connection_form():
+    from airflow.providers_manager import ProvidersManager
+
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    manager = ProvidersManager()
+    assert "airflow-provider-rime" in manager.providers
+    hook = ProvidersManagerTaskRuntime().hooks["rime"]
+    assert hook is not None
+    assert hook.hook_name == "RIME (Robust Intelligence)"
+    assert hook.connection_id_attribute_name == "rime_conn_id"
+    widgets = manager.connection_form_widgets
+    assert {f"extra__rime__{name}" for name in ("verify_ssl", "ca_bundle", "timeout", "max_retries")} <= set(
+        widgets
+    )
+    behaviour = manager.field_behaviours["rime"]
+    assert behaviour["relabeling"] == {"host": "RIME cluster URL", "password": "API key"}
+    assert "login" in behaviour["hidden_fields"]
+    assert "airflow_provider_rime.links.RimeStressTestLink" in manager.extra_links_class_names
+
+
+def test_the_hook_declares_the_form_for_older_airflow():
+    behaviour = RimeHook.get_ui_field_behaviour()
+    assert behaviour["relabeling"]["password"] == "API key"
+    assert set(behaviour["hidden_fields"]) == {"schema", "port", "login"}
+    pytest.importorskip("flask_appbuilder")
+    pytest.importorskip("wtforms")
+    assert set(RimeHook.get_connection_form_widgets()) == {
+        "verify_ssl",
+        "ca_bundle",
+        "timeout",
+        "max_retries",
+    }
+
+
+def test_cli_lists_the_provider_and_adds_a_rime_connection(airflow_db: Path, rime_engine):
+    listed = airflow_cli("providers", "list")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.splitlines() if line.startswith("airflow-provider-rime ")]
+    assert len(rows) == 1 and "0.1.0" in rows[0]
+
+    airflow_cli("connections", "delete", "rime_cli")
+    added = airflow_cli(
+        "connections",
+        "add",
+        "rime_cli",
+        "--conn-type",
+        "rime",
+        "--conn-host",
+        rime_engine.url,
+        "--conn-password",
+        rime_engine.api_key,
+        "--conn-extra",
+        json.dumps({"verify_ssl": True, "timeout": 20, "max_retries": 1}),
+    )
+    assert added.returncode == 0, added.stderr
+    assert rime_engine.api_key not in added.stdout + added.stderr
+
+    hook = RimeHook("rime_cli")
+    assert hook.settings.timeout == 20
+    assert hook.settings.max_retries == 1
+    ok, message = hook.test_connection()
+    assert ok, message
+    assert message.startswith("Connected to RIME ")
+
+
+@pytest.mark.parametrize(
+    ("host", "schema", "port", "base_url"),
+    [
+        ("https://rime.example.com/", None, None, "https://rime.example.com"),
+        ("rime.example.com", None, None, "https://rime.example.com"),
+        ("127.0.0.1", "http", 8123, "http://127.0.0.1:8123"),
+        ("http://127.0.0.1:9000", None, None, "http://127.0.0.1:9000"),
+    ],
+)
+def test_connection_hosts_become_base_urls(host: str, schema: str | None, port: int | None, base_url: str):
+    from airflow.providers.common.compat.sdk import Connection
+
+    conn = Connection(conn_id="x", conn_type="rime", host=host, schema=schema, port=port, password="key-123")
+    settings = RimeHook("x")._settings_from(conn, {"extra__rime__verify_ssl": "false", "ca_bundle": ""})
+    assert settings.base_url == base_url
+    assert settings.verify is False
+
+
+def test_a_connection_without_a_key_is_refused_clearly():
+    from airflow.providers.common.compat.sdk import Connection
+
+    conn = Connection(conn_id="nokey", conn_type="rime", host="https://rime.example.com")
+    with pytest.raises(ValueError, match="'nokey' has no API key"):
+        RimeHook("nokey")._settings_from(conn, {})
+
+
+def test_provider_modules_import_nothing_heavy():
+    # Airflow itself brings SQLAlchemy; what counts is what the provider adds on top.
+    code = (
+        "import sys\n"
+        "from airflow.providers.common.compat.sdk import BaseHook, BaseOperator, BaseSensorOperator\n"
+        f"before = {{m for m in {HEAVY_MODULES!r} if m in sys.modules}}\n"
+        f"for name in {PROVIDER_MODULES!r}:\n"
+        "    __import__(name)\n"
+        f"print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules and m not in before))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_operator_interface():
+    expected = {"project", "reference_data", "evaluation_data", "run_name", "model_dir", "model_name"}
+    assert expected | {"test_suite_config", "categories"} <= set(RimeStressTestOperator.template_fields)
+    operator = RimeStressTestOperator(
+        task_id="interface",
+        project="p",
+        reference_data="ref.csv",
+        evaluation_data="eval.csv",
+        categories=["Model Performance", "drift", "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE"],
+    )
+    assert operator.rime_conn_id == "rime_default"
+    assert operator.pred_col == "pred" and operator.label_col == "label"
+    assert operator.fail_on == "none"
+    assert operator._normalized_categories() == [
+        "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",
+        "TEST_CATEGORY_TYPE_DRIFT",
+        "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE",
+    ]
+
+
+def test_test_suite_config_is_sent_like_the_sdk_sends_it_without_changing_the_users_dict():
+    suite = {
+        "global_test_sensitivity": "TEST_SENSITIVITY_DEFAULT",
+        "individual_tests_config": {"a": {"b": 1}},
+    }
+    operator = RimeStressTestOperator(
+        task_id="suite", project="p", reference_data="r.csv", evaluation_data="e.csv", test_suite_config=suite
+    )
+    config = operator._test_run_config("run", "ref", "eval", "model")
+    assert config["test_suite_config"]["individual_tests_config"] == '{"a": {"b": 1}}'
+    assert suite["individual_tests_config"] == {"a": {"b": 1}}
+    assert config["model_id"] == {"uuid": "model"}
+    assert config["data_info"] == {"ref_dataset_id": "ref", "eval_dataset_id": "eval"}
