@@ -53,7 +53,6 @@ def test_provider_info_matches_airflows_schema():
 
 def test_providers_manager_knows_the_connection_form():
     from airflow.providers_manager import ProvidersManager
-
     from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
     manager = ProvidersManager()
