@@ -152,10 +152,11 @@ def _fmt_edge(value: float) -> str:
 
 
 # Quantile edges are estimated on at most this many reference rows (seeded sample): the
-# bins only need to be *the same* for both splits, and at 200,000 rows a bin's nominal
+# bins only need to be *the same* for both splits, and at 100,000 rows a bin's nominal
 # share is off by about 0.1%.
-EDGE_SAMPLE_ROWS = 200_000
-_FINE_BINS = 100
+EDGE_SAMPLE_ROWS = 100_000
+RANK_BINS = 100  # percentile ranks, for correlations
+_BASE_BINS = 10  # the bins every row of both splits gets; coarser ones derive from them
 
 
 def _label_bins(name: str, edges: np.ndarray) -> list[str]:
@@ -180,15 +181,28 @@ def _reference_quantiles(inputs: StressInputs, name: str) -> tuple[np.ndarray, f
 
     def build() -> tuple[np.ndarray, float]:
         col = numeric_column(inputs, name)
-        valid = col.ref[~np.isnan(col.ref)]
+        rows = sample_rows(inputs, "ref")
+        values = col.ref if rows is None else col.ref[rows]
+        valid = values[~np.isnan(values)]
         if valid.size == 0:
             return np.empty(0), math.nan
-        if valid.size > EDGE_SAMPLE_ROWS:
-            rng = np.random.default_rng(inputs.config.random_seed)
-            valid = valid[rng.choice(valid.size, EDGE_SAMPLE_ROWS, replace=False)]
-        return np.quantile(valid, np.arange(1, _FINE_BINS) / _FINE_BINS), float(valid.min())
+        return np.quantile(valid, np.arange(1, RANK_BINS) / RANK_BINS), float(valid.min())
 
     return cached(inputs, ("refq", name), build)
+
+
+def sample_rows(inputs: StressInputs, split: str) -> np.ndarray | None:
+    """A seeded sample of ``EDGE_SAMPLE_ROWS`` rows of ``split`` (None: use every row),
+    shared by every column's quantile edges and rank codes."""
+
+    def build() -> np.ndarray | None:
+        n = len(inputs.ref) if split == "ref" else len(inputs.eval)
+        if n <= EDGE_SAMPLE_ROWS:
+            return None
+        rng = np.random.default_rng(inputs.config.random_seed + (split == "eval"))
+        return np.sort(rng.choice(n, EDGE_SAMPLE_ROWS, replace=False))
+
+    return cached(inputs, ("sample", split), build)
 
 
 def _edges(quantiles: np.ndarray, minimum: float) -> np.ndarray:
@@ -201,8 +215,8 @@ def _edges(quantiles: np.ndarray, minimum: float) -> np.ndarray:
 def quantile_bins(inputs: StressInputs, name: str, n_bins: int) -> Bins:
     """Bins at the reference's quantiles (ties merged, so integer columns may get fewer).
 
-    The 100 percentile bins are computed once per column (one ``searchsorted`` per split);
-    a bin count dividing 100 is derived from them through a lookup table.
+    Every row of both splits is binned once into 10 bins (one ``searchsorted`` per split and
+    column); bin counts dividing 10 derive from them through a lookup table.
     """
 
     def build() -> Bins:
@@ -210,17 +224,17 @@ def quantile_bins(inputs: StressInputs, name: str, n_bins: int) -> Bins:
         col = numeric_column(inputs, name)
         if qs.size == 0:
             edges = np.empty(0)
-        elif _FINE_BINS % n_bins == 0:
-            step = _FINE_BINS // n_bins
+        elif RANK_BINS % n_bins == 0:
+            step = RANK_BINS // n_bins
             edges = _edges(qs[step - 1 :: step], minimum)
-            if n_bins != _FINE_BINS:
-                fine = quantile_bins(inputs, name, _FINE_BINS)
-                # The coarse edges are fine edges, so each fine bin lies inside one coarse
-                # bin: map the fine codes through a table.
-                lower = np.concatenate([[-np.inf], fine.edges])
+            if n_bins != _BASE_BINS and _BASE_BINS % n_bins == 0:
+                base = quantile_bins(inputs, name, _BASE_BINS)
+                # The coarse edges are base edges, so each base bin lies inside one coarse
+                # bin: map the base codes through a table.
+                lower = np.concatenate([[-np.inf], base.edges])
                 table = np.append(np.searchsorted(edges, lower, side="right"), edges.size + 1)
-                table = table.astype(fine.ref.dtype)
-                return Bins(edges, table[fine.ref], table[fine.eval], _label_bins(name, edges))
+                table = table.astype(base.ref.dtype)
+                return Bins(edges, table[base.ref], table[base.eval], _label_bins(name, edges))
         else:
             sample = col.ref[~np.isnan(col.ref)]
             edges = _edges(np.quantile(sample, np.linspace(0.0, 1.0, n_bins + 1)[1:-1]), minimum)
@@ -228,6 +242,20 @@ def quantile_bins(inputs: StressInputs, name: str, n_bins: int) -> Bins:
         return Bins(edges, _bin(col.ref, edges, k), _bin(col.eval, edges, k), _label_bins(name, edges))
 
     return cached(inputs, ("qbins", name, n_bins), build)
+
+
+def rank_codes(inputs: StressInputs, name: str, split: str) -> tuple[np.ndarray, int]:
+    """Reference-percentile ranks (0..n-1, n = null) of the sampled rows of ``split``."""
+
+    def build() -> tuple[np.ndarray, int]:
+        qs, minimum = _reference_quantiles(inputs, name)
+        edges = _edges(qs, minimum) if qs.size else np.empty(0)
+        col = numeric_column(inputs, name)
+        values = col.ref if split == "ref" else col.eval
+        rows = sample_rows(inputs, split)
+        return _bin(values if rows is None else values[rows], edges, edges.size + 1), edges.size + 1
+
+    return cached(inputs, ("ranks", name, split), build)
 
 
 def _bin(values: np.ndarray, edges: np.ndarray, null_bin: int) -> np.ndarray:
@@ -265,35 +293,26 @@ def tested_features(inputs: StressInputs, *, text: bool = False) -> list[Feature
     return out
 
 
-def rank_correlations(
-    inputs: StressInputs, names: Sequence[str], split: str, max_rows: int
-) -> tuple[np.ndarray, int]:
+def rank_correlations(inputs: StressInputs, names: Sequence[str], split: str) -> tuple[np.ndarray, int]:
     """Rank correlation matrix of numeric features on ``split``, and the rows it used.
 
     Ranks are the reference's percentile codes (Spearman-like, robust to heavy tails);
-    missing values take the middle rank. At most ``max_rows`` rows, sampled with the run's
-    seed: at 200,000 rows a correlation's standard error is about 0.002.
+    missing values take the middle rank. On the split's sample of at most
+    ``EDGE_SAMPLE_ROWS`` rows: at 100,000 rows a correlation's standard error is about 0.003.
     """
 
     def build() -> tuple[np.ndarray, int]:
-        n = len(inputs.ref) if split == "ref" else len(inputs.eval)
-        rows = None
-        if n > max_rows:
-            rng = np.random.default_rng(inputs.config.random_seed)
-            rows = np.sort(rng.choice(n, max_rows, replace=False))
         columns = []
         for name in names:
-            bins = quantile_bins(inputs, name, _FINE_BINS)
-            codes = bins.ref if split == "ref" else bins.eval
-            ranks = codes if rows is None else codes[rows]
-            r = ranks.astype(np.float64)
-            r[ranks == bins.n_bins] = (bins.n_bins - 1) / 2
+            codes, n_bins = rank_codes(inputs, name, split)
+            r = codes.astype(np.float64)
+            r[codes == n_bins] = (n_bins - 1) / 2
             columns.append(r)
         with np.errstate(invalid="ignore", divide="ignore"):
             corr: np.ndarray = np.atleast_2d(np.corrcoef(np.vstack(columns)))
-        return corr, n if rows is None else max_rows
+        return corr, columns[0].size
 
-    return cached(inputs, ("rankcorr", tuple(names), split, max_rows), build)
+    return cached(inputs, ("rankcorr", tuple(names), split), build)
 
 
 # ----------------------------------------------------------------------- distances
@@ -422,19 +441,38 @@ class GroupCounts:
         return out
 
 
-def group_counts(
-    groups: np.ndarray, n_groups: int, y: np.ndarray | None, p: np.ndarray, threshold: float
-) -> GroupCounts:
-    """Three passes over the rows: one count of (group, label, decision) cells, two sums."""
-    cell = groups.astype(np.int64) * 4 + (p >= threshold)
+def row_outcomes(y: np.ndarray | None, p: np.ndarray, threshold: float) -> np.ndarray:
+    """Per row: decision (p >= threshold) + 2 * label, as int8 (the cell of a confusion table)."""
+    out: np.ndarray = (p >= threshold).astype(np.int8)
     if y is not None:
-        cell += 2 * y.astype(bool)
-    c = np.bincount(cell, minlength=4 * n_groups).reshape(n_groups, 4).astype(np.float64)
+        out += 2 * y.astype(np.int8)
+    return out
+
+
+def group_counts(
+    groups: np.ndarray,
+    n_groups: int,
+    y: np.ndarray | None,
+    p: np.ndarray,
+    threshold: float,
+    *,
+    outcomes: np.ndarray | None = None,
+    p_squared: np.ndarray | None = None,
+) -> GroupCounts:
+    """Three passes over the rows: one count of (group, label, decision) cells, two sums.
+
+    ``outcomes`` (:func:`row_outcomes`) and ``p_squared`` may be passed precomputed when many
+    groupings of the same rows are counted.
+    """
+    g = groups.astype(np.intp, copy=False)
+    if outcomes is None:
+        outcomes = row_outcomes(y, p, threshold)
+    c = np.bincount(g * 4 + outcomes, minlength=4 * n_groups).reshape(n_groups, 4).astype(np.float64)
     # columns: (label 0, no), (label 0, yes), (label 1, no), (label 1, yes)
     n = c.sum(axis=1)
     pred_pos = c[:, 1] + c[:, 3]
-    sum_p = np.bincount(groups, weights=p, minlength=n_groups)
-    sum_p2 = np.bincount(groups, weights=p * p, minlength=n_groups)
+    sum_p = np.bincount(g, weights=p, minlength=n_groups)
+    sum_p2 = np.bincount(g, weights=p * p if p_squared is None else p_squared, minlength=n_groups)
     if y is None:
         zeros = np.zeros(n_groups)
         return GroupCounts(n, zeros, zeros, zeros, pred_pos, sum_p, sum_p2)
@@ -509,7 +547,7 @@ def group_auc(
     O(rows) per call: two ``bincount``s.
     """
     b = pred.n_codes
-    key = groups.astype(np.int64) * b + pred.codes
+    key = groups.astype(np.intp, copy=False) * b + pred.codes
     cells = n_groups * b
     weights = pred.labels if pred.labels is not None and pred.labels.size == y.size else y.astype(np.float64)
     pos = np.bincount(key, weights=weights, minlength=cells).reshape(n_groups, b)

@@ -99,11 +99,16 @@ def _metric_by_group(
     assert p is not None
     y = inputs.eval_labels if split == "eval" else inputs.ref_labels
     codes = subsets.codes if split == "eval" else subsets.ref_codes
-    c = stats.cached(
-        inputs,
-        ("subset_counts", id(subsets), threshold, split),
-        lambda: stats.group_counts(codes, subsets.n, y, p, threshold),
-    )
+
+    def count() -> stats.GroupCounts:
+        outcomes, p_squared = stats.cached(
+            inputs,
+            ("outcomes", threshold, split),
+            lambda: (stats.row_outcomes(y, p, threshold), p * p),
+        )
+        return stats.group_counts(codes, subsets.n, y, p, threshold, outcomes=outcomes, p_squared=p_squared)
+
+    c = stats.cached(inputs, ("subset_counts", id(subsets), threshold, split), count)
     with np.errstate(invalid="ignore", divide="ignore"):
         if metric.key == "accuracy":
             k, n = c.tp + c.tn, c.n
