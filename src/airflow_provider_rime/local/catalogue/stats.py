@@ -259,7 +259,15 @@ def rank_codes(inputs: StressInputs, name: str, split: str) -> tuple[np.ndarray,
 
 
 def _bin(values: np.ndarray, edges: np.ndarray, null_bin: int) -> np.ndarray:
-    out = np.searchsorted(edges, values, side="right").astype(np.int16 if null_bin < 32000 else np.int32)
+    """Bin of each value (bin i is [edges[i-1], edges[i])), ``null_bin`` for NaN."""
+    dtype = np.int16 if null_bin < 32000 else np.int32
+    if edges.size <= 16:
+        # A few vectorised comparisons beat a binary search per value (branch misses).
+        out = np.zeros(values.size, dtype=dtype)
+        for edge in edges:
+            np.add(out, values >= edge, out=out)
+    else:
+        out = np.searchsorted(edges, values, side="right").astype(dtype)
     out[np.isnan(values)] = null_bin
     return out
 
