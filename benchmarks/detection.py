@@ -300,9 +300,9 @@ def _timing_child(n_rows: int) -> None:
     rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     categories = {spec.category for spec in CATALOGUE.values()}
     inputs = build_inputs(ref, ev, categories)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     batches = run(inputs)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     slowest = sorted(batches.values(), key=lambda b: -b.duration_ms)[:5]
     print(
         json.dumps(
@@ -310,6 +310,8 @@ def _timing_child(n_rows: int) -> None:
                 "rows": n_rows,
                 "tests": len(batches),
                 "wall_s": wall,
+                "cpu_s": cpu,
+                "load_1min": os.getloadavg()[0],
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "rss_after_data_mb": rss_data,
                 "slowest": [(b.test_type, b.duration_ms) for b in slowest],
@@ -334,6 +336,8 @@ def timing(sizes: Iterable[int]) -> list[list[str]]:
                 f"{n_rows:,}",
                 str(r["tests"]),
                 f"{r['wall_s']:.1f} s",
+                f"{r['cpu_s']:.1f} s",
+                f"{r['load_1min']:.1f}",
                 f"{r['peak_rss_mb']:,.0f} MB",
                 f"{r['rss_after_data_mb']:,.0f} MB",
                 slowest,
@@ -437,7 +441,17 @@ def main() -> None:
             "### Whole catalogue, wall time and peak memory (generate_wide: 15 numeric + 5 categorical, "
             "all categories, default tests)\n\n"
             + table(
-                ["rows per split", "tests", "wall time", "peak RSS", "RSS with data only", "slowest"], rows
+                [
+                    "rows per split",
+                    "tests",
+                    "wall time",
+                    "CPU time",
+                    "load (1 min)",
+                    "peak RSS",
+                    "RSS with data only",
+                    "slowest tests (wall)",
+                ],
+                rows,
             )
             + "\n"
         )
