@@ -10,7 +10,8 @@ measured the same way for every file:
     trivial file) is about.
 ``parse``
     Inside the process, after Airflow and the ``airflow.*`` modules the file names are
-    imported (the DAG processor pre-imports those, ``parsing_pre_import_modules``):
+    imported (the DAG processor pre-imports those, ``parsing_pre_import_modules``) and the
+    heap is frozen (``gc.freeze()``, as the DAG processor does before it forks a parser):
     ``DagBag(dag_folder=<file>)``, i.e. importing the file and collecting its DAGs.
 ``parse+serialize``
     ``parse`` plus serialising the DAGs, which the DAG processor's child does before
@@ -106,6 +107,8 @@ WORKER = textwrap.dedent(
     import importlib
     for module in iter_airflow_imports(file_path):
         importlib.import_module(module)
+    import gc
+    gc.freeze()  # the DAG processor freezes its heap before forking a parser (manager.before_run)
     before = set(sys.modules)
     start = time.perf_counter()
     bag = DagBag(dag_folder=file_path, safe_mode=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,7 +140,6 @@ def train_model(
     """
     import mlflow
     import pandas as pd
-    from mlflow.models import infer_signature
 
     train = pd.read_csv(train_path)
     test = pd.read_csv(test_path)
@@ -174,14 +174,11 @@ def train_model(
             scores = classification_metrics(frame[LABEL_COL].to_numpy(), probabilities)
             mlflow.log_metrics({f"{split}_{name}": value for name, value in scores.items()}, step=0)
         sample = train[features].head(20)
-        model_info = mlflow.sklearn.log_model(
-            pipeline,
-            name="model",
-            signature=infer_signature(sample, pipeline.predict_proba(sample)[:, 1]),
-            pip_requirements=_pip_requirements(model_type),
-            # skops (MLflow's safe default format) must be told which non-sklearn types to load.
-            skops_trusted_types=_SKOPS_TRUSTED_TYPES,
-        )
+        with warnings.catch_warnings():
+            # skops walks every loaded module while saving; Airflow's lazy deprecated
+            # aliases then warn once per attribute (about a thousand lines of task log).
+            warnings.simplefilter("ignore", FutureWarning)
+            model_info = _log_model(mlflow, pipeline, sample, model_type)
         run_id = run.info.run_id
     version = _register_once(client, model_info.model_uri, run_id)
     return {
@@ -191,6 +188,19 @@ def train_model(
         "model_version": version,
         "pipeline_path": str(pipeline_path),
     }
+
+
+def _log_model(mlflow: Any, pipeline: Pipeline, sample: pd.DataFrame, model_type: str) -> Any:
+    from mlflow.models import infer_signature
+
+    return mlflow.sklearn.log_model(
+        pipeline,
+        name="model",
+        signature=infer_signature(sample, pipeline.predict_proba(sample)[:, 1]),
+        pip_requirements=_pip_requirements(model_type),
+        # skops (MLflow's safe default format) must be told which non-sklearn types to load.
+        skops_trusted_types=_SKOPS_TRUSTED_TYPES,
+    )
 
 
 def _experiment_id(client: Any) -> str:

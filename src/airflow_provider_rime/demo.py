@@ -252,8 +252,8 @@ def prepare_airflow(paths: DemoPaths, env: dict[str, str], engine_url: str, key:
     )
 
 
-def run_dag(paths: DemoPaths, env: dict[str, str]) -> str:
-    """``airflow dags test RIME_Stress_Testing``; return the DAG run's id."""
+def run_dag(paths: DemoPaths, env: dict[str, str]) -> tuple[str, float]:
+    """``airflow dags test RIME_Stress_Testing``; return the DAG run's id and the seconds it took."""
     log = paths.logs / "dag-test.log"
     log.write_text("")
     started = time.monotonic()
@@ -266,6 +266,7 @@ def run_dag(paths: DemoPaths, env: dict[str, str]) -> str:
             time.sleep(1)
             report_finished_tasks(log, reported, started)
         report_finished_tasks(log, reported, started)
+    seconds = time.monotonic() - started
     if process.returncode != 0:
         raise DemoError(
             f"airflow dags test {DAG_ID} failed (exit {process.returncode}); log {log}:\n{tail(log)}"
@@ -274,7 +275,7 @@ def run_dag(paths: DemoPaths, env: dict[str, str]) -> str:
     state = dag_run_state(env, run_id)
     if state != "success":
         raise DemoError(f"DAG run {run_id} ended in state {state!r}; log {log}:\n{tail(log)}")
-    return run_id
+    return run_id, seconds
 
 
 def report_finished_tasks(log: Path, reported: set[str], started: float) -> None:
@@ -290,7 +291,8 @@ def report_finished_tasks(log: Path, reported: set[str], started: float) -> None
                 print(f"  [{time.monotonic() - started:4.0f} s] {task_id:<40} {state}")
 
 
-def latest_run_id(env: dict[str, str]) -> str:
+def list_runs(env: dict[str, str]) -> list[dict[str, Any]]:
+    """``airflow dags list-runs RIME_Stress_Testing -o json`` (log lines before the JSON are skipped)."""
     out = subprocess.run(
         airflow_cmd("dags", "list-runs", DAG_ID, "-o", "json"),
         env=env,
@@ -298,22 +300,25 @@ def latest_run_id(env: dict[str, str]) -> str:
         text=True,
         check=True,
     ).stdout
-    runs = json.loads(out[out.index("[") :])
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(("[{", "[]")):
+            with contextlib.suppress(json.JSONDecodeError):
+                runs: list[dict[str, Any]] = json.loads("\n".join(lines[i:]))
+                return runs
+    raise DemoError(f"could not read the runs of {DAG_ID} from `airflow dags list-runs`:\n{out[-2000:]}")
+
+
+def latest_run_id(env: dict[str, str]) -> str:
+    runs = list_runs(env)
     if not runs:
         raise DemoError(f"no run of {DAG_ID} found after airflow dags test")
-    latest = max(runs, key=lambda r: r.get("logical_date") or r.get("run_after") or r.get("start_date") or "")
+    latest = max(runs, key=lambda r: r.get("start_date") or r.get("run_after") or r.get("logical_date") or "")
     return str(latest["run_id"])
 
 
 def dag_run_state(env: dict[str, str], run_id: str) -> str:
-    out = subprocess.run(
-        airflow_cmd("dags", "list-runs", DAG_ID, "-o", "json"),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for run in json.loads(out[out.index("[") :]):
+    for run in list_runs(env):
         if run["run_id"] == run_id:
             return str(run["state"])
     return "unknown"
@@ -363,12 +368,15 @@ def collect_results(paths: DemoPaths, run_id: str) -> dict[str, Any]:
     }
 
 
-def print_results(results: dict[str, Any], engine_url: str, seconds: float) -> None:
+def print_results(results: dict[str, Any], engine_url: str, dag_seconds: float, total_seconds: float) -> None:
     def fmt(value: float | None) -> str:
         return "   -  " if value is None else f"{value:6.3f}"
 
     print()
-    print(f"RIME_Stress_Testing run {results['run_id']} finished in {seconds:.0f} s")
+    print(
+        f"{DAG_ID} run {results['run_id']} succeeded: `airflow dags test` took {dag_seconds:.0f} s, "
+        f"the whole demo {total_seconds:.0f} s"
+    )
     print()
     print(f"  {'model':<32} {'pass rate':>9} {'tests':>13} {'AUC (test)':>10} {'AUC (RIME eval)':>15}")
     for model in results["models"]:
@@ -411,10 +419,10 @@ def run_demo(paths: DemoPaths) -> int:
         print("preparing Airflow (SQLite metadata DB, connection 'rime') ...")
         prepare_airflow(paths, env, engine.url, key)
         print(f"running {DAG_ID} with `airflow dags test` ...")
-        run_id = run_dag(paths, env)
+        run_id, dag_seconds = run_dag(paths, env)
         results = collect_results(paths, run_id)
         (paths.root / "last-demo.json").write_text(json.dumps(results, indent=2))
-        print_results(results, engine.url, time.monotonic() - started)
+        print_results(results, engine.url, dag_seconds, time.monotonic() - started)
     print("\nengine stopped. Demo finished successfully.")
     return 0
 
