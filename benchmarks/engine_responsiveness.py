@@ -178,12 +178,13 @@ class Poller(threading.Thread):
         self.samples: list[dict[str, Any]] = []
         self.stop_event = threading.Event()
         self.last_job: dict[str, Any] | None = None
+        self.phase = "setup"  # set by the main thread: setup, registration, submit, job
 
     def run(self) -> None:
         next_at = time.perf_counter()
         while not self.stop_event.is_set():
             started = time.perf_counter()
-            sample: dict[str, Any] = {"t": time.time()}
+            sample: dict[str, Any] = {"t": time.time(), "phase": self.phase}
             try:
                 response = self.client.get(self.path)
                 sample["latency_s"] = time.perf_counter() - started
@@ -231,6 +232,7 @@ def main() -> None:
     parser.add_argument("--max-minutes", type=float, default=20.0, help="give up on the job after this")
     parser.add_argument("--categories", nargs="*", help="TEST_CATEGORY_TYPE_* (default: all the engine runs)")
     parser.add_argument("--out", type=Path, default=RESULTS / "engine_responsiveness.json")
+    parser.add_argument("--jobs", type=int, default=2, help="stress tests to run one after the other")
     parser.add_argument("--keep", action="store_true", help="keep the engine's data directory")
     args = parser.parse_args()
 
@@ -256,6 +258,10 @@ def main() -> None:
     headers = {"rime-api-key": api_key, "Content-Type": "application/json"}
     log(f"starting rime-local serve on {engine.base}")
     engine.start()
+    # /healthz is polled from start to end, so that stalls outside the job (registering data,
+    # submitting the test) show too; /v1/jobs/{id} once the job exists.
+    health = Poller(engine.base, "/healthz", headers, args.interval, timeout=10.0)
+    health.start()
     result: dict[str, Any] = {
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -278,6 +284,7 @@ def main() -> None:
                     "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION",
                 },
             )["project"]["id"]["uuid"]
+            health.phase = "registration"
             started = time.perf_counter()
             datasets = {}
             validations = []
@@ -331,83 +338,109 @@ def main() -> None:
                 "model_id": {"uuid": mid},
                 "categories": categories,
             }
-            pollers = [
-                Poller(engine.base, "/v1/jobs/{id}", headers, args.interval, timeout=10.0),
-                Poller(engine.base, "/healthz", headers, args.interval, timeout=10.0),
-            ]
-            submitted = time.perf_counter()
-            job_id = api(client, "POST", f"/v1/stress-tests/{pid}", {"testRunConfig": config})["job"]["jobId"]
-            result["submit_s"] = time.perf_counter() - submitted
-            pollers[0].path = f"/v1/jobs/{job_id}?view=JOB_VIEW_FULL"
-            for p in pollers:
-                p.start()
-            log(f"stress test job {job_id} started; polling every {args.interval} s")
+            runs = []
+            jobs_samples: list[dict[str, Any]] = []
             peak_tree, peak_worker = 0, 0
-            deadline = time.monotonic() + args.max_minutes * 60
-            last_report = 0.0
-            while time.monotonic() < deadline:
-                peak_tree = max(peak_tree, engine.tree_rss())
-                peak_worker = max(peak_worker, engine.max_child_rss())
-                job = pollers[0].last_job
-                if job and job["status"] in TERMINAL:
-                    break
-                if time.monotonic() - last_report > 15:
-                    last_report = time.monotonic()
-                    done = 0
-                    batches = ((job or {}).get("jobData") or {}).get("stress", {}).get("progress", {})
-                    batches = (batches.get("testRun") or {}).get("testBatches") or []
-                    done = sum(1 for b in batches if b.get("status") == "TEST_TASK_STATUS_COMPLETED")
-                    status = job["status"] if job else "?"
-                    worst = max((s["latency_s"] for s in pollers[0].samples), default=0.0)
-                    log(
-                        f"  {status}, {done}/{len(batches)} tests done, "
-                        f"worst /v1/jobs latency so far {worst:.3f} s"
-                    )
-                time.sleep(0.25)
-            job_wall = time.perf_counter() - submitted
-            for p in pollers:
-                p.stop_event.set()
-            for p in pollers:
-                p.join(timeout=15)
-            final = api(client, "GET", f"/v1/jobs/{job_id}")["job"]
+            for run in range(1, args.jobs + 1):
+                health.phase = f"submit {run}"
+                submitted = time.perf_counter()
+                reply = api(client, "POST", f"/v1/stress-tests/{pid}", {"testRunConfig": config})
+                job_id = reply["job"]["jobId"]
+                submit_s = time.perf_counter() - submitted
+                health.phase = f"job {run}"
+                jobs = Poller(
+                    engine.base, f"/v1/jobs/{job_id}?view=JOB_VIEW_FULL", headers, args.interval, 10.0
+                )
+                jobs.phase = f"job {run}"
+                jobs.start()
+                log(f"stress test {run}/{args.jobs}: job {job_id}, POST took {submit_s:.2f} s; polling")
+                deadline = time.monotonic() + args.max_minutes * 60
+                while time.monotonic() < deadline:
+                    peak_tree = max(peak_tree, engine.tree_rss())
+                    peak_worker = max(peak_worker, engine.max_child_rss())
+                    job = jobs.last_job
+                    if job and job["status"] in TERMINAL:
+                        break
+                    time.sleep(0.25)
+                job_wall = time.perf_counter() - submitted
+                jobs.stop_event.set()
+                jobs.join(timeout=15)
+                final = api(client, "GET", f"/v1/jobs/{job_id}")["job"]
+                jobs_samples += jobs.samples
+                runs.append(
+                    {
+                        "job_id": job_id,
+                        "status": final["status"],
+                        "error": final.get("errorMsg"),
+                        "submit_s": submit_s,
+                        "job_wall_s": job_wall,
+                        "running_time_secs": final.get("runningTimeSecs"),
+                        "jobs_endpoint": latency_stats(jobs.samples, args.budget),
+                        "healthz_during_submit": latency_stats(
+                            [x for x in health.samples if x["phase"] == f"submit {run}"], args.budget
+                        ),
+                        "healthz_during_job": latency_stats(
+                            [x for x in health.samples if x["phase"] == f"job {run}"], args.budget
+                        ),
+                    }
+                )
+                log(f"  {final['status']} in {job_wall:.1f} s")
     finally:
+        health.stop_event.set()
         engine.stop()
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
 
-    job_samples = pollers[0].samples
-    running = [s for s in job_samples if s.get("job_status") in ("JOB_STATUS_PENDING", "JOB_STATUS_RUNNING")]
+    running = [s for s in jobs_samples if s.get("job_status") in ("JOB_STATUS_PENDING", "JOB_STATUS_RUNNING")]
+    during_jobs = [s for s in health.samples if s["phase"].startswith("job")]
     result.update(
         {
-            "job_status": final["status"],
-            "job_error": final.get("errorMsg"),
-            "job_wall_s": job_wall,
-            "job_running_time_secs": final.get("runningTimeSecs"),
+            "runs": runs,
             "engine_peak_rss_bytes": peak_tree,
             "worker_peak_rss_bytes": peak_worker,
-            "jobs_endpoint": latency_stats(job_samples, args.budget),
+            "jobs_endpoint": latency_stats(jobs_samples, args.budget),
             "jobs_endpoint_while_running": latency_stats(running, args.budget),
-            "healthz": latency_stats(pollers[1].samples, args.budget),
+            "healthz_during_jobs": latency_stats(during_jobs, args.budget),
+            "healthz_during_registration": latency_stats(
+                [s for s in health.samples if s["phase"] == "registration"], args.budget
+            ),
         }
     )
-    ok = result["jobs_endpoint"].get("all_within_budget") and result["healthz"].get("all_within_budget")
+    # The bar: while a job runs, every poll of the job and of /healthz within the budget.
+    ok = all(r["status"] == "JOB_STATUS_SUCCEEDED" for r in runs)
+    ok = (
+        ok
+        and result["jobs_endpoint"].get("all_within_budget")
+        and result["healthz_during_jobs"].get("all_within_budget")
+    )
     result["all_within_budget"] = bool(ok)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
 
-    print()
-    print(f"stress test on {args.rows:,} rows per side: {final['status']} in {job_wall:.1f} s")
-    for name in ("jobs_endpoint", "jobs_endpoint_while_running", "healthz"):
-        s = result[name]
-        if s.get("n"):
+    def line(name: str, st: dict[str, Any]) -> None:
+        if st.get("n"):
             print(
-                f"  {name:<28} n={s['n']:>5}  max {s['max_s'] * 1000:7.1f} ms  "
-                f"p99 {s['p99_s'] * 1000:7.1f} ms  "
-                f"median {s['median_s'] * 1000:6.1f} ms  over {args.budget:g} s: {s['over_budget']}  "
-                f"errors: {s['errors']}"
+                f"  {name:<30} n={st['n']:>5}  max {st['max_s'] * 1000:7.1f} ms  "
+                f"p99 {st['p99_s'] * 1000:7.1f} ms  median {st['median_s'] * 1000:6.1f} ms  "
+                f"over {args.budget:g} s: {st['over_budget']}  errors: {st['errors']}"
             )
+
+    print()
+    for i, r in enumerate(runs, 1):
+        print(
+            f"stress test {i} on {args.rows:,} rows per side: {r['status']} in {r['job_wall_s']:.1f} s "
+            f"(POST /v1/stress-tests {r['submit_s']:.2f} s)"
+        )
+        line(f"/healthz during POST {i}", r["healthz_during_submit"])
+    for name in (
+        "jobs_endpoint",
+        "jobs_endpoint_while_running",
+        "healthz_during_jobs",
+        "healthz_during_registration",
+    ):
+        line(name, result[name])
     print(f"  engine peak RSS (server + workers) {gib(peak_tree)}, largest worker {gib(peak_worker)}")
-    print(f"  every poll answered within {args.budget:g} s: {'yes' if ok else 'NO'}")
+    print(f"  every poll while a job ran answered within {args.budget:g} s: {'yes' if ok else 'NO'}")
     log(f"results in {args.out}")
 
 
