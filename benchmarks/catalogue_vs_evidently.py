@@ -144,6 +144,46 @@ def print_table(size_results: dict[str, Any]) -> None:
     print()
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The README's tables, from a results JSON."""
+    out = [
+        "| rows per side | tool | compute s (median; min-max) | parquet load s | process wall s | peak RSS |",
+        "| ---: | --- | --- | ---: | ---: | ---: |",
+    ]
+    for n, size in report["sizes"].items():
+        for tool in ("catalogue", "evidently"):
+            t = size.get(tool)
+            if t:
+                out.append(
+                    f"| {int(n):,} | {tool} | {t['compute_s']:.2f} "
+                    f"({t['compute_min_s']:.2f}-{t['compute_max_s']:.2f}) "
+                    f"| {t['load_s']:.2f} | {t['process_wall_s']:.2f} | {gib(t['peak_rss_bytes'])} |"
+                )
+    out += ["", "| rows per side | catalogue / Evidently: compute | load + compute | whole process |"]
+    out.append("| ---: | ---: | ---: | ---: |")
+    for n, size in report["sizes"].items():
+        r = size.get("ratio")
+        if r:
+            out.append(
+                f"| {int(n):,} | {r['compute']:.1%} | {r['load_plus_compute']:.1%} | {r['process']:.1%} |"
+            )
+    sizes = [n for n, size in report["sizes"].items() if "catalogue" in size]
+    cats = sorted({c for n in sizes for c in report["sizes"][n]["catalogue"]["by_category_s"]})
+    out += ["", "| catalogue, seconds (median) | " + " | ".join(f"{int(n):,} rows" for n in sizes) + " |"]
+    out.append("| --- |" + " ---: |" * len(sizes))
+    for c in cats:
+        vals = " | ".join(
+            f"{report['sizes'][n]['catalogue']['by_category_s'].get(c, 0.0):.2f}" for n in sizes
+        )
+        out.append(f"| {c} | {vals} |")
+    out.append(
+        "| **all tests + feature inference (compute)** | "
+        + " | ".join(f"**{report['sizes'][n]['catalogue']['compute_s']:.2f}**" for n in sizes)
+        + " |"
+    )
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -153,7 +193,11 @@ def main() -> None:
     parser.add_argument("--only", choices=["catalogue", "evidently"], help="run one tool only")
     parser.add_argument("--profile", action="store_true", help="also profile one catalogue run per size")
     parser.add_argument("--out", type=Path, default=RESULTS / "catalogue_vs_evidently.json")
+    parser.add_argument("--markdown", type=Path, help="only print the README tables of this results JSON")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return
 
     tools = [args.only] if args.only else ["catalogue", "evidently"]
     pythons = {"catalogue": Path(sys.executable)}
@@ -217,6 +261,8 @@ def main() -> None:
             f"({largest['ratio']['compute']:.1%} of Evidently's compute), memory goal "
             f"{'met' if ok_mem else 'NOT met'} ({gib(largest['catalogue']['peak_rss_bytes'])} peak)"
         )
+    print()
+    print(markdown(report))
     log(f"results in {args.out}")
 
 
