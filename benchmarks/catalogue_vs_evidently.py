@@ -199,6 +199,7 @@ def main() -> None:
         print(markdown(json.loads(args.markdown.read_text())))
         return
 
+    args.out = args.out.resolve()
     tools = [args.only] if args.only else ["catalogue", "evidently"]
     pythons = {"catalogue": Path(sys.executable)}
     if "evidently" in tools:
