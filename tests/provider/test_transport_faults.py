@@ -183,6 +183,7 @@ def test_a_lost_start_stress_test_answer_makes_no_second_test(
     job = hook.start_stress_test(project_id, stress_test_config(registered, "lost-answer"))
     assert faults.calls == 1  # found running under its run name, not sent again
     assert jobs_of_run(hook, project_id, "lost-answer") == [job.job_id]
+    hook.cancel_job(job.job_id)  # its result is not needed: free the engine's worker
 
 
 def test_an_unavailable_start_stress_test_is_sent_again(
@@ -194,6 +195,7 @@ def test_an_unavailable_start_stress_test_is_sent_again(
     job = hook.start_stress_test(project_id, stress_test_config(registered, "unavailable-once"))
     assert faults.calls == 2
     assert jobs_of_run(hook, project_id, "unavailable-once") == [job.job_id]
+    hook.cancel_job(job.job_id)
 
 
 async def test_the_async_path_retries_too(network: respx.MockRouter, rime_connection: str):
@@ -207,7 +209,11 @@ async def test_the_async_path_retries_too(network: respx.MockRouter, rime_connec
 
 
 def test_the_operator_survives_faults_without_duplicates(
-    network: respx.MockRouter, rime_connection: str, project_name: str, project_id: str, data_files: DataFiles
+    network: respx.MockRouter,
+    rime_connection: str,
+    project_name: str,
+    project_id: str,
+    registered: dict[str, Any],
 ):
     start = Faults(reset_after_forwarding)
     network.post(f"/v1/stress-tests/{project_id}").mock(side_effect=start)
@@ -218,8 +224,10 @@ def test_the_operator_survives_faults_without_duplicates(
         task_id="faulty",
         rime_conn_id=rime_connection,
         project=project_name,
-        reference_data=str(data_files.reference),
-        evaluation_data=str(data_files.evaluation),
+        # Already registered datasets (by id): the operator reuses them and their predictions.
+        reference_data=registered["ref"],
+        evaluation_data=registered["eval"],
+        model_name="predictions-only",
         run_name="operator-under-faults",
         poll_interval=0.5,
         deferrable=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_rime.exceptions import RimeJobError, RimeTriggerEventError
+from airflow_provider_rime.exceptions import RimeJobError, RimeRegistryValidationError, RimeTriggerEventError
 from airflow_provider_rime.hooks.rime import RimeHook
 from airflow_provider_rime.models import RimeJob
 from airflow_provider_rime.sensors.test_run import RimeTestRunSensor
@@ -55,6 +56,9 @@ def failed_job(hook: RimeHook, project_id: str, tmp_path_factory: pytest.TempPat
         pytest.skip(f"the engine refused to start the test: {exc}")
     job = hook.wait_for_job(job.job_id, poll_interval=0.3, timeout=300)
     assert job.status == "JOB_STATUS_FAILED"
+    # The registry reached the same verdict, with the reason.
+    with pytest.raises(RimeRegistryValidationError, match="invalid"):
+        hook.wait_for_validation("dataset", partial(hook.get_dataset, dataset_id), "no-label", timeout=120)
     return job
 
 

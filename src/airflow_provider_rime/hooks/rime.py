@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
-from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
+from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook, mask_secret
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from airflow_provider_rime.exceptions import (
@@ -396,7 +396,15 @@ class RimeHook(BaseHook):
     def _decode(response: httpx.Response) -> dict[str, Any]:
         if not response.content:
             return {}
-        body = response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            raise RimeApiError(
+                f"RIME answered HTTP {response.status_code} with a body that is not JSON",
+                status=response.status_code,
+                method=response.request.method,
+                path=response.request.url.path,
+            ) from None
         return body if isinstance(body, dict) else {"result": body}
 
     def _send(
@@ -630,12 +638,16 @@ class RimeHook(BaseHook):
     def _put(self, url: str, *, file_path: Path | None = None, text: str | None = None) -> None:
         """PUT a file (streamed from disk, re-opened per attempt) or a text to an upload URL."""
         settings = self.settings
-        path_only = urlsplit(url).path
+        parts = urlsplit(url)
+        path_only = parts.path
+        if parts.query:
+            # A pre-signed URL's query string is a credential: keep it out of the task logs.
+            mask_secret(parts.query)
+        # The connection's CA bundle is for the cluster; storage elsewhere uses the default trust.
+        verify = settings.ssl_verify() if settings.same_origin(url) else settings.verify is not False
 
         def send() -> None:
-            with httpx.Client(
-                timeout=httpx.Timeout(None, connect=30.0), verify=settings.ssl_verify()
-            ) as client:
+            with httpx.Client(timeout=httpx.Timeout(None, connect=30.0), verify=verify) as client:
                 try:
                     if file_path is not None:
                         size = file_path.stat().st_size
