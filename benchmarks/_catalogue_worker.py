@@ -61,7 +61,8 @@ def main() -> None:
     t2 = time.perf_counter()
 
     def split(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
-        labels = frame[LABEL_COL].to_numpy() if LABEL_COL in frame else None
+        # As the engine's stress-test worker holds them: labels int8, predictions float64.
+        labels = frame[LABEL_COL].to_numpy(dtype=np.int8) if LABEL_COL in frame else None
         preds = frame[PRED_COL].to_numpy(dtype=np.float64) if PRED_COL in frame else None
         return frame.drop(columns=[c for c in (LABEL_COL, PRED_COL) if c in frame]), labels, preds
 
