@@ -103,7 +103,7 @@ def numeric_drift(seeds: int, n: int) -> list[list[str]]:
                     ref, ev = reference_and_evaluation(
                         generate_wide,
                         n,
-                        seed=1000 + seed,
+                        seed=1000 + 2 * seed,
                         n_numeric=8,
                         n_categorical=4,
                         drift={feature: magnitude},
@@ -133,7 +133,7 @@ def categorical_drift(seeds: int, n: int) -> list[list[str]]:
                     ref, ev = reference_and_evaluation(
                         generate_wide,
                         n,
-                        seed=2000 + seed,
+                        seed=2000 + 2 * seed,
                         n_numeric=4,
                         n_categorical=5,
                         drift={feature: share},
@@ -164,7 +164,9 @@ def label_drift(seeds: int, n: int) -> list[list[str]]:
     for shift in (0.0, -0.1, -0.2, -0.35):
         hit, changes = 0, []
         for seed in range(seeds):
-            ref, ev = reference_and_evaluation(generate_fraud, n, seed=3000 + seed, drift={"label": shift})
+            ref, ev = reference_and_evaluation(
+                generate_fraud, n, seed=3000 + 2 * seed, drift={"label": shift}
+            )
             case = run(build_inputs(ref, ev, [Category.DRIFT]))["categorical_label_drift"].cases[0]
             hit += case.severity > 0
             changes.append(metric(case, "Rate Change"))
@@ -190,7 +192,7 @@ def subset_degradation(seeds: int, n: int) -> list[list[str]]:
                 ref, ev = reference_and_evaluation(
                     generate_wide,
                     n,
-                    seed=4000 + seed,
+                    seed=4000 + 2 * seed,
                     n_numeric=6,
                     n_categorical=5,
                     degrade={**degrade, "strength": strength},
@@ -234,7 +236,12 @@ def abnormal_inputs(seeds: int, n: int) -> list[list[str]]:
             exact = warned = other = 0
             for seed in range(seeds):
                 ref, ev = reference_and_evaluation(
-                    generate_wide, n, seed=5000 + seed, n_numeric=6, n_categorical=5, abnormal={kind: share}
+                    generate_wide,
+                    n,
+                    seed=5000 + 2 * seed,
+                    n_numeric=6,
+                    n_categorical=5,
+                    abnormal={kind: share},
                 )
                 truth = ev.attrs["injected"][kind]
                 batch = run(build_inputs(ref, ev, [Category.ABNORMAL_INPUTS]))[test_type]
@@ -272,7 +279,7 @@ def clean_splits(seeds: int, n: int) -> list[list[str]]:
     ):
         per_test: dict[str, list[int]] = {}
         for seed in range(seeds):
-            ref, ev = reference_and_evaluation(generator, n, seed=6000 + seed, **kwargs)
+            ref, ev = reference_and_evaluation(generator, n, seed=6000 + 2 * seed, **kwargs)
             for test_type, batch in run(build_inputs(ref, ev, categories)).items():
                 c = per_test.setdefault(test_type, [0, 0])
                 c[0] += batch.severity >= 1
