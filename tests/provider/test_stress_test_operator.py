@@ -320,6 +320,8 @@ def test_bad_arguments_fail_at_parse_time(
         ({"evaluation_data": "missing_eval.csv"}, FileNotFoundError, "evaluation_data"),
         ({"model_dir": "/nowhere/model"}, FileNotFoundError, "model.py"),
         ({"categories": "{{ params.categories }}"}, ValueError, "list of category names"),
+        ({"pred_col": "score"}, ValueError, "pred_col 'score' is not a column of reference_data"),
+        ({"label_col": "is_fraud"}, ValueError, "label_col 'is_fraud' is not a column"),
     ],
 )
 def test_bad_input_fails_before_any_remote_call(

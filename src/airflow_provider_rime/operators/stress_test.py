@@ -96,6 +96,28 @@ def resolve_data_source(value: str, argument: str) -> DataSource:
     return DataSource("local", str(path.resolve()))
 
 
+def read_columns(path: Path) -> list[str] | None:
+    """
+    The column names of a local CSV/TSV (its header) or parquet file (its schema), cheaply.
+
+    ``None`` when the format is not one of those, or parquet cannot be read here (no pyarrow).
+    """
+    import csv
+
+    name = path.name.lower()
+    if name.endswith((".csv", ".tsv")):
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle, delimiter="\t" if name.endswith(".tsv") else ","), [])
+        return [column.strip() for column in header]
+    if name.endswith((".parquet", ".pq")):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            return None
+        return list(pq.read_schema(path).names)
+    return None
+
+
 def directory_digest(directory: Path) -> str:
     """SHA-256 over a directory's file names and bytes: names a model upload by its content."""
     digest = hashlib.sha256()
@@ -281,9 +303,34 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
                 raise FileNotFoundError(
                     f"model_dir {str(model_dir)!r} must be a directory with a model.py defining predict_df"
                 )
+        for source, argument in ((reference, "reference_data"), (evaluation, "evaluation_data")):
+            if source.kind == "local":
+                self._check_columns(Path(source.value), argument)
         self._normalized_categories()
         self._suite_config()
         return reference, evaluation, model_dir
+
+    def _check_columns(self, path: Path, argument: str) -> None:
+        """Fail early, with the file's columns, when a named column is not in a local data file."""
+        columns = read_columns(path)
+        if columns is None:
+            return
+        named = {
+            "label_col": [self.label_col],
+            "pred_col": [self.pred_col] if self.pred_col else [],
+            "timestamp_col": [self.timestamp_col] if self.timestamp_col else [],
+            "categorical_features": list(self.categorical_features or []),
+        }
+        for parameter, wanted in named.items():
+            missing = [c for c in wanted if c not in columns]
+            if missing:
+                hint = (
+                    " (set pred_col=None if the file has no predictions)" if parameter == "pred_col" else ""
+                )
+                raise ValueError(
+                    f"{parameter} {', '.join(map(repr, missing))} is not a column of {argument} "
+                    f"{path.name}; its columns are: {', '.join(columns)}{hint}"
+                )
 
     # ------------------------------------------------------------------ helpers
 
