@@ -14,7 +14,7 @@ from .conftest import DataFiles
 
 DAG_FILE = "rime_provider_test_dags.py"
 DAG_SOURCE = """
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -24,6 +24,7 @@ for dag_id, kwargs in {
     "rime_provider_worker": {"deferrable": False},
     "rime_provider_deferred": {"deferrable": True},
     "rime_provider_gate": {"fail_on": "alert"},
+    "rime_provider_retried": {"deferrable": False, "retries": 1, "retry_delay": timedelta(0)},
 }.items():
     with DAG(dag_id, schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
         RimeStressTestOperator(
@@ -66,6 +67,21 @@ def task_state(dag_id: str, run_id: str, task_id: str) -> str | None:
             .one()
         )
         return None if ti.state is None else str(ti.state)
+
+
+def try_numbers(dag_id: str, run_id: str, task_id: str) -> int:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        ti = (
+            session.query(TaskInstance)
+            .filter(
+                TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id == task_id
+            )
+            .one()
+        )
+        return int(ti.try_number)
 
 
 def run_dag(dag_id: str, project: str, data: DataFiles) -> tuple[str, dict[str, Any]]:
@@ -114,3 +130,35 @@ def test_the_severity_gate_fails_the_task_with_results_in_xcom(
     assert "return_value" not in xcom
     assert xcom["summary"]["summary_counts"]["fail"] > 0
     assert xcom["test_run_url"] == xcom["summary"]["url"]
+
+
+def test_a_retried_task_reattaches_to_its_job(
+    rime_engine,
+    rime_connection: str,
+    project_name: str,
+    project_id: str,
+    data_files: DataFiles,
+    hook: RimeHook,
+):
+    """First try: RIME stops answering job reads, the task fails while its job runs. The retry
+    finds the job id in the task state store (Airflow 3.3) and waits for it: one stress test."""
+    import respx
+
+    from .test_transport_faults import Faults, forward, unavailable
+
+    attempts = hook.settings.max_retries + 1
+    job_reads = Faults(*[unavailable] * attempts)
+    with respx.mock(base_url=rime_engine.url, assert_all_called=False) as network:
+        network.get(path__regex=r"^/v1/jobs/[0-9a-f-]{36}$").mock(side_effect=job_reads)
+        network.route().mock(side_effect=forward)
+        run_id, xcom = run_dag("rime_provider_retried", project_name, data_files)
+    assert job_reads.calls > attempts  # the first try gave up; the second one read the job
+    assert task_state("rime_provider_retried", run_id, "stress_test") == "success"
+    assert try_numbers("rime_provider_retried", run_id, "stress_test") == 2
+    run_name = xcom["return_value"]["run_name"]
+    jobs = []
+    for item in hook.list_jobs(project_id):
+        job = hook.get_job(item["jobId"])
+        if job.test_run_id and hook.get_test_run(job.test_run_id).get("name") == run_name:
+            jobs.append(job.job_id)
+    assert jobs == [xcom["job_id"]]
