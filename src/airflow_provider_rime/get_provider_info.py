@@ -62,7 +62,7 @@ def get_provider_info() -> dict[str, Any]:
                     "hidden-fields": ["schema", "port", "login"],
                     "relabeling": {"host": "RIME cluster URL", "password": "API key"},
                     "placeholders": {
-                        "host": "https://rime.<cluster>.rime.dev or http://127.0.0.1:8000",
+                        "host": "https://rime.<cluster>.rime.dev or http://127.0.0.1:8642",
                         "password": "the API key from the RIME workspace settings",
                     },
                 },

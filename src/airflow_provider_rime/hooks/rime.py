@@ -210,7 +210,7 @@ class RimeHook(BaseHook):
             "hidden_fields": ["schema", "port", "login"],
             "relabeling": {"host": "RIME cluster URL", "password": "API key"},
             "placeholders": {
-                "host": "https://rime.<cluster>.rime.dev or http://127.0.0.1:8000",
+                "host": "https://rime.<cluster>.rime.dev or http://127.0.0.1:8642",
                 "password": "the API key from the RIME workspace settings",
                 "extra": '{"verify_ssl": true, "timeout": 60, "max_retries": 5}',
             },
