@@ -432,7 +432,7 @@ def main() -> None:
     parts = [
         f"Measured at commit `{commit.strip()}` on {platform.machine()} / {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        f"{args.seeds} seeds, {args.rows:,} rows per split unless stated.",
+        f"{args.seeds} seeds, {args.rows:,} rows per split unless stated.\n",
     ]
     for key, title, header, func in SECTIONS:
         if args.only and key not in args.only:
