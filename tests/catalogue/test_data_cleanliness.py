@@ -15,10 +15,20 @@ CLEAN = [Category.DATA_CLEANLINESS]
 def test_leaked_label_is_flagged_and_real_features_are_not() -> None:
     ref, ev = reference_and_evaluation(generate_wide, 10_000, seed=41, n_numeric=4, n_categorical=2)
     rng = np.random.default_rng(0)
-    ref = ref.assign(leak=ref["label"] * 10 + rng.normal(0, 1, len(ref)), near=ref["num_0"] * 2 + 1)
-    ev = ev.assign(leak=ev["label"] * 10, near=ev["num_0"] * 2 + 1)
+    ref = ref.assign(
+        leak=ref["label"] * 10 + rng.normal(0, 1, len(ref)),
+        near=ref["num_0"] * 2 + 1,
+        verdict=np.where(ref["label"] == 1, "fraud", "ok"),  # a categorical leak
+        row_id=[f"tx-{i}" for i in range(len(ref))],  # unique per row: not leakage
+    )
+    ev = ev.assign(
+        leak=ev["label"] * 10,
+        near=ev["num_0"] * 2 + 1,
+        verdict=np.where(ev["label"] == 1, "fraud", "ok"),
+        row_id=[f"tx-{i}" for i in range(len(ev))],
+    )
     batches = run(build_inputs(ref, ev, categories=CLEAN))
-    assert flagged(batches["high_mi_feature_to_label"]) == {"leak"}
+    assert flagged(batches["high_mi_feature_to_label"]) == {"leak", "verdict"}
     assert case_for(batches["high_mi_feature_to_label"], "leak").severity is Severity.ALERT
     assert flagged(batches["high_feature_correlation"]) == {"near", "num_0"}
     case = case_for(batches["high_feature_correlation"], "near")

@@ -11,8 +11,8 @@
   about 0.003, far below the thresholds). Missing values take the middle rank.
 - ``high_mi_feature_to_label``: leakage: a feature that tells too much about the label.
   Normalised mutual information I(X; Y) / H(Y) on the reference (numeric: 10 quantile bins,
-  missing values their own bin; Miller-Madow bias-corrected so that many-valued features do
-  not look informative by chance).
+  missing values their own bin; categorical values seen fewer than 20 times pooled;
+  Miller-Madow bias-corrected so that many-valued features do not look informative by chance).
 """
 
 from __future__ import annotations
@@ -200,6 +200,9 @@ def high_feature_correlation(inputs: StressInputs, config: dict[str, Any]) -> Te
     )
 
 
+_MIN_VALUE_ROWS = 20
+
+
 @register(
     "high_mi_feature_to_label",
     name="High Mutual Information (Feature to Label)",
@@ -222,7 +225,15 @@ def high_mi_feature_to_label(inputs: StressInputs, config: dict[str, Any]) -> Te
     cases = []
     for feature in stats.tested_features(inputs):
         bins = stats.feature_bins(inputs, feature, q)
-        mi = stats.mutual_information_bits(bins.ref, len(bins.labels), y)
+        codes, n_codes = bins.ref, len(bins.labels)
+        if not feature.is_numeric:
+            # Values seen fewer than _MIN_VALUE_ROWS times pool into one: an ID-like column
+            # "predicts" every row's label perfectly, which is memorisation, not leakage.
+            counts = np.bincount(codes, minlength=n_codes)
+            frequent = counts >= _MIN_VALUE_ROWS
+            mapping = np.where(frequent, np.cumsum(frequent) - 1, int(frequent.sum()))
+            codes, n_codes = mapping[codes], int(frequent.sum()) + 1
+        mi = stats.mutual_information_bits(codes, n_codes, y)
         nmi = min(1.0, mi / hy)
         severity = severity_from_thresholds(nmi, [min(t * factor, 1.0) for t in thresholds])
         metrics = [
