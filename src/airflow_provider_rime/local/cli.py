@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-key",
         action="append",
         default=[],
-        help=f"a key clients send in the rime-api-key header (repeatable; env {ENV_API_KEYS}, comma-separated)",
+        help=f"key clients send in the rime-api-key header (repeatable; env {ENV_API_KEYS})",
     )
     serve.add_argument("--public-url", default=None, help="base URL put in the links the API returns")
     serve.add_argument(
