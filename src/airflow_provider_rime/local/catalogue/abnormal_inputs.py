@@ -21,6 +21,7 @@ cost O(rows) once plus O(distinct values).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -229,37 +230,34 @@ def out_of_range(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | No
     return _batch("out_of_range", "Out of Range", "Numeric values beyond anything in the reference.", cases)
 
 
-def _level_index(col: stats.CategoricalColumn) -> pd.Index:
-    return pd.Index(col.levels, dtype=object)
+@dataclass(frozen=True)
+class _LevelText:
+    """String facts about a column's distinct values, computed once per column."""
+
+    empty: np.ndarray  # blank strings
+    recapitalised: np.ndarray  # absent from the reference, but its lower case is a reference value's
 
 
-def _is_empty_level(levels: pd.Index) -> np.ndarray:
-    as_str = pd.Series(levels, dtype=object)
-    is_str = as_str.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-    stripped = as_str.where(is_str, "x").astype(str).str.strip()
-    out: np.ndarray = is_str & (stripped == "").to_numpy(dtype=bool)
-    return out
+def _level_text(inputs: StressInputs, col: stats.CategoricalColumn) -> _LevelText:
+    def build() -> _LevelText:
+        values = pd.Series(col.levels, dtype=object)
+        is_str = np.fromiter((type(v) is str for v in col.levels), dtype=bool, count=len(col.levels))
+        text = values.where(is_str, "x")  # non-strings (numbers, booleans) never match
+        empty = is_str & (text.str.strip() == "").to_numpy(dtype=bool)
+        lower = text.str.lower()
+        in_ref = col.ref_counts[:-1] > 0
+        ref_lower = pd.unique(lower[in_ref & is_str].to_numpy())
+        recapitalised = is_str & ~in_ref & lower.isin(ref_lower).to_numpy(dtype=bool)
+        return _LevelText(empty, recapitalised)
+
+    return stats.cached(inputs, ("level_text", col.name), build)
 
 
-def _capitalization_variants(col: stats.CategoricalColumn) -> np.ndarray:
-    """Levels absent from the reference whose lower-case form is a reference value's."""
-    levels = pd.Series(col.levels, dtype=object)
-    is_str = levels.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-    lower = levels.where(is_str, None).map(lambda v: v.lower() if isinstance(v, str) else None)
-    in_ref = col.ref_counts[:-1] > 0
-    ref_lower = set(lower[in_ref & is_str])
-    out: np.ndarray = is_str & ~in_ref & lower.isin(ref_lower).to_numpy(dtype=bool)
-    return out
-
-
-def _unseen_levels(col: stats.CategoricalColumn) -> np.ndarray:
+def _unseen_levels(inputs: StressInputs, col: stats.CategoricalColumn) -> np.ndarray:
     """Values in evaluation, not in reference, that are not merely empty or re-capitalised."""
-    levels = _level_index(col)
+    text = _level_text(inputs, col)
     out: np.ndarray = (
-        (col.ref_counts[:-1] == 0)
-        & (col.eval_counts[:-1] > 0)
-        & ~_is_empty_level(levels)
-        & ~_capitalization_variants(col)
+        (col.ref_counts[:-1] == 0) & (col.eval_counts[:-1] > 0) & ~text.empty & ~text.recapitalised
     )
     return out
 
@@ -309,7 +307,7 @@ def unseen_categorical(inputs: StressInputs, config: dict[str, Any]) -> TestBatc
                 config,
                 feature,
                 col,
-                _unseen_levels(col),
+                _unseen_levels(inputs, col),
                 what="hold values never seen in the reference",
                 n_tested=len(features),
             )
@@ -423,7 +421,7 @@ def empty_string(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | No
     cases = []
     for feature in features:
         col = stats.categorical_column(inputs, feature.name)
-        empty = _is_empty_level(_level_index(col))
+        empty = _level_text(inputs, col).empty
         cases.append(
             _level_case(
                 inputs,
@@ -459,7 +457,7 @@ def capitalization(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | 
                 config,
                 feature,
                 col,
-                _capitalization_variants(col),
+                _level_text(inputs, col).recapitalised,
                 what="differ from a reference value only in capitalization",
                 n_tested=len(features),
             )
