@@ -71,17 +71,35 @@ class RunningEngine:
                 self.process.wait(10)
 
 
-def start_engine(data_dir: Path, *, database_url: str | None = None, api_key: str = ENGINE_API_KEY,
-                 port: int | None = None, extra_args: tuple[str, ...] = ()) -> RunningEngine:
+def start_engine(
+    data_dir: Path,
+    *,
+    database_url: str | None = None,
+    api_key: str = ENGINE_API_KEY,
+    port: int | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> RunningEngine:
     """Start ``rime-local serve`` and wait until ``/healthz`` answers."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     database_url = database_url or f"sqlite:///{data_dir / 'rime-local.db'}"
     log_path = data_dir / f"engine-{port}.log"
     cmd = [
-        sys.executable, "-m", "airflow_provider_rime.local.cli", "serve",
-        "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir),
-        "--database-url", database_url, "--api-key", api_key, *extra_args,
+        sys.executable,
+        "-m",
+        "airflow_provider_rime.local.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--database-url",
+        database_url,
+        "--api-key",
+        api_key,
+        *extra_args,
     ]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
