@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import warnings
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from airflow_provider_rime.local.catalogue import CATALOGUE, plan_tests
@@ -94,3 +97,28 @@ def test_selecting_categories_and_unknown_tests() -> None:
         validate_suite_config(
             SuiteConfig(individual_tests_config={"feature_drift": {"psi_threshold": [1, 2]}})
         )
+
+
+def _edge_cases() -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    ref, ev = reference_and_evaluation(generate_wide, 500, seed=55, n_numeric=3, n_categorical=2)
+    tiny_ref, tiny_ev = reference_and_evaluation(generate_fraud, 5, seed=56)
+    return {
+        "five rows": (tiny_ref, tiny_ev),
+        "one evaluation row": (ref, ev.iloc[:1]),
+        "feature entirely null in evaluation": (ref, ev.assign(num_0=np.nan, cat_0=None)),
+        "feature entirely null in reference": (ref.assign(num_2=np.nan), ev),
+        "constant feature": (ref.assign(num_1=1.0), ev.assign(num_1=1.0)),
+        "one label class": (ref.assign(label=1), ev.assign(label=1)),
+    }
+
+
+@pytest.mark.parametrize("case", list(_edge_cases()))
+def test_degenerate_data_gives_results_not_errors(case: str) -> None:
+    ref, ev = _edge_cases()[case]
+    enable_all = {key: {"enabled": True} for key, spec in CATALOGUE.items() if not spec.enabled_by_default}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning leaks out of a test either
+        batches = run(build_inputs(ref, ev, categories=ALL_CATEGORIES, individual=enable_all))
+    assert len(batches) > 30
+    for batch in batches.values():
+        json.dumps([m.to_api() for c in batch.cases for m in c.metrics])

@@ -11,6 +11,7 @@ is ``bincount`` over small integer codes, so a test costs O(rows) with small con
 from __future__ import annotations
 
 import math
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -316,7 +317,8 @@ def rank_correlations(inputs: StressInputs, names: Sequence[str], split: str) ->
             r = codes.astype(np.float64)
             r[codes == n_bins] = (n_bins - 1) / 2
             columns.append(r)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # fewer than 2 rows: nan, judged by callers
             corr: np.ndarray = np.atleast_2d(np.corrcoef(np.vstack(columns)))
         return corr, columns[0].size
 
