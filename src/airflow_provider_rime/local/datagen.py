@@ -19,9 +19,11 @@ Switches (all default to "off"):
 
 ``drift: {column: magnitude}``
     Numeric column: every value shifted by ``magnitude`` base standard deviations
-    (``transaction_amount`` on the log scale: multiplied by ``exp(magnitude * 2)``; integer
-    columns are rounded after the shift). Categorical column: a share ``magnitude`` (0..1)
-    of the rows is redrawn uniformly over the column's base categories (nulls stay nulls).
+    (lognormal columns on the log scale: ``transaction_amount`` is multiplied by
+    ``exp(2 * magnitude)``, ``num_1``, ``num_5``, ... by ``exp(0.75 * magnitude)``; Poisson
+    columns are rounded after the shift, so shifts under half a unit vanish). Categorical
+    column: a share ``magnitude`` (0..1) of the rows is redrawn uniformly over the column's
+    base categories (nulls stay nulls).
     ``city`` and ``country`` are one variable (``country`` is the city's country): drifting
     either drifts both. The key ``"label"`` shifts the true fraud logit by ``magnitude``
     (prior shift: the rate moves, the model's ``pred`` does not know).
