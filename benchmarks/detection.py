@@ -246,7 +246,7 @@ def abnormal_inputs(seeds: int, n: int) -> list[list[str]]:
                 truth = ev.attrs["injected"][kind]
                 batch = run(build_inputs(ref, ev, [Category.ABNORMAL_INPUTS]))[test_type]
                 case = case_for(batch, truth["column"])
-                exact += metric(case, "Failing Rows") == truth["count"]
+                exact += metric(case, "Num Failing Rows") == truth["count"]
                 warned += case.severity > 0
                 other += len(flagged(batch) - {truth["column"]}) > 0
             rows.append(

@@ -42,7 +42,7 @@ def test_injected_rows_are_counted_exactly(injected, kind: str, test_type: str) 
     column, count = truth[kind]["column"], truth[kind]["count"]
     batch = batches[test_type]
     case = case_for(batch, column)
-    assert metric(case, "Failing Rows") == count
+    assert metric(case, "Num Failing Rows") == count
     assert metric(case, "Failing Rows %") == pytest.approx(100 * count / 20_000)
     assert case.severity >= Severity.WARNING
     assert flagged(batch) == {column}  # and nowhere else
@@ -73,7 +73,7 @@ def test_heavy_tails_of_the_reference_are_not_outliers() -> None:
     # transaction_amount is lognormal: about 0.5% of every split lies beyond mean + 3 sd.
     ref, ev = reference_and_evaluation(generate_fraud, 20_000, seed=33)
     case = case_for(run(build_inputs(ref, ev, categories=ABNORMAL))["numeric_outlier"], "transaction_amount")
-    assert metric(case, "Failing Rows") > 50
+    assert metric(case, "Num Failing Rows") > 50
     assert case.severity is Severity.PASS
     assert "about as many as in the reference" in case.explanation
 
@@ -82,7 +82,7 @@ def test_without_labels_the_impact_is_a_prediction_shift() -> None:
     ref, ev = reference_and_evaluation(generate_fraud, 10_000, seed=34, abnormal={"unseen": 0.01})
     batches = run(build_inputs(ref, ev, label=None, categories=ABNORMAL))
     case = case_for(batches["unseen_categorical"], "browser_version")
-    assert metric(case, "Failing Rows") == 100
+    assert metric(case, "Num Failing Rows") == 100
     assert np.isfinite(metric(case, "Average Prediction Shift"))
     assert "average prediction" in case.explanation
     assert "Accuracy Drop" not in [m.name for m in case.metrics]
@@ -92,7 +92,7 @@ def test_without_predictions_rows_are_still_counted() -> None:
     ref, ev = reference_and_evaluation(generate_fraud, 10_000, seed=35, abnormal={"nulls": 0.003})
     batches = run(build_inputs(ref, ev, label=None, pred=None, categories=ABNORMAL))
     case = case_for(batches["null_check"], "transaction_amount")
-    assert metric(case, "Failing Rows") == 30
+    assert metric(case, "Num Failing Rows") == 30
     assert case.severity is Severity.WARNING
 
 
@@ -110,7 +110,7 @@ def test_feature_type_mismatch_is_counted() -> None:
     ev = ev.astype({"num_0": object})
     ev.loc[[3, 5, 8], "num_0"] = ["n/a", "12,5", "n/a"]
     case = case_for(run(build_inputs(ref, ev, categories=ABNORMAL))["feature_type_check"], "num_0")
-    assert metric(case, "Failing Rows") == 3
+    assert metric(case, "Num Failing Rows") == 3
     assert metric(case, "Examples") == ["n/a", "12,5"]
     assert metric(case, "Example Counts") == [2, 1]
 

@@ -27,10 +27,10 @@ def test_drift_is_flagged_on_exactly_the_drifted_features(drifted) -> None:  # t
     assert batch.category is Category.DRIFT
     for feature in ("num_0", "cat_3"):
         case = case_for(batch, feature)
-        assert metric(case, "PSI") > 0.2
+        assert metric(case, "psi") > 0.2
         assert any(m.category.value == "TEST_METRIC_CATEGORY_DRIFT_STAT" for m in case.metrics)
     stable = case_for(batch, "num_3")
-    assert metric(stable, "PSI") < 0.01
+    assert metric(stable, "psi") < 0.01
 
 
 def test_drift_says_what_it_costs_the_model(drifted) -> None:  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ def test_unseen_browser_versions_are_reported_with_their_counts(walkthrough) -> 
         "chrome 62.0": 150,
         "chrome 63.0": 3,
     }
-    assert metric(case, "Failing Rows") == 153
+    assert metric(case, "Num Failing Rows") == 153
     assert "'chrome 62.0' (150 rows)" in case.explanation and "'chrome 63.0' (3 rows)" in case.explanation
     assert flagged(walkthrough["unseen_categorical"]) == {"browser_version"}
 
@@ -49,7 +49,7 @@ def test_the_drifted_features_are_the_ones_that_moved(walkthrough) -> None:  # t
 
 def test_rare_browser_version_and_weak_subsets(walkthrough) -> None:  # type: ignore[no-untyped-def]
     rare = case_for(walkthrough["rare_categories"], "browser_version")
-    assert metric(rare, "Examples") == ["chrome 61.0"] and metric(rare, "Failing Rows") == 2189
+    assert metric(rare, "Examples") == ["chrome 61.0"] and metric(rare, "Num Failing Rows") == 2189
     worst = case_for(walkthrough["subset_auc"], "country")
     assert metric(worst, "Worst Subset") == "country = BRA"
 

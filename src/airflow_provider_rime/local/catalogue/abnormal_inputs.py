@@ -82,7 +82,7 @@ def _abnormal_case(
     share = k / n_eval if n_eval else 0.0
     ref_share = ref_failing / n_ref if n_ref else 0.0
     metrics = [
-        Metric("Failing Rows", MetricCategory.FAILING_INPUTS, k),
+        Metric("Num Failing Rows", MetricCategory.FAILING_INPUTS, k),
         Metric("Failing Rows %", MetricCategory.FAILING_INPUTS, share * 100),
         Metric("Reference Failing Rows %", MetricCategory.FAILING_INPUTS, ref_share * 100),
         Metric("Examples", MetricCategory.FAILING_INPUTS, examples),

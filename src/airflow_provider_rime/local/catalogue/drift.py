@@ -175,7 +175,7 @@ def feature_drift(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | N
             "kl": stats.kl(ref_c, eval_c),
         }
         metrics = [
-            Metric("PSI", MetricCategory.DRIFT_STAT, values["psi"]),
+            Metric("psi", MetricCategory.DRIFT_STAT, values["psi"]),
             Metric("JS Divergence", MetricCategory.DRIFT_STAT, values["js"]),
             Metric("KL Divergence", MetricCategory.DRIFT_STAT, values["kl"]),
         ]
@@ -264,7 +264,7 @@ def prediction_drift(inputs: StressInputs, config: dict[str, Any]) -> TestBatch 
     ref_avg = float(ref_p.mean()) if ref_p.size else math.nan
     eval_avg = float(eval_p.mean()) if eval_p.size else math.nan
     metrics = [
-        Metric("PSI", MetricCategory.DRIFT_STAT, value),
+        Metric("psi", MetricCategory.DRIFT_STAT, value),
         Metric("Reference Average Prediction", MetricCategory.OUTPUT_DIFF, ref_avg),
         Metric("Evaluation Average Prediction", MetricCategory.OUTPUT_DIFF, eval_avg),
     ]
@@ -314,7 +314,7 @@ def categorical_label_drift(inputs: StressInputs, config: dict[str, Any]) -> Tes
         Metric("Reference Positive Rate", MetricCategory.DRIFT_STAT, r1),
         Metric("Evaluation Positive Rate", MetricCategory.DRIFT_STAT, r2),
         Metric("Rate Change", MetricCategory.DRIFT_STAT, change),
-        Metric("PSI", MetricCategory.DRIFT_STAT, psi_value),
+        Metric("psi", MetricCategory.DRIFT_STAT, psi_value),
         Metric("p-value", MetricCategory.DRIFT_STAT, pvalue),
     ]
     rates = f"the positive rate went from {stats.fmt(r1)} on reference to {stats.fmt(r2)} on evaluation"
