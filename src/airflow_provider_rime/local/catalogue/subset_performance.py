@@ -10,14 +10,23 @@ confidence bound, ``gap - z * se`` (one-sided, ``confidence_level`` 0.95, Bonfer
 over the feature's judged subsets since the worst one is chosen after looking), with the
 standard error of the subset's metric (binomial for rates, Hanley-McNeil for AUC). So the
 severity grows with the gap and with the subset's size: a small subset needs a larger gap
-before it warns. Severity thresholds apply to that bound, scaled by the global sensitivity.
+before it warns. Severity thresholds (``severity_thresholds`` [0.05, 0.1]) apply to that
+bound, scaled by the global sensitivity.
+
+An alert also needs the subset to be worse than it already was on the reference: the same
+subset's gap on the reference data is subtracted (with both standard errors) and what is
+left must reach the warning threshold. Otherwise the case is a warning that says the
+weakness is a standing one. Precision, recall, F1, FPR and FNR differ between subsets with
+different base rates for any model; without this rule every clean split would alert.
+A subset the reference had too few rows of cannot be a standing weakness.
 
 ``pos_pred_rate`` and ``avg_pred`` are registered but off by default: a subset where a
 predictive feature is high *should* get higher predictions, so their "gap" measures how
 much the model uses the feature, not a weakness.
 
-Cost: one ``bincount`` pass per feature and metric, plus one sort of the predictions shared
-by all features and a radix sort of small group codes per feature for AUC.
+Cost: per feature and split, one ``bincount`` of (subset, label, decision) cells shared by
+every rate metric; for AUC, one sort of each split's predictions shared by all features and
+two ``bincount``s per feature (``stats.group_auc``).
 """
 
 from __future__ import annotations
