@@ -107,6 +107,8 @@ def demo_env(paths: DemoPaths) -> dict[str, str]:
         "RIME_DEMO_WORK_DIR": str(paths.work_dir),
         "RIME_DEMO_MLFLOW_ARTIFACT_LOCATION": str(paths.mlflow_dir / "artifacts"),
         "PYTHONUNBUFFERED": "1",
+        # `airflow standalone` starts its components as `airflow ...` from PATH: this venv's.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     # A stale connection or variable from the user's shell must not redirect the demo.
     env.pop(f"AIRFLOW_CONN_{CONN_ID.upper()}", None)
@@ -164,19 +166,31 @@ class Engine:
         stop_process(self.process)
 
 
+def start_process(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` in its own process group (so it can be stopped with all its children)."""
+    with log.open("ab") as handle:
+        return subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+
+
 def stop_process(process: subprocess.Popen[bytes], grace: float = 20) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT if os.name != "nt" else signal.SIGTERM)
-    try:
+    """Stop a process started by :func:`start_process` and every process of its group."""
+    group = process.pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(grace)
-    except subprocess.TimeoutExpired:
-        process.terminate()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # children may outlive the leader briefly
         try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+    if process.poll() is None:
+        process.wait(10)
 
 
 def start_engine(paths: DemoPaths, key: str, port: int = ENGINE_PORT) -> Engine:
@@ -204,8 +218,7 @@ def start_engine(paths: DemoPaths, key: str, port: int = ENGINE_PORT) -> Engine:
     ]
     # The key goes through the environment, not the command line (visible in ps).
     env = {**os.environ, "RIME_LOCAL_API_KEYS": key}
-    with log.open("ab") as handle:
-        process = subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    process = start_process(cmd, env, log)
     engine = Engine(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -440,6 +453,8 @@ def run_ui(paths: DemoPaths) -> int:
         if not port_is_free(port):
             raise DemoError(f"port {port} (for {what}) is taken; stop what uses it and retry")
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+    # Stop as on Ctrl-C when terminated (e.g. `kill`), so no component is left running.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     with running_engine(paths, key) as engine:
         print(f"engine at {engine.url}")
         prepare_airflow(paths, env, engine.url, key)
@@ -464,11 +479,7 @@ def run_ui(paths: DemoPaths) -> int:
                     ],
                 ),
             ):
-                log = paths.logs / f"{name}-ui.log"
-                with log.open("ab") as handle:
-                    processes.append(
-                        (name, subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT))
-                    )
+                processes.append((name, start_process(cmd, env, paths.logs / f"{name}-ui.log")))
             print(f"Airflow  http://localhost:{AIRFLOW_PORT}  (log {paths.logs / 'airflow-ui.log'})")
             print(f"MLflow   http://localhost:{MLFLOW_PORT}  (log {paths.logs / 'mlflow-ui.log'})")
             print(f"RIME     {engine.url}")
@@ -484,6 +495,10 @@ def run_ui(paths: DemoPaths) -> int:
             for _, process in reversed(processes):
                 stop_process(process)
     return 0
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
