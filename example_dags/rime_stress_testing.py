@@ -49,6 +49,9 @@ from airflow_provider_rime.operators.stress_test import RimeStressTestOperator
 RIME_CONN_ID = "rime"
 DEPLOYMENT_DATE = datetime(2018, 7, 31)
 
+# Task functions that take ``run_id`` get it from Airflow (a context variable, passed by name):
+# each DAG run writes its files into its own work directory.
+
 
 @task
 def create_rime_project() -> str:
@@ -64,7 +67,7 @@ def fetch_fraud_data(split: str, *, run_id: str | None = None) -> str:
     from rime_demo.data import fetch_fraud_data as fetch
     from rime_demo.settings import run_dir
 
-    return str(fetch(split, run_dir(run_id or "manual") / "data"))
+    return str(fetch(split, run_dir(run_id) / "data"))
 
 
 @task(multiple_outputs=True, show_return_value_in_logs=False)
@@ -79,8 +82,8 @@ def train_model(
         model_type,
         train_path,
         test_path,
-        run_dir(run_id or "manual") / model_type,
-        dag_run_id=run_id or "manual",
+        run_dir(run_id) / model_type,
+        dag_run_id=str(run_id),
     )
 
 
@@ -90,7 +93,7 @@ def write_model_dir(model_type: str, pipeline_path: str, *, run_id: str | None =
     from rime_demo.settings import run_dir
     from rime_demo.training import write_model_dir as write
 
-    return str(write(pipeline_path, run_dir(run_id or "manual") / model_type / "model"))
+    return str(write(pipeline_path, run_dir(run_id) / model_type / "model"))
 
 
 @task
@@ -101,9 +104,7 @@ def add_preds_to_data(
     from rime_demo.settings import run_dir
     from rime_demo.training import add_predictions
 
-    return str(
-        add_predictions(data_path, model_dir, run_dir(run_id or "manual") / model_type / f"{split}.csv")
-    )
+    return str(add_predictions(data_path, model_dir, run_dir(run_id) / model_type / f"{split}.csv"))
 
 
 @task

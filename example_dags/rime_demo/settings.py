@@ -45,12 +45,12 @@ def setting(name: str) -> str | None:
     return None if value in (None, "") else str(value)
 
 
-def run_dir(run_id: str) -> Path:
+def run_dir(run_id: str | None) -> Path:
     """The work directory of one DAG run (created if missing).
 
-    :param run_id: the DAG run's id.
+    :param run_id: the DAG run's id (``None`` outside a DAG run: directory ``manual``).
     """
     base = Path(setting("work_dir") or DEFAULTS["work_dir"] or ".")
-    path = base / re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
+    path = base / re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id or "manual")
     path.mkdir(parents=True, exist_ok=True)
     return path
