@@ -56,9 +56,11 @@ def main() -> None:
     from airflow_provider_rime.local.catalogue.types import Category, StressInputs, SuiteConfig
 
     t1 = time.perf_counter()
+    c1 = time.process_time()
     ref = pd.read_parquet(args.ref)
     ev = pd.read_parquet(args.eval)
     t2 = time.perf_counter()
+    c2 = time.process_time()
 
     def split(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
         # As the engine's stress-test worker holds them: labels int8, predictions float64.
@@ -109,6 +111,7 @@ def main() -> None:
 
         batches = run_tests(inputs, planned, on_batch_done=done)
     t4 = time.perf_counter()
+    c4 = time.process_time()
 
     by_category: dict[str, float] = defaultdict(float)
     for entry in per_test:
@@ -123,6 +126,9 @@ def main() -> None:
         "prepare_s": t3 - t2,
         "tests_s": t4 - t3,
         "compute_s": t4 - t2,
+        # CPU time of this process (all its threads): less sensitive to other work on the machine.
+        "load_cpu_s": c2 - c1,
+        "compute_cpu_s": c4 - c2,
         "n_rows_ref": len(ref),
         "n_rows_eval": len(ev),
         "n_features": len(features),
