@@ -91,7 +91,6 @@ def test_cli_lists_the_provider_and_adds_a_rime_connection(airflow_db: Path, rim
     rows = [line for line in listed.stdout.splitlines() if line.startswith("airflow-provider-rime ")]
     assert len(rows) == 1 and "0.1.0" in rows[0]
 
-    airflow_cli("connections", "delete", "rime_cli")
     added = airflow_cli(
         "connections",
         "add",

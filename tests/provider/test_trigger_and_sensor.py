@@ -190,18 +190,27 @@ def test_sensor_pokes_a_finished_job_and_test_run(rime_connection: str, finished
     assert sensor(rime_connection, test_run_id=finished_job.test_run_id).poke(context) is True
 
 
-def test_sensor_waits_for_a_running_job(
+def test_sensor_on_a_running_job_pokes_defers_and_fails_when_cancelled(
     rime_connection: str, hook: RimeHook, project_id: str, registered: dict[str, Any]
 ):
     job = start(hook, project_id, registered, "sensor-running")
-    waiting = sensor(rime_connection, job_id=job.job_id)
     context = make_context(TaskInstanceStandIn())
-    assert waiting.poke(context) is False
-    deadline = time.monotonic() + 120
-    while not waiting.poke(context):
-        assert time.monotonic() < deadline
-        time.sleep(0.3)
-    assert hook.get_job(job.job_id).status == "JOB_STATUS_SUCCEEDED"
+    assert sensor(rime_connection, job_id=job.job_id).poke(context) is False
+
+    waiting = sensor(rime_connection, job_id=job.job_id, deferrable=True, timeout=600)
+    with pytest.raises(TaskDeferred) as deferred:
+        waiting.execute(context)
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, RimeJobTrigger)
+    _, kwargs = trigger.serialize()
+    assert kwargs["job_id"] == job.job_id
+    assert kwargs["cancel_on_timeout"] is False  # a sensor watches; it never cancels
+    assert kwargs["end_time"] is not None
+
+    hook.cancel_job(job.job_id)
+    assert hook.wait_for_job(job.job_id, poll_interval=0.2, timeout=120).status == "JOB_STATUS_CANCELLED"
+    with pytest.raises(RimeJobError, match="JOB_STATUS_CANCELLED"):
+        sensor(rime_connection, job_id=job.job_id).poke(context)
 
 
 def test_sensor_fails_or_skips_on_a_failed_job(rime_connection: str, failed_job: RimeJob):
@@ -212,25 +221,12 @@ def test_sensor_fails_or_skips_on_a_failed_job(rime_connection: str, failed_job:
         sensor(rime_connection, job_id=failed_job.job_id, soft_fail=True).poke(context)
 
 
-def test_deferrable_sensor_defers_then_completes(
-    rime_connection: str, hook: RimeHook, project_id: str, registered: dict[str, Any]
-):
-    job = start(hook, project_id, registered, "sensor-deferred")
-    waiting = sensor(rime_connection, job_id=job.job_id, deferrable=True, timeout=600)
+def test_deferred_sensor_completes_on_success(rime_connection: str, finished_job: RimeJob):
+    waiting = sensor(rime_connection, job_id=finished_job.job_id, deferrable=True)
     context = make_context(TaskInstanceStandIn())
-    try:
-        waiting.execute(context)
-    except TaskDeferred as deferred:
-        trigger = deferred.trigger
-        assert isinstance(trigger, RimeJobTrigger)
-        _, kwargs = trigger.serialize()
-        assert kwargs["job_id"] == job.job_id
-        assert kwargs["cancel_on_timeout"] is False  # a sensor watches; it never cancels
-        assert kwargs["end_time"] is not None
-    else:
-        pytest.skip("the job finished before the sensor deferred")
-    hook.wait_for_job(job.job_id, poll_interval=0.3, timeout=300)
-    waiting.execute_complete(context, {"status": "success", "job_id": job.job_id, "message": "done"})
+    assert waiting.execute(context) is None  # already finished: no deferral
+    event = {"status": "success", "job_id": finished_job.job_id, "message": "done"}
+    assert waiting.execute_complete(context, event) is None
 
 
 def test_deferred_sensor_timeout_and_soft_fail(rime_connection: str):
