@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 
 from airflow_provider_rime.hooks.rime import RimeHook
 
-from .conftest import DataFiles
+from .conftest import DataFiles, LogCapture
 
 DAG_FILE = "rime_provider_test_dags.py"
 DAG_SOURCE = """
@@ -102,14 +103,21 @@ def run_dag(dag_id: str, project: str, data: DataFiles) -> tuple[str, dict[str, 
 
 @pytest.mark.parametrize("dag_id", ["rime_provider_worker", "rime_provider_deferred"])
 def test_a_dag_run_stress_tests_and_links_to_the_run(
+    rime_engine,
     rime_connection: str,
     project_name: str,
     project_id: str,
     data_files: DataFiles,
     hook: RimeHook,
     dag_id: str,
+    logs: LogCapture,
 ):
     run_id, xcom = run_dag(dag_id, project_name, data_files)
+    # The API key is in neither the task's log nor its XCom.
+    text = logs.text()
+    assert xcom["test_run_url"] in text  # the capture sees the task's log
+    assert rime_engine.api_key not in text
+    assert rime_engine.api_key not in json.dumps(xcom)
     assert task_state(dag_id, run_id, "stress_test") == "success"
     summary = xcom["return_value"]
     assert summary == xcom["summary"]

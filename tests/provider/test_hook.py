@@ -58,6 +58,14 @@ def test_get_or_create_project_by_name_and_by_id(hook: RimeHook, project_id: str
     assert url and url.startswith("http://") and project_id in url
 
 
+def test_delete_project(hook: RimeHook, project_name: str):
+    throwaway = hook.get_or_create_project(f"{project_name}-deleted")
+    hook.delete_project(throwaway)
+    with pytest.raises(RimeNotFoundError):
+        hook.get_project(throwaway)
+    assert hook.find_project_id(f"{project_name}-deleted") is None
+
+
 def test_upload_file_and_dataframe(hook: RimeHook, tmp_path: Path):
     import pandas as pd
 
