@@ -337,3 +337,23 @@ def test_bad_input_fails_before_any_remote_call(
     with pytest.raises(error, match=match):
         operator.execute(make_context(TaskInstanceStandIn()))
     assert hook.find_project_id(project) is None
+
+
+def test_a_deferred_retry_reattaches_through_the_task_state_store(
+    rime_connection: str, project_name: str, project_id: str, data_files: DataFiles, hook: RimeHook
+):
+    store = TaskStateStore()
+    first_try = TaskInstanceStandIn(task_id="deferred_durable")
+    operator = make_operator(rime_connection, project_name, data_files, deferrable=True)
+    with pytest.raises(TaskDeferred):
+        operator.execute(make_context(first_try, store))
+    job_id = store[RimeStressTestOperator.external_id_key]
+    assert job_id == first_try.xcom["job_id"]
+
+    second_try = TaskInstanceStandIn(task_id="deferred_durable", run_id=first_try.run_id, try_number=2)
+    operator = make_operator(rime_connection, project_name, data_files, deferrable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(make_context(second_try, store))
+    assert deferred.value.trigger.serialize()[1]["job_id"] == job_id
+    assert second_try.xcom["job_id"] == job_id
+    hook.cancel_job(job_id)  # the result is not needed

@@ -530,8 +530,12 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
             if result is None and self.job_id:
                 result = self.get_job_result(self.job_id, context)
             return result
-        job_id = self.submit_job(context)
+        job_id = self._stored_job_id(context)
+        if job_id is None:
+            job_id = self.submit_job(context)
+            self._store_job_id(context, job_id)
         job = self.hook.get_job(job_id)
+        self._push_references(context, job)
         if job.is_terminal:
             if not job.succeeded:
                 raise self._job_error(job)
@@ -552,6 +556,25 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
             method_name="execute_complete",
         )
         raise AssertionError("unreachable")  # pragma: no cover  (defer raises TaskDeferred)
+
+    def _stored_job_id(self, context: Context) -> str | None:
+        """The job of an earlier try, kept in the task state store (Airflow 3.3+), if worth resuming."""
+        store = context.get("task_state_store") if self.durable else None
+        if store is None:
+            return None
+        stored = store.get(self.external_id_key)
+        if not stored:
+            return None
+        status = self.get_job_status(stored, context)
+        if self.is_job_active(status) or self.is_job_succeeded(status):
+            self.log.info("Re-attaching to job %s of an earlier try (%s)", stored, status)
+            return str(stored)
+        return None
+
+    def _store_job_id(self, context: Context, job_id: str) -> None:
+        store = context.get("task_state_store") if self.durable else None
+        if store is not None:
+            store.set(self.external_id_key, job_id)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: check the event, then summarise (or fail)."""
