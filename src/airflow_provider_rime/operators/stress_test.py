@@ -173,6 +173,8 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
     :param poll_interval: Seconds between status checks.
     :param timeout: Longest wait for the stress test in seconds; the job is cancelled after.
         ``None`` waits forever.
+    :param durable: (Airflow 3.3+, from ``ResumableJobMixin``) keep the job id in the task state
+        store so a retry re-attaches to it; default ``True``.
     :param wait_for_registry_validation: Wait until RIME has validated newly registered data
         (and fail with its message if invalid) before starting the test. Off by default, like
         RIME's own client: an invalid dataset then fails the stress test job with the same message.
