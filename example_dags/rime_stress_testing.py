@@ -191,6 +191,7 @@ with DAG(
             task_id=f"log_results_to_mlflow_{i}",
             rime_conn_id=RIME_CONN_ID,
             test_run_id=stress_test.output["test_run_id"],
+            job_id=stress_test.output["job_id"],
             mlflow_run_id=trained["mlflow_run_id"],
         )
         pass_rates.append(log_results.output)

@@ -79,9 +79,10 @@ def test_logs_results_into_the_given_run_and_twice_changes_nothing(
     run_id = mlflow_client.create_run(experiment.experiment_id, run_name="model").info.run_id
     test_run_id = stress_summary["test_run_id"]
 
-    pass_rate, ti = run_operator(rime_connection, test_run_id=test_run_id, mlflow_run_id=run_id)
+    arguments = {"test_run_id": test_run_id, "job_id": stress_summary["job_id"], "mlflow_run_id": run_id}
+    pass_rate, ti = run_operator(rime_connection, **arguments)
     first = run_state(mlflow_client, run_id)
-    again, _ = run_operator(rime_connection, test_run_id=test_run_id, mlflow_run_id=run_id)
+    again, _ = run_operator(rime_connection, **arguments)
     second = run_state(mlflow_client, run_id)
 
     assert pass_rate == again == pytest.approx(stress_summary["pass_rate"])
@@ -104,6 +105,8 @@ def test_logs_results_into_the_given_run_and_twice_changes_nothing(
 
     assert first["params"]["rime_test_run_id"] == test_run_id
     assert first["params"]["rime_project_id"] == stress_summary["project_id"]
+    assert first["params"]["rime_job_id"] == stress_summary["job_id"]
+    assert first["params"]["rime_test_run_url"] == stress_summary["url"]
     assert first["tags"] == {
         TAG_TEST_RUN_LINK: stress_summary["url"],
         TAG_TEST_RUN_ID: test_run_id,
@@ -163,6 +166,7 @@ def test_missing_mlflow_names_the_extra(rime_connection: str, monkeypatch: pytes
 def test_template_fields() -> None:
     assert set(MlflowLogRimeResultsOperator.template_fields) == {
         "test_run_id",
+        "job_id",
         "mlflow_run_id",
         "tracking_uri",
         "registry_uri",

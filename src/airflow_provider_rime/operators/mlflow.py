@@ -166,6 +166,8 @@ class MlflowLogRimeResultsOperator(BaseOperator):
     :param test_run_id: the RIME test run whose results to log (templated; e.g.
         ``"{{ ti.xcom_pull(task_ids='run_stress_test', key='test_run_id') }}"`` or an
         ``XComArg``).
+    :param job_id: the RIME job that produced the test run, if known (templated; e.g. the
+        stress test's XCom ``job_id``); logged as param ``rime_job_id``.
     :param rime_conn_id: the Airflow connection to the RIME cluster or local engine.
     :param mlflow_run_id: the MLflow run to log into (templated). When ``None``, the run
         tagged ``RIME Stress Test Run ID = test_run_id`` in ``experiment_name`` is used,
@@ -181,6 +183,7 @@ class MlflowLogRimeResultsOperator(BaseOperator):
 
     template_fields: Sequence[str] = (
         "test_run_id",
+        "job_id",
         "mlflow_run_id",
         "tracking_uri",
         "registry_uri",
@@ -192,6 +195,7 @@ class MlflowLogRimeResultsOperator(BaseOperator):
         self,
         *,
         test_run_id: str,
+        job_id: str | None = None,
         rime_conn_id: str = RimeHook.default_conn_name,
         mlflow_run_id: str | None = None,
         tracking_uri: str | None = None,
@@ -202,6 +206,7 @@ class MlflowLogRimeResultsOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.test_run_id = test_run_id
+        self.job_id = job_id
         self.rime_conn_id = rime_conn_id
         self.mlflow_run_id = mlflow_run_id
         self.tracking_uri = tracking_uri
@@ -221,7 +226,7 @@ class MlflowLogRimeResultsOperator(BaseOperator):
             raise ValueError("test_run_id is empty: pass the stress test's test_run_id (XCom).")
 
         hook = RimeHook(rime_conn_id=self.rime_conn_id)
-        summary = hook.get_test_run_summary(test_run_id)
+        summary = hook.get_test_run_summary(test_run_id, job_id=str(self.job_id) if self.job_id else None)
         test_run = hook.get_test_run(test_run_id)
         url = summary.get("url") or hook.get_test_run_url(test_run_id)
         project_id = str(summary.get("project_id") or _nested(test_run, "projectId", "uuid") or "")
