@@ -347,3 +347,45 @@ def test_create_api_key_stores_only_a_hash(rime_engine):
         time.sleep(0.5)
     db = (rime_engine.data_dir / "rime-local.db").read_bytes()
     assert key.encode() not in db
+
+
+@pytest.mark.parametrize(
+    ("mutate", "needle"),
+    [
+        (lambda f: f.assign(pred=f["pred"] * 10), "in [0, 1]"),
+        (lambda f: f.assign(pred="high"), "not numbers"),
+        (lambda f: f.iloc[:-5], "rows but the dataset has"),
+        (lambda f: f.drop(columns=["pred"]), "prediction column 'pred' is not in the predictions file"),
+    ],
+    ids=["out-of-range", "not-numeric", "row-count", "missing-column"],
+)
+def test_bad_predictions_are_invalid_with_reason(api, project_id, tmp_path, mutate, needle, request):
+    frame = labelled_frame(200, 5)
+    data_path = tmp_path / "data.csv"
+    frame.to_csv(data_path, index=False)
+    pred_path = tmp_path / "preds.csv"
+    mutate(frame).to_csv(pred_path, index=False)
+    name = request.node.callspec.id
+    dataset_id = register_dataset(api, project_id, f"preds-{name}", data_path)
+    model_id = ok(api.post(f"/v1/registry/{project_id}/model", json={"name": f"m-{name}"}))["modelId"]["uuid"]
+    ok(
+        api.post(
+            f"/v1/registry/{project_id}/model/{model_id}/dataset/{dataset_id}/prediction",
+            json={
+                "predInfo": {
+                    "connectionInfo": {"dataFile": {"path": str(pred_path)}},
+                    "predParams": {"predCol": "pred"},
+                }
+            },
+        )
+    )
+    import time
+
+    deadline = time.monotonic() + 60
+    while True:
+        pred = ok(api.get(f"/v1/registry/prediction/{model_id}/{dataset_id}"))["prediction"]
+        if pred["validityStatus"] != "VALIDITY_STATUS_PENDING" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert pred["validityStatus"] == "VALIDITY_STATUS_INVALID"
+    assert needle in pred["validityStatusMessage"]

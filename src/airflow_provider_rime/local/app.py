@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -33,6 +35,11 @@ def create_app(settings: EngineSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner.start()
+        # The catalogue (pandas, SciPy) takes seconds to import: pay that now, off the request
+        # path, rather than in the first config validation or stress-test request.
+        threading.Thread(
+            target=importlib.import_module, args=("airflow_provider_rime.local.catalogue",), daemon=True
+        ).start()
         try:
             yield
         finally:

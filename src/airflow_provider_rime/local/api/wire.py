@@ -11,11 +11,12 @@ import base64
 import json
 import re
 from datetime import datetime, timezone
-from typing import Any
-
-from fastapi import Request
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_rime.local.errors import bad_request
+
+if TYPE_CHECKING:  # workers import this module too: keep FastAPI out of their start-up
+    from fastapi import Request
 
 _CAMEL_RE = re.compile(r"(?<!^)(?=[A-Z])")
 

@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from airflow_provider_rime.local.api.wire import field, now
 from airflow_provider_rime.local.data import (
     DataError,
-    file_format,
+    inspect_table,
     missing_column_message,
-    read_table,
     resolve_path,
 )
 from airflow_provider_rime.local.jobs.runner import ENV_DATABASE_URL
@@ -92,33 +91,28 @@ def _data_path(info: dict[str, Any], where: str) -> str:
 
 def validate_dataset(sessions: sessionmaker[Session], dataset_id: str) -> None:
     with sessions() as s:
-        ds = s.get_one(Dataset, dataset_id)
-        info = dict(ds.data_info)
+        info = dict(s.get_one(Dataset, dataset_id).data_info)
+    rows: int | None = None
+    columns: list[str] | None = None
+    size: int | None = None
     try:
-        path = _data_path(info, "dataInfo")
-        frame = read_table(path)
-        columns = list(map(str, frame.columns))
+        table, _ = inspect_table(_data_path(info, "dataInfo"))
         params = field(info, "dataParams") or {}
         for role, key in (("label", "labelCol"), ("timestamp", "timestampCol")):
             column = field(params, key)
-            if column and column not in columns:
-                raise DataError(missing_column_message(column, role, "data", columns))
+            if column and column not in table.columns:
+                raise DataError(missing_column_message(column, role, "data", table.columns))
         for key in ("categoricalFeatures", "textFeatures", "protectedFeatures", "featuresNotInModel"):
-            missing = [c for c in field(params, key) or [] if c not in columns]
+            missing = [c for c in field(params, key) or [] if c not in table.columns]
             if missing:
                 raise DataError(f"dataParams.{key} names columns not in the data: {', '.join(missing)}")
-        if len(frame) == 0:
+        if table.num_rows == 0:
             raise DataError("the file has no rows")
-        resolved = resolve_path(path)
-        size = (
-            sum(p.stat().st_size for p in resolved.rglob("*"))
-            if resolved.is_dir()
-            else resolved.stat().st_size
-        )
-        status, message = VALID, f"{len(frame)} rows, {len(columns)} columns ({file_format(resolved)})"
-        rows: int | None = len(frame)
+        status = VALID
+        message = f"{table.num_rows} rows, {len(table.columns)} columns ({table.file_format})"
+        rows, columns, size = table.num_rows, table.columns, table.size_bytes
     except DataError as exc:
-        status, message, rows, columns, size = INVALID, str(exc), None, None, None  # type: ignore[assignment]
+        status, message = INVALID, str(exc)
     with sessions.begin() as s:
         ds = s.get_one(Dataset, dataset_id)
         ds.validity_status, ds.validity_message = status, message
@@ -128,7 +122,7 @@ def validate_dataset(sessions: sessionmaker[Session], dataset_id: str) -> None:
 
 
 def validate_predictions(sessions: sessionmaker[Session], model_id: str, dataset_id: str) -> None:
-    import pandas as pd
+    import pyarrow.compute as pc
 
     # The dataset's own validation tells the row count; wait for it.
     deadline = time.monotonic() + 600
@@ -138,27 +132,26 @@ def validate_predictions(sessions: sessionmaker[Session], model_id: str, dataset
             if ds.validity_status != "VALIDITY_STATUS_PENDING" or time.monotonic() > deadline:
                 n_rows = ds.num_rows
                 break
-        time.sleep(0.5)
+        time.sleep(0.2)
     with sessions() as s:
         info = dict(s.get_one(Prediction, (model_id, dataset_id)).pred_info)
     try:
-        path = _data_path(info, "predInfo")
         column = field(field(info, "predParams"), "predCol") or "pred"
-        frame = read_table(path)
-        if column not in frame.columns:
+        table, values = inspect_table(_data_path(info, "predInfo"), numeric_column=column)
+        if values is None:
+            raise DataError(missing_column_message(column, "prediction", "predictions file", table.columns))
+        nulls = values.null_count + int(pc.sum(pc.is_nan(values)).as_py() or 0)
+        if nulls:
+            raise DataError(f"prediction column {column!r} has {nulls} missing values")
+        low, high = pc.min_max(values).values()
+        if table.num_rows and (low.as_py() < 0 or high.as_py() > 1):
             raise DataError(
-                missing_column_message(
-                    column, "prediction", "predictions file", list(map(str, frame.columns))
-                )
+                f"prediction column {column!r} must hold probabilities of class 1 in [0, 1]; "
+                f"found values from {low.as_py():.4g} to {high.as_py():.4g}"
             )
-        values = pd.to_numeric(frame[column], errors="coerce")
-        if values.isna().any():
-            raise DataError(
-                f"prediction column {column!r} has {int(values.isna().sum())} missing or non-numeric values"
-            )
-        if n_rows is not None and len(frame) != n_rows:
-            raise DataError(f"the predictions have {len(frame)} rows but the dataset has {n_rows}")
-        status, message = VALID, f"{len(frame)} predictions in column {column!r}"
+        if n_rows is not None and table.num_rows != n_rows:
+            raise DataError(f"the predictions have {table.num_rows} rows but the dataset has {n_rows}")
+        status, message = VALID, f"{table.num_rows} predictions in column {column!r}"
     except DataError as exc:
         status, message = INVALID, str(exc)
     with sessions.begin() as s:
