@@ -47,7 +47,7 @@ def evidently_python() -> Path:
     check = [str(python), "-c", "import evidently, pandas, pyarrow; assert evidently.__version__ < '0.8'"]
     if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
         return python
-    log(f"creating {EVIDENTLY_VENV.relative_to(ROOT)} with {' '.join(EVIDENTLY_REQUIREMENTS)}")
+    log(f"creating {EVIDENTLY_VENV} with {' '.join(EVIDENTLY_REQUIREMENTS)}")
     base = os.environ.get("BENCH_BASE_PYTHON", "python3")
     subprocess.run([base, "-m", "venv", str(EVIDENTLY_VENV)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
