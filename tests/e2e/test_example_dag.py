@@ -96,6 +96,31 @@ def test_walkthrough_data_can_replace_the_generator(
     assert "timestamp" in test.columns and "label" in train.columns
 
 
+def test_a_retried_training_task_reuses_its_mlflow_run_and_model_version(
+    airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow import MlflowClient
+    from rime_demo import REGISTERED_MODEL
+    from rime_demo.data import fetch_fraud_data
+    from rime_demo.training import train_model
+
+    monkeypatch.setenv("RIME_DEMO_REF_ROWS", "1000")
+    monkeypatch.setenv("RIME_DEMO_EVAL_ROWS", "1000")
+    monkeypatch.setenv("RIME_DEMO_MLFLOW_ARTIFACT_LOCATION", str(tmp_path / "mlflow-artifacts"))
+    train, test = fetch_fraud_data("train", tmp_path), fetch_fraud_data("test", tmp_path)
+    dag_run_id = f"retry-test-{tmp_path.name}"
+
+    first = train_model("sgd-classifier", train, test, tmp_path / "model", dag_run_id=dag_run_id)
+    retried = train_model("sgd-classifier", train, test, tmp_path / "model", dag_run_id=dag_run_id)
+
+    assert retried["mlflow_run_id"] == first["mlflow_run_id"]
+    assert retried["model_version"] == first["model_version"]
+    versions = MlflowClient().search_model_versions(
+        f"name = '{REGISTERED_MODEL}' and run_id = '{first['mlflow_run_id']}'"
+    )
+    assert [str(v.version) for v in versions] == [first["model_version"]]
+
+
 def test_dag_runs_end_to_end(rime_connection: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.dag_processing.dagbag import DagBag
     from mlflow import MlflowClient
