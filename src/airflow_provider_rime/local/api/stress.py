@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from airflow_provider_rime.local.api.deps import ctx, session
 from airflow_provider_rime.local.api.projects import get_project
@@ -49,7 +50,7 @@ async def validate_config(config_type: str, request: Request) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise bad_request("configJson must encode an object")
     if config_type == "CONFIG_TYPE_TEST_RUN":
-        parse_stress_test_config(config)
+        await run_in_threadpool(parse_stress_test_config, config)
     return {}
 
 
@@ -76,7 +77,8 @@ async def start_stress_test(
 ) -> dict[str, Any]:
     body = await json_body(request)
     get_project(s, project_id)
-    config = parse_stress_test_config(field(body, "testRunConfig"))
+    # Off the event loop: the first parse may still be waiting for the catalogue's import.
+    config = await run_in_threadpool(parse_stress_test_config, field(body, "testRunConfig"))
     _check_registered(s, project_id, config.ref_dataset_id, config.eval_dataset_id, config.model_id)
     job_id, run_id = str(uuid.uuid4()), str(uuid.uuid4())
     created = now()

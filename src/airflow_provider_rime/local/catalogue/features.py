@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 from airflow_provider_rime.local.catalogue.types import Feature, FeatureKind
@@ -17,14 +18,18 @@ def infer_feature_kind(series: pd.Series) -> FeatureKind:
     if pd.api.types.is_bool_dtype(series):
         return FeatureKind.BOOLEAN
     if pd.api.types.is_numeric_dtype(series):
-        values = series.dropna()
-        if len(values) and values.isin([0, 1]).all() and values.nunique() == 2:
+        x = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        x = x[~np.isnan(x)]
+        # min/max first: most numeric columns are ruled out before the element-wise check.
+        if x.size and x.min() == 0 and x.max() == 1 and bool(np.all((x == 0) | (x == 1))):
             return FeatureKind.BOOLEAN
         return FeatureKind.NUMERIC
     values = series.dropna()
     if len(values) == 0:
         return FeatureKind.CATEGORICAL
-    sample = values.sample(n=min(len(values), 2000), random_state=0).astype(str)
+    rng = np.random.default_rng(0)
+    picked = rng.choice(len(values), size=min(len(values), 2000), replace=False)
+    sample = values.iloc[picked].astype(str)
     if (
         sample.str.len().mean() >= _TEXT_MIN_AVG_LENGTH
         and sample.nunique() / len(sample) >= _TEXT_MIN_UNIQUE_RATIO

@@ -22,6 +22,7 @@ from airflow_provider_rime.local.catalogue.metrics import (
     calibration_mse,
 )
 from airflow_provider_rime.local.catalogue.registry import register
+from airflow_provider_rime.local.catalogue.stats import cached
 from airflow_provider_rime.local.catalogue.types import (
     Category,
     Metric,
@@ -47,6 +48,18 @@ def _fmt(value: float) -> str:
     return "undefined" if not math.isfinite(value) else f"{value:.3f}"
 
 
+def metric_value(inputs: StressInputs, metric: BinaryMetric, split: str) -> float:
+    """The metric on one split, computed once per run (AUC sorts a million predictions)."""
+
+    def compute() -> float:
+        labels = inputs.ref_labels if split == "ref" else inputs.eval_labels
+        preds = inputs.ref_preds if split == "ref" else inputs.eval_preds
+        assert preds is not None
+        return metric(labels, preds, inputs.config.prediction_threshold)
+
+    return cached(inputs, ("model_metric", metric.key, split), compute)
+
+
 def trivial_baseline(metric: BinaryMetric, y: np.ndarray, p: np.ndarray, threshold: float) -> float:
     """What a model without skill scores on this data (nan where there is no such notion)."""
     pos_rate = float(np.mean(y)) if y.size else math.nan
@@ -69,7 +82,7 @@ def _absolute_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
         if metric.needs_labels and y is None:
             return None
         thr = inputs.config.prediction_threshold
-        value = metric(y, inputs.eval_preds, thr)
+        value = metric_value(inputs, metric, "eval")
         severity = Severity.PASS
         reasons = []
         baseline = math.nan
@@ -123,9 +136,8 @@ def _degradation_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
         assert inputs.ref_preds is not None and inputs.eval_preds is not None
         if metric.needs_labels and not inputs.has_labels:
             return None
-        thr = inputs.config.prediction_threshold
-        ref_value = metric(inputs.ref_labels, inputs.ref_preds, thr)
-        eval_value = metric(inputs.eval_labels, inputs.eval_preds, thr)
+        ref_value = metric_value(inputs, metric, "ref")
+        eval_value = metric_value(inputs, metric, "eval")
         degradation = metric.degradation(ref_value, eval_value)
         defined = math.isfinite(degradation)
         severity = severity_from_thresholds(
@@ -247,12 +259,11 @@ def model_perf_summary(inputs: StressInputs) -> dict[str, dict[str, float]]:
     if not inputs.has_preds:
         return out
     assert inputs.ref_preds is not None and inputs.eval_preds is not None
-    thr = inputs.config.prediction_threshold
     for metric in BINARY_METRICS:
         if metric.needs_labels and not inputs.has_labels:
             continue
         out[metric.name] = {
-            "refMetric": metric(inputs.ref_labels, inputs.ref_preds, thr),
-            "evalMetric": metric(inputs.eval_labels, inputs.eval_preds, thr),
+            "refMetric": metric_value(inputs, metric, "ref"),
+            "evalMetric": metric_value(inputs, metric, "eval"),
         }
     return out
