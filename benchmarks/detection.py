@@ -11,9 +11,9 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/detection.py                 # all scenarios, 10 seeds, 20k rows
     .venv/bin/python benchmarks/detection.py --seeds 3 --skip-timing
-    .venv/bin/python benchmarks/detection.py --write          # also update benchmarks/DETECTION.md
+    .venv/bin/python benchmarks/detection.py --write          # also update benchmarks/README.md
 
-Figures are printed as Markdown tables; ``--write`` replaces the part of DETECTION.md between
+Figures are printed as Markdown tables; ``--write`` replaces the part of benchmarks/README.md between
 the ``<!-- results -->`` markers.
 """
 
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-DETECTION_MD = HERE / "DETECTION.md"
+DETECTION_MD = HERE / "README.md"  # between the results markers of its "Detection rates" section
 START, END = "<!-- results -->", "<!-- /results -->"
 
 
