@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -45,6 +46,9 @@ MLFLOW_PORT = 7081
 MLFLOW_EXPERIMENT = "airflow_demo"
 REGISTERED_MODEL = "rime-fraud-detection"
 PRODUCTION_ALIAS = "production"
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*:")
 
 
 class DemoError(RuntimeError):
@@ -147,11 +151,17 @@ def run_logged(cmd: list[str], env: dict[str, str], log: Path, what: str, timeou
         raise DemoError(f"{what} failed (exit {result.returncode}); log {log}:\n{tail(log)}")
 
 
-def tail(path: Path, lines: int = 40) -> str:
+def tail(path: Path, lines: int = 25) -> str:
+    """The log's last lines, preceded by the distinct exception lines it contains (the cause)."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        text = path.read_text(errors="replace").splitlines()
     except OSError:
         return ""
+    errors = list(dict.fromkeys(line.strip() for line in text if _EXCEPTION_LINE.match(line.strip())))
+    cause = (
+        ["exceptions in the log:", *(f"  {line}" for line in errors[-5:]), "last lines:"] if errors else []
+    )
+    return "\n".join([*cause, *text[-lines:]])
 
 
 @dataclass
