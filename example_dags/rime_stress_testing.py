@@ -174,6 +174,7 @@ with DAG(
             )
             for name, split, data_path in (("ref", "train", train_path), ("eval", "test", test_path))
         )
+        # [START howto_operator_rime_stress_test]
         stress_test = RimeStressTestOperator(
             task_id=f"run_stress_test_{i}",
             rime_conn_id=RIME_CONN_ID,
@@ -187,6 +188,8 @@ with DAG(
             run_name=f"{model_type} {{{{ run_id }}}}",
             poll_interval=2,
         )
+        # [END howto_operator_rime_stress_test]
+        # [START howto_operator_mlflow_log_rime_results]
         log_results = MlflowLogRimeResultsOperator(
             task_id=f"log_results_to_mlflow_{i}",
             rime_conn_id=RIME_CONN_ID,
@@ -194,6 +197,7 @@ with DAG(
             job_id=stress_test.output["job_id"],
             mlflow_run_id=trained["mlflow_run_id"],
         )
+        # [END howto_operator_mlflow_log_rime_results]
         pass_rates.append(log_results.output)
         model_versions.append(trained["model_version"])
         test_run_ids.append(stress_test.output["test_run_id"])
