@@ -7,6 +7,7 @@ an HTTP server (connection ``rime``), MLflow tracking in the session's SQLite st
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -45,7 +46,7 @@ def parse_in_fresh_process(tmp_path: Path) -> dict[str, Any]:
         [sys.executable, "-c", script],
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, **env},
+        env={**os.environ, **env},
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
