@@ -254,18 +254,15 @@ class MlflowLogRimeResultsOperator(BaseOperator):
         )
 
         with tempfile.TemporaryDirectory(prefix="rime-mlflow-") as tmp:
-            out = Path(tmp) / self.artifact_path.strip("/").split("/")[-1]
-            out.mkdir()
+            out = Path(tmp)
             test_cases = list(hook.list_test_cases(test_run_id))
             (out / "test_cases.json").write_text(json.dumps(test_cases, indent=1, default=str))
             write_test_case_table(test_cases, out / "test_cases.csv")
             categories = list(hook.get_category_results(test_run_id))
             (out / "category_results.json").write_text(json.dumps(categories, indent=1, default=str))
             (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
-            parent = "/".join(self.artifact_path.strip("/").split("/")[:-1]) or None
-            client.log_artifacts(
-                run_id, str(out), artifact_path=f"{parent}/{out.name}" if parent else out.name
-            )
+            # Same file names every time: a second run overwrites instead of adding.
+            client.log_artifacts(run_id, tmp, artifact_path=self.artifact_path.strip("/") or None)
 
         pass_rate = float(metrics.get("rime_pass_rate", _pass_rate(summary)))
         self.log.info(
