@@ -121,6 +121,8 @@ def demo_env(paths: DemoPaths) -> dict[str, str]:
 
 def port_is_free(port: int) -> bool:
     with socket.socket() as sock:
+        # As the servers bind: connections of an earlier run in TIME_WAIT do not block the port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -203,14 +205,29 @@ def stop_process(process: subprocess.Popen[bytes], grace: float = 20) -> None:
         process.wait(10)
 
 
-def start_engine(paths: DemoPaths, key: str, port: int = ENGINE_PORT) -> Engine:
+def engine_port(paths: DemoPaths) -> int:
+    """The port of the previous demo's engine if free (its links keep working), else 8642, else any.
+
+    The links RIME returns (stored in MLflow, printed by the demo) carry the engine's port.
+    """
+    port_file = paths.engine_dir / "port"
+    saved = int(port_file.read_text()) if port_file.exists() else None
+    for port in dict.fromkeys(p for p in (saved, ENGINE_PORT) if p):
+        if port_is_free(port):
+            break
+    else:
+        port = free_port()
+        print(f"  ports {saved or ENGINE_PORT} and {ENGINE_PORT} are taken; the engine uses {port}")
+        print("  (links to test runs of earlier demos name the old port)")
+    port_file.write_text(str(port))
+    return port
+
+
+def start_engine(paths: DemoPaths, key: str) -> Engine:
     """Start the local engine and wait until ``/healthz`` answers."""
     import httpx
 
-    if not port_is_free(port):
-        fallback = free_port()
-        print(f"  port {port} is taken; the engine uses {fallback} (links of earlier demo runs change)")
-        port = fallback
+    port = engine_port(paths)
     log = paths.logs / "engine.log"
     cmd = [
         sys.executable,
