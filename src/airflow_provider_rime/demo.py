@@ -2,8 +2,8 @@
 
 ``python -m airflow_provider_rime.demo`` (``make demo``):
 
-1. starts the local engine (``rime-local serve``) on 127.0.0.1:8642 (or a free port if that
-   one is taken), data under ``.demo/engine``;
+1. starts the local engine (``rime-local serve``) on 127.0.0.1:8642 (the previous demo's port
+   if that one differed, a free port if both are taken), data under ``.demo/engine``;
 2. migrates a SQLite Airflow metadata DB under ``.demo/airflow`` and adds the connection
    ``rime`` (the engine's URL and API key);
 3. runs the DAG ``RIME_Stress_Testing`` from ``example_dags/`` to completion with
