@@ -21,7 +21,16 @@ def sdk_client(rime_engine):
         return rime_sdk.Client(rime_engine.url, rime_engine.api_key)
 
 
-def _run_flow(client, tmp_path: Path, ref: pd.DataFrame, ev: pd.DataFrame, name: str):
+ALL_CATEGORIES = [
+    "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",
+    "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE",
+    "TEST_CATEGORY_TYPE_DRIFT",
+    "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS",
+    "TEST_CATEGORY_TYPE_DATA_CLEANLINESS",
+]
+
+
+def _run_flow(client, tmp_path: Path, ref: pd.DataFrame, ev: pd.DataFrame, name: str, **config_extra):
     project = client.create_project(name, "sdk compatibility", "MODEL_TASK_BINARY_CLASSIFICATION")
     paths = {}
     for split, frame in (("ref", ref), ("eval", ev)):
@@ -45,6 +54,7 @@ def _run_flow(client, tmp_path: Path, ref: pd.DataFrame, ev: pd.DataFrame, name:
         "run_name": f"{name} run",
         "data_info": {"ref_dataset_id": ref_id, "eval_dataset_id": eval_id},
         "model_id": model_id,
+        **config_extra,
     }
     job = client.start_stress_test(config, project.project_id)
     status = job.get_status(wait_until_finish=True, poll_rate_sec=0.5, verbose=True)
@@ -54,7 +64,7 @@ def _run_flow(client, tmp_path: Path, ref: pd.DataFrame, ev: pd.DataFrame, name:
 def test_sdk_stress_test_flow(sdk_client, rime_engine, tmp_path):
     ref = labelled_frame(3000, 1)
     ev = labelled_frame(3000, 2, shift=0.5)
-    project, job, status = _run_flow(sdk_client, tmp_path, ref, ev, "sdk-flow")
+    project, job, status = _run_flow(sdk_client, tmp_path, ref, ev, "sdk-flow", categories=ALL_CATEGORIES)
     assert status["status"] == "JOB_STATUS_SUCCEEDED", status
 
     test_run = job.get_test_run()
@@ -80,8 +90,9 @@ def test_sdk_stress_test_flow(sdk_client, rime_engine, tmp_path):
         "TEST_CASE_STATUS_FAIL",
         "TEST_CASE_STATUS_SKIP",
     }
+    assert set(cases["test_category"]) == set(ALL_CATEGORIES)
     categories = test_run.get_category_results_df(show_category_results_metrics=True)
-    assert "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE" in set(categories["test_category"])
+    assert set(categories["test_category"]) == set(ALL_CATEGORIES)
     assert {"num_none_severity", "num_low_severity", "num_high_severity"} <= set(categories.columns)
 
     batches = list(test_run.get_test_batches())
@@ -104,10 +115,27 @@ def test_sdk_stress_test_flow(sdk_client, rime_engine, tmp_path):
 def test_sdk_on_walkthrough_data(sdk_client, fraud_dir, tmp_path):
     ref = pd.read_csv(fraud_dir / "fraud_ref.csv").rename(columns={"preds": "pred"})
     ev = pd.read_csv(fraud_dir / "fraud_eval.csv").rename(columns={"preds": "pred"})
-    _project, job, status = _run_flow(sdk_client, tmp_path, ref, ev, "walkthrough")
+    _project, job, status = _run_flow(sdk_client, tmp_path, ref, ev, "walkthrough", categories=ALL_CATEGORIES)
     assert status["status"] == "JOB_STATUS_SUCCEEDED", status
-    row = job.get_test_run().get_result_df().iloc[0]
+    test_run = job.get_test_run()
+    row = test_run.get_result_df().iloc[0]
     assert round(row["metrics.model_perf.AUC.ref_metric"], 3) == 0.654
     assert round(row["metrics.model_perf.AUC.eval_metric"], 3) == 0.585
-    batch = job.get_test_run().get_test_batch("auc_degradation").summary()
-    assert batch["severity"] != "SEVERITY_PASS"
+    assert test_run.get_test_batch("auc_degradation").summary()["severity"] != "SEVERITY_PASS"
+
+    # Every category's cases, batches and category results read through the real client.
+    cases = test_run.get_test_cases_df(show_test_case_metrics=True)
+    assert set(cases["test_category"]) == set(ALL_CATEGORIES)
+    assert len(cases) == row["metrics.summary_counts.total"]
+    unseen = cases[
+        (cases["test_batch_type"] == "unseen_categorical")
+        & cases["features"].map(lambda f: f == ["browser_version"])
+    ]
+    assert len(unseen) == 1 and unseen.iloc[0]["severity"] != "SEVERITY_PASS"
+    categories = test_run.get_category_results_df(show_category_results_metrics=True)
+    assert set(categories["test_category"]) == set(ALL_CATEGORIES)
+    summaries = [batch.summary(show_batch_metrics=True) for batch in test_run.get_test_batches()]
+    assert {s["test_category"] for s in summaries} == set(ALL_CATEGORIES)
+    drift = test_run.get_test_batch("categorical_label_drift")
+    assert drift.summary()["severity"] != "SEVERITY_PASS"
+    assert len(drift.get_test_cases_df()) == 1
