@@ -46,7 +46,13 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [{"integration-name": "RIME", "python-modules": ["airflow_provider_rime.hooks.rime"]}],
         "operators": [
-            {"integration-name": "RIME", "python-modules": ["airflow_provider_rime.operators.stress_test"]}
+            {
+                "integration-name": "RIME",
+                "python-modules": [
+                    "airflow_provider_rime.operators.stress_test",
+                    "airflow_provider_rime.operators.mlflow",
+                ],
+            }
         ],
         "sensors": [
             {"integration-name": "RIME", "python-modules": ["airflow_provider_rime.sensors.test_run"]}
