@@ -41,6 +41,7 @@ from rime_demo import (
     REGISTERED_MODEL,
     RIME_PROJECT,
     RIME_PROJECT_DESCRIPTION,
+    STRESS_TEST_CATEGORIES,
 )
 
 from airflow_provider_rime.operators.mlflow import MlflowLogRimeResultsOperator
@@ -186,6 +187,7 @@ with DAG(
             model_dir=model_dir,
             model_name=model_type,
             run_name=f"{model_type} {{{{ run_id }}}}",
+            categories=list(STRESS_TEST_CATEGORIES),
             poll_interval=2,
         )
         # [END howto_operator_rime_stress_test]

@@ -75,6 +75,15 @@ def trivial_baseline(metric: BinaryMetric, y: np.ndarray, p: np.ndarray, thresho
     }.get(metric.key, math.nan)
 
 
+def _absolute_description(metric: BinaryMetric) -> str:
+    if metric.direction is Direction.CHANGE_IS_BAD:
+        return (
+            f"{metric.name} of the model on the evaluation data (no notion of good or bad on its own: "
+            f"it fails only outside the configured min_value / max_value)."
+        )
+    return f"{metric.name} of the model on the evaluation data, against a model without skill."
+
+
 def _absolute_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
     def test(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
         assert inputs.eval_preds is not None
@@ -122,7 +131,7 @@ def _absolute_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
         return TestBatch(
             test_type=metric.key,
             name=metric.name,
-            description=f"{metric.name} of the model on the evaluation data, against a model without skill.",
+            description=_absolute_description(metric),
             category=CATEGORY,
             cases=[case],
             metrics=metrics,
@@ -190,7 +199,7 @@ for _metric in BINARY_METRICS:
         _metric.key,
         name=_metric.name,
         category=CATEGORY,
-        description=f"{_metric.name} on the evaluation data against a model without skill.",
+        description=_absolute_description(_metric),
         defaults={"warning_margin": 0.02, "min_value": None, "max_value": None},
         needs_labels=_metric.needs_labels,
         needs_preds=True,
