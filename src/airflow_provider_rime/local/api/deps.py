@@ -6,9 +6,10 @@ import hmac
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from airflow_provider_rime.local.errors import ApiError
@@ -54,3 +55,9 @@ def require_api_key(request: Request) -> None:
     digest = hash_api_key(key)
     if not any(hmac.compare_digest(digest, h) for h in ctx(request).key_hashes()):
         raise ApiError(401, "the API key is not valid for this server")
+
+
+def select_page(s: Session, stmt: Select[Any], offset: int, size: int) -> tuple[list[Any], int]:
+    """One page of an ordered query, and the total number of rows it matches."""
+    total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    return list(s.scalars(stmt.offset(offset).limit(size)).all()), total

@@ -7,10 +7,10 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from airflow_provider_rime.local.api.deps import ctx, session
+from airflow_provider_rime.local.api.deps import ctx, select_page, session
 from airflow_provider_rime.local.api.serialize import project_json, project_url, project_with_details
 from airflow_provider_rime.local.api.wire import field, json_body, now, page_response, paged
 from airflow_provider_rime.local.errors import bad_request, not_found
@@ -81,8 +81,7 @@ def list_projects(request: Request, s: Session = Depends(session)) -> dict[str, 
     stmt = select(Project)
     if query.get("name"):
         stmt = stmt.where(Project.name.contains(query["name"]))
-    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = s.scalars(stmt.order_by(Project.created_at, Project.id).offset(offset).limit(size)).all()
+    rows, total = select_page(s, stmt.order_by(Project.created_at, Project.id), offset, size)
     return page_response("projects", [project_with_details(p) for p in rows], offset, size, total, query)
 
 

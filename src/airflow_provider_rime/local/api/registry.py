@@ -6,11 +6,11 @@ import uuid
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from airflow_provider_rime.local.api.deps import ctx, session
+from airflow_provider_rime.local.api.deps import ctx, select_page, session
 from airflow_provider_rime.local.api.projects import get_project
 from airflow_provider_rime.local.api.serialize import dataset_json, model_json, prediction_json
 from airflow_provider_rime.local.api.wire import field, json_body, now, page_response, paged, uuid_of
@@ -163,8 +163,7 @@ def list_datasets(project_id: str, request: Request, s: Session = Depends(sessio
     offset, size, query = paged(request, {"p": project_id})
     get_project(s, query["p"])
     stmt = select(Dataset).where(Dataset.project_id == query["p"])
-    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = s.scalars(stmt.order_by(Dataset.created_at, Dataset.id).offset(offset).limit(size)).all()
+    rows, total = select_page(s, stmt.order_by(Dataset.created_at, Dataset.id), offset, size)
     return page_response("datasets", [dataset_json(d) for d in rows], offset, size, total, query)
 
 
@@ -228,8 +227,7 @@ def list_models(project_id: str, request: Request, s: Session = Depends(session)
     offset, size, query = paged(request, {"p": project_id})
     get_project(s, query["p"])
     stmt = select(Model).where(Model.project_id == query["p"])
-    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = s.scalars(stmt.order_by(Model.created_at, Model.id).offset(offset).limit(size)).all()
+    rows, total = select_page(s, stmt.order_by(Model.created_at, Model.id), offset, size)
     items = [{"model": model_json(m), "ownerDetails": {"name": "local"}} for m in rows]
     return page_response("models", items, offset, size, total, query)
 
@@ -313,6 +311,5 @@ def list_predictions(project_id: str, request: Request, s: Session = Depends(ses
         stmt = stmt.where(Prediction.model_id == query["m"])
     if query.get("d"):
         stmt = stmt.where(Prediction.dataset_id == query["d"])
-    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = s.scalars(stmt.order_by(Prediction.created_at).offset(offset).limit(size)).all()
+    rows, total = select_page(s, stmt.order_by(Prediction.created_at), offset, size)
     return page_response("predictions", [prediction_json(p) for p in rows], offset, size, total, query)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from airflow_provider_rime.local.api.deps import ctx, session
+from airflow_provider_rime.local.api.deps import ctx, select_page, session
 from airflow_provider_rime.local.api.serialize import test_run_json
 from airflow_provider_rime.local.api.wire import multi, page_response, paged
 from airflow_provider_rime.local.errors import bad_request, not_found
@@ -51,8 +51,7 @@ def list_test_runs(request: Request, s: Session = Depends(session)) -> dict[str,
     if not query.get("p"):
         raise bad_request("firstPageQuery.projectId.uuid is required")
     stmt = select(TestRun).where(TestRun.project_id == query["p"], TestRun.testing_type == query["t"])
-    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = s.scalars(stmt.order_by(TestRun.created_at.desc(), TestRun.id).offset(offset).limit(size)).all()
+    rows, total = select_page(s, stmt.order_by(TestRun.created_at.desc(), TestRun.id), offset, size)
     return page_response(
         "testRuns", [render_test_run(s, r, request) for r in rows], offset, size, total, query
     )
@@ -71,8 +70,7 @@ def list_test_cases(request: Request, s: Session = Depends(session)) -> dict[str
     stmt = select(TestCaseResult.doc).where(TestCaseResult.test_run_id == query["r"])
     if query.get("types"):
         stmt = stmt.where(TestCaseResult.test_type.in_(query["types"]))
-    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = s.scalars(stmt.order_by(TestCaseResult.id).offset(offset).limit(size)).all()
+    rows, total = select_page(s, stmt.order_by(TestCaseResult.id), offset, size)
     return page_response("testCases", list(rows), offset, size, total, query)
 
 
@@ -107,8 +105,7 @@ def batch_results(request: Request, s: Session = Depends(session)) -> dict[str, 
         raise bad_request("testRunId is required")
     get_test_run(s, query["r"])
     stmt = select(TestBatchResult.doc).where(TestBatchResult.test_run_id == query["r"])
-    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = s.scalars(stmt.order_by(TestBatchResult.position).offset(offset).limit(size)).all()
+    rows, total = select_page(s, stmt.order_by(TestBatchResult.position), offset, size)
     return page_response("testBatches", list(rows), offset, size, total, query)
 
 

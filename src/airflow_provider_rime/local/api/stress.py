@@ -7,11 +7,11 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from airflow_provider_rime.local.api.deps import ctx, session
+from airflow_provider_rime.local.api.deps import ctx, select_page, session
 from airflow_provider_rime.local.api.projects import get_project
 from airflow_provider_rime.local.api.serialize import job_json
 from airflow_provider_rime.local.api.wire import field, json_body, multi, now, page_response, paged
@@ -134,8 +134,7 @@ def list_project_jobs(project_id: str, request: Request, s: Session = Depends(se
         stmt = stmt.where(Job.status.in_(query["statuses"]))
     if query.get("types"):
         stmt = stmt.where(Job.job_type.in_(query["types"]))
-    total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = s.scalars(stmt.order_by(Job.created_at.desc(), Job.id).offset(offset).limit(size)).all()
+    rows, total = select_page(s, stmt.order_by(Job.created_at.desc(), Job.id), offset, size)
     return page_response("jobs", [job_json(j, full=False) for j in rows], offset, size, total, query)
 
 

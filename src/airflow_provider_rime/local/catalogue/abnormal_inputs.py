@@ -21,6 +21,7 @@ cost O(rows) once plus O(distinct values).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -289,6 +290,40 @@ def _level_case(
     )
 
 
+def _level_cases(
+    inputs: StressInputs,
+    config: dict[str, Any],
+    features: list[Feature],
+    levels_of: Callable[[stats.CategoricalColumn], np.ndarray],
+    *,
+    what: str,
+    count_reference: bool = False,
+) -> list[TestCase]:
+    """One case per feature for the rows whose value is in ``levels_of(column)``.
+
+    With ``count_reference`` the reference's own rows with those values are counted too, so
+    a feature that always had them is judged against that rate.
+    """
+    cases = []
+    for feature in features:
+        col = stats.categorical_column(inputs, feature.name)
+        levels = levels_of(col)
+        ref_failing = int(col.ref_counts[:-1][levels].sum()) if count_reference else 0
+        cases.append(
+            _level_case(
+                inputs,
+                config,
+                feature,
+                col,
+                levels,
+                what=what,
+                n_tested=len(features),
+                ref_failing=ref_failing,
+            )
+        )
+    return cases
+
+
 @register(
     "unseen_categorical",
     name="Unseen Categorical",
@@ -297,21 +332,13 @@ def _level_case(
     defaults=dict(_SEVERITY_DEFAULTS),
 )
 def unseen_categorical(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
-    features = _categorical_features(inputs)
-    cases = []
-    for feature in features:
-        col = stats.categorical_column(inputs, feature.name)
-        cases.append(
-            _level_case(
-                inputs,
-                config,
-                feature,
-                col,
-                _unseen_levels(inputs, col),
-                what="hold values never seen in the reference",
-                n_tested=len(features),
-            )
-        )
+    cases = _level_cases(
+        inputs,
+        config,
+        _categorical_features(inputs),
+        lambda col: _unseen_levels(inputs, col),
+        what="hold values never seen in the reference",
+    )
     return _batch("unseen_categorical", "Unseen Categorical", "Values the reference never had.", cases)
 
 
@@ -417,23 +444,14 @@ def feature_type_check(inputs: StressInputs, config: dict[str, Any]) -> TestBatc
     defaults=dict(_SEVERITY_DEFAULTS),
 )
 def empty_string(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
-    features = _categorical_features(inputs, text=True)
-    cases = []
-    for feature in features:
-        col = stats.categorical_column(inputs, feature.name)
-        empty = _level_text(inputs, col).empty
-        cases.append(
-            _level_case(
-                inputs,
-                config,
-                feature,
-                col,
-                empty,
-                what="are empty strings",
-                n_tested=len(features),
-                ref_failing=int(col.ref_counts[:-1][empty].sum()),
-            )
-        )
+    cases = _level_cases(
+        inputs,
+        config,
+        _categorical_features(inputs, text=True),
+        lambda col: _level_text(inputs, col).empty,
+        what="are empty strings",
+        count_reference=True,
+    )
     return _batch(
         "empty_string", "Empty String", "Empty strings, which often stand for a missing value.", cases
     )
@@ -447,19 +465,11 @@ def empty_string(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | No
     defaults=dict(_SEVERITY_DEFAULTS),
 )
 def capitalization(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
-    features = _categorical_features(inputs)
-    cases = []
-    for feature in features:
-        col = stats.categorical_column(inputs, feature.name)
-        cases.append(
-            _level_case(
-                inputs,
-                config,
-                feature,
-                col,
-                _level_text(inputs, col).recapitalised,
-                what="differ from a reference value only in capitalization",
-                n_tested=len(features),
-            )
-        )
+    cases = _level_cases(
+        inputs,
+        config,
+        _categorical_features(inputs),
+        lambda col: _level_text(inputs, col).recapitalised,
+        what="differ from a reference value only in capitalization",
+    )
     return _batch("capitalization", "Capitalization", "Values spelled with different capitalization.", cases)
