@@ -1,0 +1,419 @@
+"""Pydantic models of the JSON documents the provider and a RIME server exchange.
+
+Two spellings, as on the wire:
+
+- :class:`WireModel` documents use lowerCamelCase keys (``projectId``, ``dataInfo``). They
+  also accept snake_case, as RIME's server does.
+- :class:`SnakeModel` documents are the plain dicts rime-sdk sends *inside* a camelCase
+  body, in snake_case (``testRunConfig``: ``run_name``, ``data_info``, ...). They also
+  accept camelCase.
+
+Request models ignore fields they do not know (a newer client never breaks an older server)
+and are strict about types: a name must be a string, a list a list. Response models keep
+unknown fields (a newer server never breaks the provider). Serialise with
+:meth:`WireModel.to_wire`: aliases, no ``None`` values, enums as their strings.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import (
+    AliasChoices,
+    AliasGenerator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+)
+
+from airflow_provider_rime.rime_api.enums import (
+    JobStatus,
+    JobType,
+    ModelTask,
+    TestCategory,
+    TestSensitivity,
+)
+from airflow_provider_rime.rime_api.naming import to_camel, uuid_of
+
+#: A non-empty string, surrounding whitespace removed.
+Name = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+#: A free text (descriptions, use cases), bounded.
+Text = Annotated[StrictStr, StringConstraints(max_length=100_000)]
+#: A column or feature name.
+Column = Annotated[StrictStr, StringConstraints(min_length=1, max_length=1000)]
+#: A file path or URI the server reads.
+PathString = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+
+
+def _either_spelling(name: str) -> AliasChoices:
+    return AliasChoices(to_camel(name), name)
+
+
+class WireModel(BaseModel):
+    """A camelCase document of RIME's API (snake_case accepted on input)."""
+
+    model_config = ConfigDict(
+        alias_generator=AliasGenerator(validation_alias=_either_spelling, serialization_alias=to_camel),
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="ignore",
+        use_enum_values=False,
+    )
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON-ready body: wire names, ``None`` left out (as rime-sdk does), enums as strings."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class SnakeModel(WireModel):
+    """A snake_case document that rime-sdk sends as a plain dict (camelCase accepted on input)."""
+
+    model_config = ConfigDict(
+        alias_generator=AliasGenerator(validation_alias=_either_spelling, serialization_alias=None),
+    )
+
+
+class ResponseModel(WireModel):
+    """A document a server returns: unknown fields are kept, not dropped."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class RimeUUID(WireModel):
+    """An id wrapped as ``{"uuid": "..."}`` (projects, models, firewalls, agents)."""
+
+    uuid: Name
+
+    @classmethod
+    def of(cls, value: str) -> RimeUUID:
+        return cls(uuid=value)
+
+
+def _coerce_uuid(value: Any) -> Any:
+    """Accept ``{"uuid": id}`` or a bare id string where RIME wants a ``RimeUUID``."""
+    return {"uuid": value} if isinstance(value, str) else value
+
+
+# ----------------------------------------------------------------------------- projects
+
+
+class CreateProjectRequest(WireModel):
+    """``POST /v1/projects`` (``ProjectCreateProjectRequest``)."""
+
+    name: Name
+    description: Text = ""
+    model_task: ModelTask = ModelTask.UNSPECIFIED
+    use_case: Text | None = None
+    ethical_consideration: Text | None = None
+    profiling_config: dict[str, Any] | None = None
+    run_time_info: dict[str, Any] | None = None
+
+
+class RolePair(WireModel):
+    parent_role: StrictStr
+    subject_role: StrictStr
+
+
+class UpdateWorkspaceRoleRequest(WireModel):
+    """``PUT /v1/projects/{id}/role/workspace``: roles (one user on a local engine: no effect)."""
+
+    role_pairs: list[RolePair] = Field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- uploads
+
+
+class DatasetUploadUrlRequest(WireModel):
+    """``POST /v1-beta/datasets/upload-url``: where to PUT one data file."""
+
+    file_name: PathString
+    upload_path: PathString | None = None
+
+
+class ModelUploadUrlRequest(WireModel):
+    """``POST /v1-beta/models/upload-url``: where to PUT each file of a model directory."""
+
+    directory_name: PathString
+    relative_file_paths: list[PathString] = Field(min_length=1, max_length=10_000)
+    upload_path: PathString | None = None
+
+
+class UploadUrls(ResponseModel):
+    """The answer to an upload-URL request (one file, or a directory's ``uploadPathMap``)."""
+
+    upload_url: str | None = None
+    upload_path_map: dict[str, str] | None = None
+    done_file_upload_url: str | None = None
+    destination_url: str
+    upload_limit: int = 0
+
+    @field_validator("upload_limit", mode="before")
+    @classmethod
+    def _int64(cls, value: Any) -> Any:
+        return 0 if value in (None, "") else value
+
+
+# ----------------------------------------------------------------------------- registry
+
+
+class DataFile(WireModel):
+    path: PathString
+
+
+class ConnectionInfo(WireModel):
+    """Where the server reads data from: exactly one kind; the provider uses ``dataFile``."""
+
+    data_file: DataFile | None = None
+    data_loading: dict[str, Any] | None = None
+    databricks: dict[str, Any] | None = None
+    hugging_face: dict[str, Any] | None = None
+    data_collector: dict[str, Any] | None = None
+
+    def kinds(self) -> list[str]:
+        """The connection kinds this info names (a valid one names exactly one)."""
+        return [to_camel(name) for name in type(self).model_fields if getattr(self, name) is not None]
+
+
+class DataParams(WireModel):
+    """``RegistryDataParams``: how to read a dataset's columns."""
+
+    label_col: Column | None = None
+    timestamp_col: Column | None = None
+    pred_col: Column | None = None
+    class_names: list[StrictStr] | None = None
+    categorical_features: list[Column] | None = None
+    text_features: list[Column] | None = None
+    protected_features: list[Column] | None = None
+    features_not_in_model: list[Column] | None = None
+    image_features: list[Column] | None = None
+    ranking_info: dict[str, Any] | None = None
+    loading_kwargs: StrictStr | None = None
+    nrows: StrictInt | None = Field(default=None, ge=0)
+    nrows_per_time_bin: StrictInt | None = Field(default=None, ge=0)
+    sample: StrictBool | None = None
+
+
+class DataInfo(WireModel):
+    """``RegistryDataInfo``: a dataset's location and column parameters."""
+
+    connection_info: ConnectionInfo
+    data_params: DataParams | None = None
+
+
+class RegisterDatasetRequest(WireModel):
+    """``POST /v1/registry/{projectId}/dataset``."""
+
+    project_id: RimeUUID | None = None
+    name: Name
+    data_info: DataInfo
+    metadata: dict[str, Any] | None = None
+    ct_info: dict[str, Any] | None = None
+    integration_id: RimeUUID | None = None
+    skip_validation: StrictBool | None = None
+
+    _uuid = field_validator("project_id", "integration_id", mode="before")(_coerce_uuid)
+
+
+class ModelPath(WireModel):
+    path: PathString
+
+
+class ModelInfo(WireModel):
+    """``RegistryModelInfo``: a model file (``model.py`` or its directory), or a hub model."""
+
+    model_path: ModelPath | None = None
+    hugging_face: dict[str, Any] | None = None
+
+
+class RegisterModelRequest(WireModel):
+    """``POST /v1/registry/{projectId}/model``; without ``modelInfo`` the model is predictions-only."""
+
+    project_id: RimeUUID | None = None
+    name: Name
+    model_info: ModelInfo | None = None
+    metadata: dict[str, Any] | None = None
+    external_id: Name | None = None
+    integration_id: RimeUUID | None = None
+    skip_validation: StrictBool | None = None
+
+    _uuid = field_validator("project_id", "integration_id", mode="before")(_coerce_uuid)
+
+
+class PredParams(WireModel):
+    """``RegistryPredParams``: which column holds the predictions."""
+
+    pred_col: Column | None = None
+    timestamp_col: Column | None = None
+
+
+class PredInfo(WireModel):
+    """``RegistryPredInfo``: where a prediction set is read from."""
+
+    connection_info: ConnectionInfo
+    pred_params: PredParams | None = None
+
+
+class RegisterPredictionsRequest(WireModel):
+    """``POST /v1/registry/{projectId}/model/{modelId}/dataset/{datasetId}/prediction``."""
+
+    project_id: RimeUUID | None = None
+    model_id: RimeUUID | None = None
+    dataset_id: Name | None = None
+    pred_info: PredInfo
+    metadata: dict[str, Any] | None = None
+    integration_id: RimeUUID | None = None
+    skip_validation: StrictBool | None = None
+
+    _uuid = field_validator("project_id", "model_id", "integration_id", mode="before")(_coerce_uuid)
+
+
+# ----------------------------------------------------------------------------- stress tests
+
+
+class ValidateConfigRequest(WireModel):
+    """``POST /v1-beta/config-validator/{configType}``: the config as a JSON *string*."""
+
+    config_json: StrictStr
+
+    def parsed(self) -> dict[str, Any]:
+        """The config object.
+
+        :raises ValueError: ``configJson`` is not JSON, or not an object.
+        """
+        try:
+            value = json.loads(self.config_json)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"configJson is not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise ValueError(f"configJson must encode an object, not {type(value).__name__}")
+        return value
+
+
+class StressDataInfo(SnakeModel):
+    """``data_info`` of a stress test config: two registered datasets."""
+
+    ref_dataset_id: Name
+    eval_dataset_id: Name
+
+
+class TestSuiteConfig(SnakeModel):
+    """``test_suite_config``: sensitivity, per-test parameters, excluded columns."""
+
+    __test__ = False  # not a pytest class
+
+    global_test_sensitivity: TestSensitivity | None = None
+    #: A JSON string (as rime-sdk sends it) or an object: ``{test_key: {param: value}}``.
+    individual_tests_config: StrictStr | dict[str, Any] | None = None
+    global_exclude_columns: list[Column] | None = None
+    custom_tests: list[Any] | None = None
+
+    def individual_tests(self) -> dict[str, Any]:
+        """``individual_tests_config`` as an object.
+
+        :raises ValueError: It is a string that is not a JSON object.
+        """
+        value = self.individual_tests_config
+        if value in (None, ""):
+            return {}
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"individual_tests_config is not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise ValueError(f"individual_tests_config must be an object, not {type(value).__name__}")
+        return value
+
+
+class RunTimeInfo(SnakeModel):
+    """``run_time_info``: resources, seed, image (the local engine uses the seed only)."""
+
+    random_seed: StrictInt | None = None
+    resource_request: dict[str, Any] | None = None
+    custom_image: dict[str, Any] | None = None
+    explicit_errors: StrictBool | None = None
+
+
+class TestRunConfig(SnakeModel):
+    """A stress test's ``testRunConfig``, in snake_case as rime-sdk sends it."""
+
+    __test__ = False
+
+    run_name: Name
+    data_info: StressDataInfo
+    model_id: RimeUUID
+    categories: list[TestCategory] | None = None
+    test_suite_config: TestSuiteConfig | None = None
+    run_time_info: RunTimeInfo | None = None
+    profiling_config: dict[str, Any] | None = None
+
+    _uuid = field_validator("model_id", mode="before")(_coerce_uuid)
+
+
+class StartStressTestRequest(WireModel):
+    """``POST /v1/stress-tests/{projectId}``."""
+
+    test_run_config: TestRunConfig
+    agent_id: RimeUUID | None = None
+    experimental_fields: dict[str, Any] | None = None
+
+    _uuid = field_validator("agent_id", mode="before")(_coerce_uuid)
+
+
+# ----------------------------------------------------------------------------- jobs
+
+
+class Job(ResponseModel):
+    """A job as ``GET /v1/jobs/{jobId}`` returns it (``RimeJobMetadata``)."""
+
+    job_id: StrictStr
+    job_type: JobType | StrictStr = JobType.UNSPECIFIED
+    status: JobStatus | StrictStr = JobStatus.UNSPECIFIED
+    job_data: dict[str, Any] = Field(default_factory=dict)
+    error_msg: str | None = None
+    cancellation_requested: bool = False
+    job_progress_str: str | None = None
+
+    @property
+    def job_status(self) -> JobStatus:
+        """The status as an enum (``UNSPECIFIED`` for a value this version does not know)."""
+        try:
+            return JobStatus(self.status)
+        except ValueError:
+            return JobStatus.UNSPECIFIED
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job has finished (succeeded, failed or cancelled)."""
+        return self.job_status.is_terminal
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the job is queued or running."""
+        return self.job_status.is_active
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the job finished successfully."""
+        return self.job_status is JobStatus.SUCCEEDED
+
+    @property
+    def test_run_id(self) -> str | None:
+        """A stress test's test run id (allocated when the job is created)."""
+        stress = self.job_data.get("stress") or {}
+        return stress.get("testRunId") or None
+
+    @property
+    def project_id(self) -> str | None:
+        """The project the job's test runs belong to."""
+        for key in ("stress", "continuousInc"):
+            found = uuid_of((self.job_data.get(key) or {}).get("projectId"))
+            if found:
+                return found
+        return None
