@@ -35,10 +35,12 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import DAG, task
 from rime_demo import (
+    DAG_ID,
     LABEL_COL,
     MODEL_TYPES,
     PRED_COL,
     REGISTERED_MODEL,
+    RIME_CONN_ID,
     RIME_PROJECT,
     RIME_PROJECT_DESCRIPTION,
     STRESS_TEST_CATEGORIES,
@@ -47,7 +49,6 @@ from rime_demo import (
 from airflow_provider_rime.operators.mlflow import MlflowLogRimeResultsOperator
 from airflow_provider_rime.operators.stress_test import RimeStressTestOperator
 
-RIME_CONN_ID = "rime"
 DEPLOYMENT_DATE = datetime(2018, 7, 31)
 
 # Task functions that take ``run_id`` get it from Airflow (a context variable, passed by name):
@@ -147,7 +148,7 @@ def transition_best_model_to_production(best: dict[str, Any]) -> str:
 
 
 with DAG(
-    dag_id="RIME_Stress_Testing",
+    dag_id=DAG_ID,
     description="Train fraud models, stress test them with RIME, promote the best in MLflow",
     schedule="@once",
     start_date=DEPLOYMENT_DATE,

@@ -7,6 +7,10 @@ in tasks.
 
 from __future__ import annotations
 
+#: The walkthrough's DAG, and the Airflow connection (type ``rime``) it reaches RIME through.
+DAG_ID = "RIME_Stress_Testing"
+RIME_CONN_ID = "rime"
+
 #: The three model types the walkthrough trains, in the order of its task indices.
 MODEL_TYPES: tuple[str, ...] = (
     "catboost-classifier",
