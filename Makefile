@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RIME_SDK_VERSION := 2.13.2
+# The developer tools (demo, engine starter, data generator) live in dev/, outside the package.
+DEV := PYTHONPATH=$(CURDIR)/dev$${PYTHONPATH:+:$$PYTHONPATH}
+CODE := src dev tests example_dags benchmarks
 
 .PHONY: install test lint typecheck pytest demo demo-ui engine clean
 
@@ -20,8 +23,8 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests example_dags benchmarks
-	$(BIN)/ruff format --check src tests example_dags benchmarks
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -33,11 +36,11 @@ test: lint typecheck pytest
 
 # The walkthrough end to end on this machine: local engine, SQLite Airflow and MLflow under .demo/.
 demo: $(STAMP)
-	$(BIN)/python -m airflow_provider_rime.demo
+	$(DEV) $(BIN)/python -m rime_dev.demo
 
 # Airflow (http://localhost:8081), MLflow UI (http://localhost:7081) and the engine on .demo/, until Ctrl-C.
 demo-ui: $(STAMP)
-	$(BIN)/python -m airflow_provider_rime.demo ui
+	$(DEV) $(BIN)/python -m rime_dev.demo ui
 
 engine: $(STAMP)
 	$(BIN)/rime-local serve

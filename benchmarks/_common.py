@@ -1,4 +1,9 @@
-"""What the benchmarks share: logging, the machine's description and the generated data."""
+"""What the benchmarks share: logging, the machine's description and the generated data.
+
+Importing it puts the repository's ``dev/`` folder on ``sys.path``: the data generator
+(``rime_dev.datagen``) and the engine starter (``rime_dev.engine``) live there, outside the
+installed package.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import inspect
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +23,9 @@ WORK = HERE / ".work"
 RESULTS = HERE / "results"
 N_NUMERIC = 15
 N_CATEGORICAL = 5
+
+if str(ROOT / "dev") not in sys.path:
+    sys.path.insert(0, str(ROOT / "dev"))
 
 
 def log(msg: str) -> None:
@@ -95,7 +104,7 @@ def make_data(n_rows: int) -> tuple[Path, Path, dict[str, Any]]:
 
     Reused while the generator's source and ``EVAL_SPLIT`` are unchanged; regenerated otherwise.
     """
-    from airflow_provider_rime.local import datagen
+    from rime_dev import datagen
 
     source = inspect.getsource(datagen)
     key = hashlib.sha256((source + json.dumps(EVAL_SPLIT, sort_keys=True)).encode()).hexdigest()[:12]

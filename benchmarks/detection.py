@@ -1,7 +1,7 @@
 """Detection rates of the test catalogue on generated data with injected ground truth.
 
 Every scenario generates a clean reference and an evaluation split with one known problem
-(``airflow_provider_rime.local.datagen``), runs the relevant category of the catalogue, and
+(``rime_dev.datagen`` in ``dev/``), runs the relevant category of the catalogue, and
 checks whether the problem was flagged where it was injected (detection) and anywhere else
 (false positives), over several seeds. A ``timing`` section runs the whole catalogue (all
 categories, default tests) on the wide generator at 100k and 1M rows per side, each size in
@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+import _common  # noqa: F401 - puts dev/ on sys.path, for rime_dev.datagen
 
 HERE = Path(__file__).resolve().parent
 DETECTION_MD = HERE / "README.md"  # between the results markers of its "Detection rates" section
@@ -91,7 +93,7 @@ def pct(k: float, n: float) -> str:
 
 def numeric_drift(seeds: int, n: int) -> list[list[str]]:
     from airflow_provider_rime.local.catalogue.types import Category
-    from airflow_provider_rime.local.datagen import generate_wide, reference_and_evaluation
+    from rime_dev.datagen import generate_wide, reference_and_evaluation
 
     kinds = {"num_0": "normal", "num_1": "lognormal", "num_2": "uniform", "num_3": "Poisson"}
     rows = []
@@ -121,7 +123,7 @@ def numeric_drift(seeds: int, n: int) -> list[list[str]]:
 
 def categorical_drift(seeds: int, n: int) -> list[list[str]]:
     from airflow_provider_rime.local.catalogue.types import Category
-    from airflow_provider_rime.local.datagen import generate_wide, reference_and_evaluation
+    from rime_dev.datagen import generate_wide, reference_and_evaluation
 
     levels = {"cat_0": 4, "cat_2": 10, "cat_4": 30}
     rows = []
@@ -158,7 +160,7 @@ def categorical_drift(seeds: int, n: int) -> list[list[str]]:
 
 def label_drift(seeds: int, n: int) -> list[list[str]]:
     from airflow_provider_rime.local.catalogue.types import Category
-    from airflow_provider_rime.local.datagen import generate_fraud, reference_and_evaluation
+    from rime_dev.datagen import generate_fraud, reference_and_evaluation
 
     rows = []
     for shift in (0.0, -0.1, -0.2, -0.35):
@@ -177,7 +179,7 @@ def label_drift(seeds: int, n: int) -> list[list[str]]:
 
 def subset_degradation(seeds: int, n: int) -> list[list[str]]:
     from airflow_provider_rime.local.catalogue.types import Category
-    from airflow_provider_rime.local.datagen import generate_wide, reference_and_evaluation
+    from rime_dev.datagen import generate_wide, reference_and_evaluation
 
     subsets = {
         "cat_1 = c1_v2 (~13%)": ({"feature": "cat_1", "value": "c1_v2"}, "cat_1", "cat_1 = c1_v2"),
@@ -221,7 +223,7 @@ def subset_degradation(seeds: int, n: int) -> list[list[str]]:
 
 def abnormal_inputs(seeds: int, n: int) -> list[list[str]]:
     from airflow_provider_rime.local.catalogue.types import Category
-    from airflow_provider_rime.local.datagen import generate_wide, reference_and_evaluation
+    from rime_dev.datagen import generate_wide, reference_and_evaluation
 
     tests = {
         "outliers": "numeric_outlier",
@@ -264,7 +266,7 @@ def abnormal_inputs(seeds: int, n: int) -> list[list[str]]:
 
 def clean_splits(seeds: int, n: int) -> list[list[str]]:
     from airflow_provider_rime.local.catalogue.types import Category
-    from airflow_provider_rime.local.datagen import generate_fraud, generate_wide, reference_and_evaluation
+    from rime_dev.datagen import generate_fraud, generate_wide, reference_and_evaluation
 
     categories = [
         Category.DRIFT,
@@ -301,7 +303,7 @@ def _timing_child(n_rows: int) -> None:
     import numpy as np  # noqa: F401 - imported before measuring
 
     from airflow_provider_rime.local.catalogue import CATALOGUE
-    from airflow_provider_rime.local.datagen import generate_wide, reference_and_evaluation
+    from rime_dev.datagen import generate_wide, reference_and_evaluation
 
     ref, ev = reference_and_evaluation(generate_wide, n_rows, seed=0, drift={"num_0": 0.5, "cat_0": 0.5})
     rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

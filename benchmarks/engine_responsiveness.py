@@ -22,12 +22,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -36,15 +33,11 @@ from typing import Any
 
 import httpx
 import psutil
-from _common import RESULTS, ROOT, WORK, gib, log, machine_info, make_data
+from _common import RESULTS, WORK, gib, log, machine_info, make_data
+
+from rime_dev.engine import RunningEngine, start_engine
 
 TERMINAL = {"JOB_STATUS_SUCCEEDED", "JOB_STATUS_FAILED", "JOB_STATUS_CANCELLED"}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def split_predictions(path: Path) -> Path:
@@ -68,84 +61,29 @@ def data_only(path: Path) -> Path:
     return out
 
 
-class Engine:
-    """``rime-local serve`` in a subprocess of its own."""
+def tree_rss(engine: RunningEngine) -> int:
+    """RSS of the server and all its descendants (the job worker processes), in bytes."""
+    try:
+        root = psutil.Process(engine.process.pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += p.memory_info().rss
+    return total
 
-    def __init__(self, data_dir: Path, api_key: str, log_path: Path) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.data_dir = data_dir
-        self.api_key = api_key
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
-        cmd = [
-            sys.executable,
-            "-m",
-            "airflow_provider_rime.local.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(self.data_dir),
-            "--api-key",
-            self.api_key,
-            "--log-level",
-            "warning",
-        ]
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"rime-local serve exited with {self.proc.returncode}; see {self.log_path}")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"rime-local serve did not answer /healthz within {timeout:.0f} s")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
-    def tree_rss(self) -> int:
-        """RSS of the server and all its descendants (the job worker processes), in bytes."""
-        assert self.proc is not None
-        try:
-            root = psutil.Process(self.proc.pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0
-        total = 0
-        for p in procs:
+def max_child_rss(engine: RunningEngine) -> int:
+    best = 0
+    try:
+        for p in psutil.Process(engine.process.pid).children(recursive=True):
             with contextlib.suppress(psutil.NoSuchProcess):
-                total += p.memory_info().rss
-        return total
-
-    def max_child_rss(self) -> int:
-        assert self.proc is not None
-        best = 0
-        try:
-            for p in psutil.Process(self.proc.pid).children(recursive=True):
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    best = max(best, p.memory_info().rss)
-        except psutil.NoSuchProcess:
-            pass
-        return best
+                best = max(best, p.memory_info().rss)
+    except psutil.NoSuchProcess:
+        pass
+    return best
 
 
 def api(client: httpx.Client, method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -254,13 +192,18 @@ def main() -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     api_key = secrets.token_urlsafe(24)
-    engine = Engine(data_dir, api_key, WORK / "engine-responsiveness-server.log")
+    log("starting rime-local serve")
+    engine = start_engine(
+        data_dir,
+        api_key=api_key,
+        log_path=WORK / "engine-responsiveness-server.log",
+        extra_args=("--log-level", "warning"),
+    )
+    log(f"  at {engine.url}")
     headers = {"rime-api-key": api_key, "Content-Type": "application/json"}
-    log(f"starting rime-local serve on {engine.base}")
-    engine.start()
     # /healthz is polled from start to end, so that stalls outside the job (registering data,
     # submitting the test) show too; /v1/jobs/{id} once the job exists.
-    health = Poller(engine.base, "/healthz", headers, args.interval, timeout=10.0)
+    health = Poller(engine.url, "/healthz", headers, args.interval, timeout=10.0)
     health.start()
     result: dict[str, Any] = {
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -273,7 +216,7 @@ def main() -> None:
         "budget_s": args.budget,
     }
     try:
-        with httpx.Client(base_url=engine.base, headers=headers, timeout=30.0) as client:
+        with httpx.Client(base_url=engine.url, headers=headers, timeout=30.0) as client:
             pid = api(
                 client,
                 "POST",
@@ -349,15 +292,15 @@ def main() -> None:
                 submit_s = time.perf_counter() - submitted
                 health.phase = f"job {run}"
                 jobs = Poller(
-                    engine.base, f"/v1/jobs/{job_id}?view=JOB_VIEW_FULL", headers, args.interval, 10.0
+                    engine.url, f"/v1/jobs/{job_id}?view=JOB_VIEW_FULL", headers, args.interval, 10.0
                 )
                 jobs.phase = f"job {run}"
                 jobs.start()
                 log(f"stress test {run}/{args.jobs}: job {job_id}, POST took {submit_s:.2f} s; polling")
                 deadline = time.monotonic() + args.max_minutes * 60
                 while time.monotonic() < deadline:
-                    peak_tree = max(peak_tree, engine.tree_rss())
-                    peak_worker = max(peak_worker, engine.max_child_rss())
+                    peak_tree = max(peak_tree, tree_rss(engine))
+                    peak_worker = max(peak_worker, max_child_rss(engine))
                     job = jobs.last_job
                     if job and job["status"] in TERMINAL:
                         break

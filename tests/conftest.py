@@ -1,5 +1,8 @@
 """Session-wide fixtures: the local engine as a real HTTP server on a free loopback port.
 
+The engine is started by ``rime_dev.engine`` (``dev/`` is on pytest's ``pythonpath``), the one
+starter the demo and the benchmarks use too.
+
 Airflow's and MLflow's homes are set here, before anything imports them, so every test
 runs against a throwaway SQLite metadata DB and tracking store of this session.
 """
@@ -7,17 +10,15 @@ runs against a throwaway SQLite metadata DB and tracking store of this session.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from rime_dev.engine import RunningEngine
+from rime_dev.engine import start_engine as _start_engine
+from rime_dev.processes import free_port
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="rime-tests-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_SESSION_DIR / "airflow"))
@@ -40,35 +41,7 @@ FRAUD_DIR = REPO_ROOT.parent / "shared" / "data" / "fraud"
 ENGINE_API_KEY = "test-engine-key"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class RunningEngine:
-    """A ``rime-local serve`` process and how to reach it."""
-
-    url: str
-    api_key: str
-    data_dir: Path
-    database_url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def client(self, api_key: str | None = None) -> httpx.Client:
-        key = self.api_key if api_key is None else api_key
-        return httpx.Client(base_url=self.url, headers={"rime-api-key": key}, timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+__all__ = ["ENGINE_API_KEY", "RunningEngine", "create_rime_connection", "free_port", "start_engine"]
 
 
 def start_engine(
@@ -79,43 +52,10 @@ def start_engine(
     port: int | None = None,
     extra_args: tuple[str, ...] = (),
 ) -> RunningEngine:
-    """Start ``rime-local serve`` and wait until ``/healthz`` answers."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    database_url = database_url or f"sqlite:///{data_dir / 'rime-local.db'}"
-    log_path = data_dir / f"engine-{port}.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "airflow_provider_rime.local.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        "--database-url",
-        database_url,
-        "--api-key",
-        api_key,
-        *extra_args,
-    ]
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    engine = RunningEngine(f"http://127.0.0.1:{port}", api_key, data_dir, database_url, process, log_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"rime-local exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{engine.url}/healthz", timeout=2).status_code == 200:
-                return engine
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    engine.stop()
-    raise RuntimeError(f"rime-local did not answer within 60 s:\n{log_path.read_text()}")
+    """Start ``rime-local serve`` with the tests' API key and wait until ``/healthz`` answers."""
+    return _start_engine(
+        data_dir, api_key=api_key, database_url=database_url, port=port, extra_args=extra_args
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
 """The walkthrough's reference (train) and evaluation (test) data, as files.
 
 Either the walkthrough's CSV files (setting ``fraud_data_dir``) or, by default, data of the
-same schema from the provider's generator, with mild drift and a few abnormal inputs in
-the evaluation split so that the stress test has something to find.
+same schema from the repository's generator (``dev/rime_dev/datagen.py``), with mild drift
+and a few abnormal inputs in the evaluation split so that the stress test has something to find.
 """
 
 from __future__ import annotations
@@ -50,8 +50,16 @@ def fetch_fraud_data(split: str, out_dir: Path) -> Path:
 
 
 def _generate(split: str) -> pd.DataFrame:
-    from airflow_provider_rime.local.datagen import generate_fraud
-
+    try:
+        # The generator is developer tooling in the repository's dev/ folder, not part of the
+        # installed provider: a deployment without the repository reads the walkthrough's files.
+        from rime_dev.datagen import generate_fraud
+    except ImportError as err:
+        raise RuntimeError(
+            "no fraud data: set the setting fraud_data_dir (Airflow Variable rime_demo_fraud_data_dir "
+            "or environment variable RIME_DEMO_FRAUD_DATA_DIR) to a directory holding fraud_ref.csv and "
+            "fraud_eval.csv; generated data needs the repository's dev/ folder on the Python path"
+        ) from err
     if split == "train":
         return generate_fraud(int(setting("ref_rows") or 10_000), seed=1, with_pred=False)
     return generate_fraud(

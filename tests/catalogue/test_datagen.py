@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from airflow_provider_rime.local.datagen import (
+from rime_dev.datagen import (
     generate_fraud,
     generate_wide,
     injected_counts,

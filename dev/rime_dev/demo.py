@@ -1,6 +1,6 @@
 """``make demo`` and ``make demo-ui``: the walkthrough on one machine, against the local engine.
 
-``python -m airflow_provider_rime.demo`` (``make demo``):
+``python -m rime_dev.demo`` with ``dev/`` on ``PYTHONPATH`` (``make demo``):
 
 1. starts the local engine (``rime-local serve``) on 127.0.0.1:8642 (the previous demo's port
    if that one differed, a free port if both are taken), data under ``.demo/engine``;
@@ -11,11 +11,13 @@
 4. prints each model's pass rate and AUC, the chosen model and the test run links, and
    how to open the UIs; stops the engine. The exit status is non-zero if anything failed.
 
-``python -m airflow_provider_rime.demo ui`` (``make demo-ui``) starts the engine, Airflow
+``python -m rime_dev.demo ui`` (``make demo-ui``) starts the engine, Airflow
 (``airflow standalone``, http://localhost:8081, everyone is admin: a local demo) and the
 MLflow UI (http://localhost:7081) on the same ``.demo`` state, until Ctrl-C.
 
-All state lives under ``--demo-dir`` (default ``.demo``); ``make clean`` removes it.
+All state lives under ``--demo-dir`` (default ``.demo``); ``make clean`` removes it. The DAG's
+id, connection, MLflow experiment and registered model come from the example DAG's helper
+package ``example_dags/rime_demo``; the engine is started by :mod:`rime_dev.engine`.
 """
 
 from __future__ import annotations
@@ -24,31 +26,37 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DAG_ID = "RIME_Stress_Testing"
-CONN_ID = "rime"
+import rime_dev
+from rime_dev.engine import EngineStartError, RunningEngine, running_engine
+from rime_dev.processes import free_port, log_tail, port_is_free, start_process, stop_process
+
+#: The repository's ``dev/`` folder, and its ``example_dags/`` beside it.
+DEV_DIR = Path(rime_dev.__file__).resolve().parents[1]
+DAGS_FOLDER = DEV_DIR.parent / "example_dags"
+
+# The example DAG's names, from its helper package (Airflow puts the DAG folder on sys.path too).
+sys.path.insert(0, str(DAGS_FOLDER))
+from rime_demo import (  # noqa: E402
+    DAG_ID,
+    MLFLOW_EXPERIMENT,
+    PRODUCTION_ALIAS,
+    REGISTERED_MODEL,
+)
+from rime_demo import RIME_CONN_ID as CONN_ID  # noqa: E402
+
 ENGINE_PORT = 8642
 AIRFLOW_PORT = 8081
 MLFLOW_PORT = 7081
-#: The MLflow experiment, registered model and alias the example DAG uses (example_dags/rime_demo).
-MLFLOW_EXPERIMENT = "airflow_demo"
-REGISTERED_MODEL = "rime-fraud-detection"
-PRODUCTION_ALIAS = "production"
-
-
-_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*:")
 
 
 class DemoError(RuntimeError):
@@ -92,11 +100,10 @@ class DemoPaths:
 
 
 def find_dags_folder() -> Path:
-    """``example_dags/`` of the source tree (this file's or the working directory's)."""
-    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
-        if (base / "example_dags" / "rime_stress_testing.py").is_file():
-            return base / "example_dags"
-    raise DemoError("example_dags/rime_stress_testing.py not found: run the demo from the repository root")
+    """``example_dags/`` of the repository this ``dev/`` folder belongs to."""
+    if not (DAGS_FOLDER / "rime_stress_testing.py").is_file():
+        raise DemoError(f"{DAGS_FOLDER / 'rime_stress_testing.py'} not found: the demo runs from a checkout")
+    return DAGS_FOLDER
 
 
 def demo_env(paths: DemoPaths) -> dict[str, str]:
@@ -111,29 +118,14 @@ def demo_env(paths: DemoPaths) -> dict[str, str]:
         "RIME_DEMO_WORK_DIR": str(paths.work_dir),
         "RIME_DEMO_MLFLOW_ARTIFACT_LOCATION": str(paths.mlflow_dir / "artifacts"),
         "PYTHONUNBUFFERED": "1",
+        # The example DAG's generated data comes from rime_dev.datagen (dev/ is not installed).
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(DEV_DIR), os.environ.get("PYTHONPATH")])),
         # `airflow standalone` starts its components as `airflow ...` from PATH: this venv's.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     # A stale connection or variable from the user's shell must not redirect the demo.
     env.pop(f"AIRFLOW_CONN_{CONN_ID.upper()}", None)
     return env
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        # As the servers bind: connections of an earlier run in TIME_WAIT do not block the port.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def api_key(paths: DemoPaths) -> str:
@@ -150,59 +142,7 @@ def run_logged(cmd: list[str], env: dict[str, str], log: Path, what: str, timeou
     with log.open("ab") as handle:
         result = subprocess.run(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
     if result.returncode != 0:
-        raise DemoError(f"{what} failed (exit {result.returncode}); log {log}:\n{tail(log)}")
-
-
-def tail(path: Path, lines: int = 25) -> str:
-    """The log's last lines, preceded by the distinct exception lines it contains (the cause)."""
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return ""
-    errors = list(dict.fromkeys(line.strip() for line in text if _EXCEPTION_LINE.match(line.strip())))
-    cause = (
-        ["exceptions in the log:", *(f"  {line}" for line in errors[-5:]), "last lines:"] if errors else []
-    )
-    return "\n".join([*cause, *text[-lines:]])
-
-
-@dataclass
-class Engine:
-    """A running ``rime-local serve``."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self) -> None:
-        stop_process(self.process)
-
-
-def start_process(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start ``cmd`` in its own process group (so it can be stopped with all its children)."""
-    with log.open("ab") as handle:
-        return subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop_process(process: subprocess.Popen[bytes], grace: float = 20) -> None:
-    """Stop a process started by :func:`start_process` and every process of its group."""
-    group = process.pid
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(group, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(grace)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:  # children may outlive the leader briefly
-        try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-    if process.poll() is None:
-        process.wait(10)
+        raise DemoError(f"{what} failed (exit {result.returncode}); log {log}:\n{log_tail(log)}")
 
 
 def engine_port(paths: DemoPaths) -> int:
@@ -223,49 +163,11 @@ def engine_port(paths: DemoPaths) -> int:
     return port
 
 
-def start_engine(paths: DemoPaths, key: str) -> Engine:
-    """Start the local engine and wait until ``/healthz`` answers."""
-    import httpx
-
-    port = engine_port(paths)
-    log = paths.logs / "engine.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "airflow_provider_rime.local.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(paths.engine_dir),
-        "--database-url",
-        f"sqlite:///{paths.engine_dir / 'rime-local.db'}",
-    ]
-    # The key goes through the environment, not the command line (visible in ps).
-    env = {**os.environ, "RIME_LOCAL_API_KEYS": key}
-    process = start_process(cmd, env, log)
-    engine = Engine(f"http://127.0.0.1:{port}", process, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise DemoError(f"the engine exited with {process.returncode}; log {log}:\n{tail(log)}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{engine.url}/healthz", timeout=2).status_code == 200:
-                return engine
-        time.sleep(0.3)
-    engine.stop()
-    raise DemoError(f"the engine did not answer within 60 s; log {log}:\n{tail(log)}")
-
-
-@contextlib.contextmanager
-def running_engine(paths: DemoPaths, key: str) -> Iterator[Engine]:
-    engine = start_engine(paths, key)
-    try:
-        yield engine
-    finally:
-        engine.stop()
+def demo_engine(paths: DemoPaths, key: str) -> contextlib.AbstractContextManager[RunningEngine]:
+    """The local engine on the demo's data directory, port and key, stopped when the block ends."""
+    return running_engine(
+        paths.engine_dir, api_key=key, port=engine_port(paths), log_path=paths.logs / "engine.log"
+    )
 
 
 def airflow_cmd(*args: str) -> list[str]:
@@ -309,12 +211,12 @@ def run_dag(paths: DemoPaths, env: dict[str, str]) -> tuple[str, float]:
     seconds = time.monotonic() - started
     if process.returncode != 0:
         raise DemoError(
-            f"airflow dags test {DAG_ID} failed (exit {process.returncode}); log {log}:\n{tail(log)}"
+            f"airflow dags test {DAG_ID} failed (exit {process.returncode}); log {log}:\n{log_tail(log)}"
         )
     run_id = latest_run_id(env)
     state = dag_run_state(env, run_id)
     if state != "success":
-        raise DemoError(f"DAG run {run_id} ended in state {state!r}; log {log}:\n{tail(log)}")
+        raise DemoError(f"DAG run {run_id} ended in state {state!r}; log {log}:\n{log_tail(log)}")
     return run_id, seconds
 
 
@@ -454,7 +356,7 @@ def run_demo(paths: DemoPaths) -> int:
     key = api_key(paths)
     print(f"demo state in {paths.root} (logs in {paths.logs})")
     print("starting the local RIME engine ...")
-    with running_engine(paths, key) as engine:
+    with demo_engine(paths, key) as engine:
         print(f"  engine at {engine.url}")
         print("preparing Airflow (SQLite metadata DB, connection 'rime') ...")
         prepare_airflow(paths, env, engine.url, key)
@@ -482,7 +384,7 @@ def run_ui(paths: DemoPaths) -> int:
     processes: list[tuple[str, subprocess.Popen[bytes]]] = []
     # Stop as on Ctrl-C when terminated (e.g. `kill`), so no component is left running.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    with running_engine(paths, key) as engine:
+    with demo_engine(paths, key) as engine:
         print(f"engine at {engine.url}")
         prepare_airflow(paths, env, engine.url, key)
         try:
@@ -529,7 +431,7 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m airflow_provider_rime.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m rime_dev.demo", description=__doc__)
     parser.add_argument("command", nargs="?", choices=("run", "ui"), default="run")
     parser.add_argument(
         "--demo-dir", type=Path, default=Path(".demo"), help="state directory (default .demo)"
@@ -542,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         paths = DemoPaths(root=root, dags_folder=find_dags_folder())
         return run_demo(paths) if args.command == "run" else run_ui(paths)
-    except DemoError as err:
+    except (DemoError, EngineStartError) as err:
         print(f"\nDEMO FAILED: {err}", file=sys.stderr)
         return 1
     except subprocess.TimeoutExpired as err:
