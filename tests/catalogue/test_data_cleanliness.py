@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from airflow_provider_rime.local.catalogue.types import Category, Severity
-from airflow_provider_rime.local.datagen import generate_fraud, generate_wide, reference_and_evaluation
+from rime_dev.datagen import generate_fraud, generate_wide, reference_and_evaluation
 from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run
 
 CLEAN = [Category.DATA_CLEANLINESS]

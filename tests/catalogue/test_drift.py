@@ -7,7 +7,7 @@ import pytest
 
 from airflow_provider_rime.local.catalogue import CATALOGUE
 from airflow_provider_rime.local.catalogue.types import Category, Sensitivity, Severity
-from airflow_provider_rime.local.datagen import generate_fraud, generate_wide, reference_and_evaluation
+from rime_dev.datagen import generate_fraud, generate_wide, reference_and_evaluation
 from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run
 
 DRIFT = [Category.DRIFT]

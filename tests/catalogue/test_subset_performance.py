@@ -7,7 +7,7 @@ import pytest
 from airflow_provider_rime.local.catalogue import CATALOGUE, plan_tests
 from airflow_provider_rime.local.catalogue.runner import validate_suite_config
 from airflow_provider_rime.local.catalogue.types import Category, Sensitivity, Severity, SuiteConfig
-from airflow_provider_rime.local.datagen import generate_wide, reference_and_evaluation
+from rime_dev.datagen import generate_wide, reference_and_evaluation
 from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run
 
 SUBSET = [Category.SUBSET_PERFORMANCE]
