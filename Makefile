@@ -8,7 +8,7 @@ RIME_SDK_VERSION := 2.13.2
 DEV := PYTHONPATH=$(CURDIR)/dev$${PYTHONPATH:+:$$PYTHONPATH}
 CODE := src dev tests example_dags benchmarks
 
-.PHONY: install test lint typecheck pytest demo demo-ui engine clean
+.PHONY: install test lint typecheck pytest demo demo-ui engine docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ demo-ui: $(STAMP)
 
 engine: $(STAMP)
 	$(BIN)/rime-local serve
+
+# Copy the example DAGs' [START]/[END] regions into the how-to pages (tests/docs checks them).
+docs: $(STAMP)
+	$(DEV) $(BIN)/python -m rime_dev.docs
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
