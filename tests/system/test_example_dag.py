@@ -172,3 +172,35 @@ def test_dag_runs_end_to_end(rime_connection: str, tmp_path: Path, monkeypatch: 
     assert production.tags["model_type"] == best.data.tags["model_type"]
     assert production.tags["rime_stress_test_run_id"] == best.data.tags["RIME Stress Test Run ID"]
     assert production.tags["rime_stress_test_link"] == best.data.tags["RIME Stress Test Link"]
+
+
+def test_without_the_repository_generated_data_fails_saying_what_to_set(tmp_path: Path) -> None:
+    # A deployment of the example DAG without the repository's dev/ folder: the generator is
+    # not importable, and the fetch task must say which setting points it at real files.
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(EXAMPLE_DAGS)!r})
+        from rime_demo.data import fetch_fraud_data
+        try:
+            import rime_dev
+        except ImportError:
+            pass
+        else:
+            sys.exit("rime_dev is importable: this is not a deployment without the repository")
+        try:
+            fetch_fraud_data("train", __import__("pathlib").Path({str(tmp_path)!r}))
+        except RuntimeError as err:
+            print(err)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RIME_DEMO_FRAUD_DATA_DIR")}
+    env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, check=False
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "fraud_data_dir" in result.stdout
+    assert "RIME_DEMO_FRAUD_DATA_DIR" in result.stdout
+    assert not (tmp_path / "train.csv").exists()
