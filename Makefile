@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RIME_SDK_VERSION := 2.13.2
-# The developer tools (demo, engine starter, data generator) live in dev/, outside the package.
-DEV := PYTHONPATH=$(CURDIR)/dev$${PYTHONPATH:+:$$PYTHONPATH}
+# The developer tools (demo, engine starter, data generator, docs) live in dev/, outside the package.
+export PYTHONPATH := $(CURDIR)/dev$(if $(PYTHONPATH),:$(PYTHONPATH))
 CODE := src dev tests example_dags benchmarks
 
 .PHONY: install test lint typecheck pytest demo demo-ui engine docs clean
@@ -38,18 +38,18 @@ test: lint typecheck pytest
 
 # The walkthrough end to end on this machine: local engine, SQLite Airflow and MLflow under .demo/.
 demo: $(STAMP)
-	$(DEV) $(BIN)/python -m rime_dev.demo
+	$(BIN)/python -m rime_dev.demo
 
 # Airflow (http://localhost:8081), MLflow UI (http://localhost:7081) and the engine on .demo/, until Ctrl-C.
 demo-ui: $(STAMP)
-	$(DEV) $(BIN)/python -m rime_dev.demo ui
+	$(BIN)/python -m rime_dev.demo ui
 
 engine: $(STAMP)
 	$(BIN)/rime-local serve
 
 # Copy the example DAGs' [START]/[END] regions into the how-to pages (tests/docs checks them).
 docs: $(STAMP)
-	$(DEV) $(BIN)/python -m rime_dev.docs
+	$(BIN)/python -m rime_dev.docs
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
