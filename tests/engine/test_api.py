@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tests.engine.flow import (
+    assert_rime_error,
     create_project,
     labelled_frame,
     ok,
@@ -15,25 +16,7 @@ from tests.engine.flow import (
     wait_valid,
 )
 
-
-@pytest.fixture(scope="module")
-def api(rime_engine):
-    with rime_engine.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def project_id(api):
-    return create_project(api, "api-contract")
-
-
-def assert_rime_error(response: httpx.Response, status: int, *needles: str) -> str:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"code", "message", "details"}
-    for needle in needles:
-        assert needle in body["message"], body["message"]
-    return body["message"]
+PROJECT = "api-contract"
 
 
 def count_projects(api) -> int:

@@ -11,16 +11,9 @@ import pytest
 
 from airflow_provider_rime.rime_api.paging import PageState, PageTokenCodec
 from tests.conftest import start_engine
-from tests.engine.flow import create_project, ok
-from tests.engine.test_api import assert_rime_error
+from tests.engine.flow import assert_rime_error, create_project, ok
 
 SECRET_FILE = "page-token.secret"
-
-
-@pytest.fixture(scope="module")
-def api(rime_engine):
-    with rime_engine.client() as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

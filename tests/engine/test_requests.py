@@ -6,19 +6,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.engine.flow import create_project, labelled_frame, ok, register_dataset, wait_valid
-from tests.engine.test_api import assert_rime_error
+from tests.engine.flow import (
+    assert_rime_error,
+    create_project,
+    labelled_frame,
+    ok,
+    register_dataset,
+    wait_valid,
+)
 
-
-@pytest.fixture(scope="module")
-def api(rime_engine):
-    with rime_engine.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def project_id(api):
-    return create_project(api, "request-bodies")
+PROJECT = "request-bodies"
 
 
 def test_openapi_describes_request_bodies_and_query_parameters(rime_engine):

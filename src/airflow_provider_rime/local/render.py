@@ -236,28 +236,15 @@ def registration(
 # ----------------------------------------------------------------------------- uploads
 
 
-def file_upload_urls(
-    upload_url: str, done_url: str, destination_url: str, upload_limit: int
+def upload_urls(
+    file_urls: dict[str, str], done_url: str, destination_url: str, upload_limit: int, *, directory: bool
 ) -> dict[str, Any]:
-    """``POST /v1-beta/datasets/upload-url``: where to PUT the file and the done marker."""
-    return {
-        "uploadUrl": upload_url,
-        "doneFileUploadUrl": done_url,
-        "destinationUrl": destination_url,
-        "uploadLimit": int64(upload_limit),
-    }
-
-
-def directory_upload_urls(
-    upload_urls: dict[str, str], done_url: str, destination_url: str, upload_limit: int
-) -> dict[str, Any]:
-    """``POST /v1-beta/models/upload-url``: one PUT URL per relative file path."""
-    return {
-        "uploadPathMap": upload_urls,
-        "doneFileUploadUrl": done_url,
-        "destinationUrl": destination_url,
-        "uploadLimit": int64(upload_limit),
-    }
+    """Where to PUT an upload's files (``uploadUrl`` for one file, ``uploadPathMap`` for a directory)."""
+    out: dict[str, Any] = (
+        {"uploadPathMap": file_urls} if directory else {"uploadUrl": next(iter(file_urls.values()))}
+    )
+    out.update(doneFileUploadUrl=done_url, destinationUrl=destination_url, uploadLimit=int64(upload_limit))
+    return out
 
 
 # ----------------------------------------------------------------------------- jobs

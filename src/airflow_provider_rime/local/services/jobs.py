@@ -6,9 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from airflow_provider_rime.local.context import EngineContext
-from airflow_provider_rime.local.errors import InvalidInput, NotFound
+from airflow_provider_rime.local.errors import InvalidInput
 from airflow_provider_rime.local.jobs.status import finish_job
-from airflow_provider_rime.local.store.queries import select_page
+from airflow_provider_rime.local.store.queries import get_existing, select_page
 from airflow_provider_rime.local.store.schema import Job, JobKind
 from airflow_provider_rime.rime_api.enums import JobStatus, JobType
 
@@ -18,10 +18,7 @@ LOG_TAIL_BYTES = 256 * 1024
 
 def get_job(s: Session, job_id: str) -> Job:
     """The job, or ``NotFound``."""
-    job = s.get(Job, job_id)
-    if job is None:
-        raise NotFound.named("job", job_id)
-    return job
+    return get_existing(s, Job, job_id, "job")
 
 
 def list_stress_test_jobs(

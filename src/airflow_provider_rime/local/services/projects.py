@@ -8,8 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from airflow_provider_rime.local.context import EngineContext
-from airflow_provider_rime.local.errors import NotFound
-from airflow_provider_rime.local.store.queries import select_page
+from airflow_provider_rime.local.store.queries import get_existing, select_page
 from airflow_provider_rime.local.store.schema import Job, Project
 from airflow_provider_rime.rime_api.documents import CreateProjectRequest
 from airflow_provider_rime.rime_api.enums import JobStatus
@@ -18,10 +17,7 @@ from airflow_provider_rime.rime_api.naming import utc_now
 
 def get_project(s: Session, project_id: str) -> Project:
     """The project, or ``NotFound``."""
-    project = s.get(Project, project_id)
-    if project is None:
-        raise NotFound.named("project", project_id)
-    return project
+    return get_existing(s, Project, project_id, "project")
 
 
 def create_project(s: Session, request: CreateProjectRequest) -> Project:

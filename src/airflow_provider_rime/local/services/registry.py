@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from airflow_provider_rime.local.context import EngineContext
 from airflow_provider_rime.local.errors import Conflict, InvalidInput, NotFound
 from airflow_provider_rime.local.jobs.queue import DatasetPayload, ModelPayload, PredictionsPayload, enqueue
-from airflow_provider_rime.local.store.queries import select_page
+from airflow_provider_rime.local.store.queries import get_existing, select_page
 from airflow_provider_rime.local.store.schema import Dataset, JobKind, Model, Prediction, Project
 from airflow_provider_rime.rime_api.documents import (
     ConnectionInfo,
@@ -42,6 +42,15 @@ def _check_data_file(connection: ConnectionInfo, where: str) -> None:
         )
 
 
+def _awaiting_validation() -> dict[str, Any]:
+    """The columns of a new entry whose validation job has not run yet."""
+    return {
+        "validity_status": ValidityStatus.PENDING.value,
+        "validity_message": _PENDING_MESSAGE,
+        "created_at": utc_now(),
+    }
+
+
 def _commit_unique(s: Session, message: str) -> None:
     try:
         s.commit()
@@ -50,15 +59,21 @@ def _commit_unique(s: Session, message: str) -> None:
         raise Conflict(message) from None
 
 
-def _find(
-    s: Session, entity: type[Entry], kind: str, entry_id: str | None, name: str | None, project_id: str | None
+#: How messages name each kind of registry entry.
+KINDS: dict[type[Dataset | Model | Prediction], str] = {
+    Dataset: "dataset",
+    Model: "model",
+    Prediction: "prediction set",
+}
+
+
+def find(
+    s: Session, entity: type[Entry], entry_id: str | None, name: str | None, project_id: str | None
 ) -> Entry:
-    """An entry by id, or by name (within a project when one is given)."""
+    """A dataset or model by id, or by name (within a project when one is given)."""
+    kind = KINDS[entity]
     if entry_id:
-        found = s.get(entity, entry_id)
-        if found is None:
-            raise NotFound.named(kind, entry_id)
-        return found
+        return get_existing(s, entity, entry_id, kind)
     if name:
         stmt = select(entity).where(entity.name == name)
         if project_id:
@@ -71,14 +86,18 @@ def _find(
     raise InvalidInput(f"give {id_param} or {kind}Name")
 
 
-def _delete(
-    s: Session, entity: type[Dataset | Model | Prediction], key: str | tuple[str, str], kind: str
-) -> None:
-    entry = s.get(entity, key)
-    if entry is None:
-        raise NotFound.named(kind, key if isinstance(key, str) else "/".join(key))
-    s.delete(entry)
+def delete(s: Session, entity: type[Dataset | Model | Prediction], key: str | tuple[str, str]) -> None:
+    """Delete a registry entry (a prediction set's key is ``(model_id, dataset_id)``)."""
+    s.delete(get_existing(s, entity, key, KINDS[entity]))
     s.commit()
+
+
+def list_in_project(
+    s: Session, entity: type[Entry], project_id: str, offset: int, size: int
+) -> tuple[list[Entry], int]:
+    """A page of a project's datasets or models, oldest first."""
+    stmt = select(entity).where(entity.project_id == project_id)
+    return select_page(s, stmt.order_by(entity.created_at, entity.id), offset, size)
 
 
 # ----------------------------------------------------------------------------- datasets
@@ -97,29 +116,13 @@ def register_dataset(
         name=request.name,
         data_info=request.data_info.to_wire(),
         user_metadata=request.metadata,
-        validity_status=ValidityStatus.PENDING.value,
-        validity_message=_PENDING_MESSAGE,
-        created_at=utc_now(),
+        **_awaiting_validation(),
     )
     s.add(dataset)
     job = enqueue(s, JobKind.VALIDATE_DATASET, project.id, DatasetPayload(dataset_id=dataset.id))
     _commit_unique(s, f"a dataset named {request.name!r} already exists in this project")
     engine.runner.wake()
     return dataset, job.id
-
-
-def find_dataset(s: Session, dataset_id: str | None, name: str | None, project_id: str | None) -> Dataset:
-    """A dataset by id, or by name."""
-    return _find(s, Dataset, "dataset", dataset_id, name, project_id)
-
-
-def delete_dataset(s: Session, dataset_id: str) -> None:
-    _delete(s, Dataset, dataset_id, "dataset")
-
-
-def list_datasets(s: Session, project_id: str, offset: int, size: int) -> tuple[list[Dataset], int]:
-    stmt = select(Dataset).where(Dataset.project_id == project_id)
-    return select_page(s, stmt.order_by(Dataset.created_at, Dataset.id), offset, size)
 
 
 # ----------------------------------------------------------------------------- models
@@ -142,11 +145,10 @@ def register_model(
         model_info=info.to_wire() if info is not None else None,
         user_metadata=request.metadata,
         external_id=request.external_id,
-        # Without a model file the model is "predictions-only": nothing to validate.
-        validity_status=(ValidityStatus.VALID if info is None else ValidityStatus.PENDING).value,
-        validity_message="predictions-only model" if info is None else _PENDING_MESSAGE,
-        created_at=utc_now(),
+        **_awaiting_validation(),
     )
+    if info is None:  # a "predictions-only" model: nothing to validate
+        model.validity_status, model.validity_message = ValidityStatus.VALID.value, "predictions-only model"
     s.add(model)
     job_id = None
     if info is not None:
@@ -154,20 +156,6 @@ def register_model(
     _commit_unique(s, f"a model named {request.name!r} already exists in this project")
     engine.runner.wake()
     return model, job_id
-
-
-def find_model(s: Session, model_id: str | None, name: str | None, project_id: str | None) -> Model:
-    """A model by id, or by name."""
-    return _find(s, Model, "model", model_id, name, project_id)
-
-
-def delete_model(s: Session, model_id: str) -> None:
-    _delete(s, Model, model_id, "model")
-
-
-def list_models(s: Session, project_id: str, offset: int, size: int) -> tuple[list[Model], int]:
-    stmt = select(Model).where(Model.project_id == project_id)
-    return select_page(s, stmt.order_by(Model.created_at, Model.id), offset, size)
 
 
 # ----------------------------------------------------------------------------- predictions
@@ -200,9 +188,7 @@ def register_predictions(
             project_id=project.id,
             pred_info=request.pred_info.to_wire(),
             user_metadata=request.metadata,
-            validity_status=ValidityStatus.PENDING.value,
-            validity_message=_PENDING_MESSAGE,
-            created_at=utc_now(),
+            **_awaiting_validation(),
         )
     )
     payload = PredictionsPayload(model_id=model_id, dataset_id=dataset_id)
@@ -213,14 +199,8 @@ def register_predictions(
 
 
 def get_prediction(s: Session, model_id: str, dataset_id: str) -> Prediction:
-    pred = s.get(Prediction, (model_id, dataset_id))
-    if pred is None:
-        raise NotFound.named("prediction set", f"{model_id}/{dataset_id}")
-    return pred
-
-
-def delete_prediction(s: Session, model_id: str, dataset_id: str) -> None:
-    _delete(s, Prediction, (model_id, dataset_id), "prediction set")
+    """A model's prediction set on a dataset."""
+    return get_existing(s, Prediction, (model_id, dataset_id), KINDS[Prediction])
 
 
 def list_predictions(

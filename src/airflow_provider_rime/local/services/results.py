@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from airflow_provider_rime.local.errors import NotFound
-from airflow_provider_rime.local.store.queries import select_page
+from airflow_provider_rime.local.store.queries import get_existing, select_page
 from airflow_provider_rime.local.store.schema import (
     CategoryResult,
     Job,
@@ -22,10 +21,7 @@ from airflow_provider_rime.rime_api.enums import ModelTask, Severity
 
 def get_test_run(s: Session, test_run_id: str) -> TestRun:
     """The test run, or ``NotFound``."""
-    run = s.get(TestRun, test_run_id)
-    if run is None:
-        raise NotFound.named("test run", test_run_id)
-    return run
+    return get_existing(s, TestRun, test_run_id, "test run")
 
 
 def model_task_of(s: Session, run: TestRun) -> str:
@@ -105,10 +101,7 @@ def test_batches(s: Session, test_run_id: str) -> list[dict[str, Any]]:
 def get_test_batch(s: Session, test_run_id: str, test_type: str) -> dict[str, Any]:
     """One test type's batch result."""
     get_test_run(s, test_run_id)
-    batch = s.get(TestBatchResult, (test_run_id, test_type))
-    if batch is None:
-        raise NotFound.named(f"test batch of test run {test_run_id}:", test_type)
-    return batch.doc
+    return get_existing(s, TestBatchResult, (test_run_id, test_type), "test batch").doc
 
 
 def job_of(s: Session, run: TestRun) -> Job | None:

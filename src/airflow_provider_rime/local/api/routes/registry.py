@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from airflow_provider_rime.local import render
 from airflow_provider_rime.local.api.deps import Db, Engine, ExistingProject, Paged
 from airflow_provider_rime.local.services import registry
+from airflow_provider_rime.local.store.schema import Dataset, Model, Prediction
 from airflow_provider_rime.rime_api.documents import (
     RegisterDatasetRequest,
     RegisterModelRequest,
@@ -38,20 +39,14 @@ def read_dataset(
     project_id: ProjectFilter = None,
     plain_project_id: PlainProjectFilter = None,
 ) -> dict[str, Any]:
-    found = registry.find_dataset(s, dataset_id, dataset_name, project_id or plain_project_id)
+    found = registry.find(s, Dataset, dataset_id, dataset_name, project_id or plain_project_id)
     return {"dataset": render.dataset(found)}
-
-
-@router.delete("/v1/registry/dataset/{dataset_id}")
-def delete_dataset(dataset_id: str, s: Db) -> dict[str, Any]:
-    registry.delete_dataset(s, dataset_id)
-    return {}
 
 
 @router.get("/v1/registry/{project_id}/dataset")
 def list_datasets(project: ExistingProject, s: Db, pager: Paged) -> dict[str, Any]:
     state = pager.start({})
-    rows, total = registry.list_datasets(s, project.id, state.offset, pager.size)
+    rows, total = registry.list_in_project(s, Dataset, project.id, state.offset, pager.size)
     return pager.page("datasets", [render.dataset(d) for d in rows], state, total)
 
 
@@ -72,20 +67,14 @@ def read_model(
     project_id: ProjectFilter = None,
     plain_project_id: PlainProjectFilter = None,
 ) -> dict[str, Any]:
-    found = registry.find_model(s, model_id or plain_model_id, model_name, project_id or plain_project_id)
+    found = registry.find(s, Model, model_id or plain_model_id, model_name, project_id or plain_project_id)
     return {"model": render.model_with_owner(found)}
-
-
-@router.delete("/v1/registry/model/{model_id}")
-def delete_model(model_id: str, s: Db) -> dict[str, Any]:
-    registry.delete_model(s, model_id)
-    return {}
 
 
 @router.get("/v1/registry/{project_id}/model")
 def list_models(project: ExistingProject, s: Db, pager: Paged) -> dict[str, Any]:
     state = pager.start({})
-    rows, total = registry.list_models(s, project.id, state.offset, pager.size)
+    rows, total = registry.list_in_project(s, Model, project.id, state.offset, pager.size)
     return pager.page("models", [render.model_with_owner(m) for m in rows], state, total)
 
 
@@ -107,12 +96,6 @@ def read_prediction(model_id: str, dataset_id: str, s: Db) -> dict[str, Any]:
     return {"prediction": render.prediction(registry.get_prediction(s, model_id, dataset_id))}
 
 
-@router.delete("/v1/registry/prediction/{model_id}/{dataset_id}")
-def delete_prediction(model_id: str, dataset_id: str, s: Db) -> dict[str, Any]:
-    registry.delete_prediction(s, model_id, dataset_id)
-    return {}
-
-
 @router.get("/v1/registry/{project_id}/prediction")
 def list_predictions(
     project: ExistingProject,
@@ -129,3 +112,24 @@ def list_predictions(
         s, project.id, state.query.get("m"), state.query.get("d"), state.offset, pager.size
     )
     return pager.page("predictions", [render.prediction(p) for p in rows], state, total)
+
+
+# Deleting entries (rime-sdk sends the body `{}`: there is nothing in it to read).
+
+
+@router.delete("/v1/registry/dataset/{dataset_id}")
+def delete_dataset(dataset_id: str, s: Db) -> dict[str, Any]:
+    registry.delete(s, Dataset, dataset_id)
+    return {}
+
+
+@router.delete("/v1/registry/model/{model_id}")
+def delete_model(model_id: str, s: Db) -> dict[str, Any]:
+    registry.delete(s, Model, model_id)
+    return {}
+
+
+@router.delete("/v1/registry/prediction/{model_id}/{dataset_id}")
+def delete_prediction(model_id: str, dataset_id: str, s: Db) -> dict[str, Any]:
+    registry.delete(s, Prediction, (model_id, dataset_id))
+    return {}

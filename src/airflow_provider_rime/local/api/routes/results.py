@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from airflow_provider_rime.local import render
-from airflow_provider_rime.local.api.deps import Db, Engine, Paged, PagedBySdk
+from airflow_provider_rime.local.api.deps import Db, Engine, Paged, PagedBySdk, Pager
 from airflow_provider_rime.local.context import EngineContext
 from airflow_provider_rime.local.errors import InvalidInput
 from airflow_provider_rime.local.services import results
 from airflow_provider_rime.local.store.schema import TestRun
 from airflow_provider_rime.rime_api.enums import TestType
+from airflow_provider_rime.rime_api.paging import PageState
 
 router = APIRouter(tags=["results"])
 
@@ -23,6 +24,12 @@ def _required(value: Any, name: str) -> Any:
     if not value:
         raise InvalidInput(f"{name} is required")
     return value
+
+
+def _start_for_run(pager: Pager, test_run_id: str | None, param: str) -> tuple[PageState, str]:
+    """A page of a list of one test run's results; ``param`` names the run's id on the wire."""
+    state = pager.start({"r": test_run_id})
+    return state, _required(state.query.get("r"), param)
 
 
 def _render_test_run(s: Session, run: TestRun, engine: EngineContext) -> dict[str, Any]:
@@ -73,8 +80,8 @@ def summary_tests(
     test_run_id: Annotated[str | None, Query(alias="query.testRunId")] = None,
 ) -> dict[str, Any]:
     # Deprecated in rime-sdk in favour of category results, and the same documents.
-    state = pager.start({"r": test_run_id})
-    docs = results.category_results(s, _required(state.query.get("r"), "query.testRunId"))
+    state, run_id = _start_for_run(pager, test_run_id, "query.testRunId")
+    docs = results.category_results(s, run_id)
     return pager.page("summaryTestResults", docs[state.offset : state.offset + pager.size], state, len(docs))
 
 
@@ -84,8 +91,7 @@ def batch_results(
     pager: PagedBySdk,
     test_run_id: Annotated[str | None, Query(alias="testRunId")] = None,
 ) -> dict[str, Any]:
-    state = pager.start({"r": test_run_id})
-    run_id = _required(state.query.get("r"), "testRunId")
+    state, run_id = _start_for_run(pager, test_run_id, "testRunId")
     docs, total = results.list_test_batches(s, run_id, state.offset, pager.size)
     return pager.page("testBatches", docs, state, total)
 

@@ -19,15 +19,16 @@ presigned = APIRouter(tags=["uploads"])
 @router.post("/v1-beta/datasets/upload-url")
 def dataset_upload_url(body: DatasetUploadUrlRequest, engine: Engine, s: Db) -> dict[str, Any]:
     grant = uploads.grant_file_upload(engine, s, body)
-    (file_url,) = grant.file_urls.values()
-    return render.file_upload_urls(file_url, grant.done_url, grant.destination_url, grant.upload_limit)
+    return render.upload_urls(
+        grant.file_urls, grant.done_url, grant.destination_url, grant.upload_limit, directory=False
+    )
 
 
 @router.post("/v1-beta/models/upload-url")
 def model_upload_url(body: ModelUploadUrlRequest, engine: Engine, s: Db) -> dict[str, Any]:
     grant = uploads.grant_directory_upload(engine, s, body)
-    return render.directory_upload_urls(
-        grant.file_urls, grant.done_url, grant.destination_url, grant.upload_limit
+    return render.upload_urls(
+        grant.file_urls, grant.done_url, grant.destination_url, grant.upload_limit, directory=True
     )
 
 
