@@ -26,6 +26,15 @@ def ok(response: httpx.Response) -> dict[str, Any]:
     return response.json()
 
 
+def assert_rime_error(response: httpx.Response, status: int, *needles: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"code", "message", "details"}
+    for needle in needles:
+        assert needle in body["message"], body["message"]
+    return body["message"]
+
+
 def create_project(client: httpx.Client, name: str) -> str:
     body = ok(
         client.post("/v1/projects", json={"name": name, "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION"})

@@ -1,4 +1,10 @@
-"""The engine's FastAPI application: routers per resource, one auth dependency, RIME error bodies."""
+"""The engine's FastAPI application: a router per resource, one auth dependency, errors in one place.
+
+Where things are: ``api/routes/`` (RIME's REST API, thin), ``api/deps.py`` (auth, the project a
+path names, paging), ``api/errors.py`` (every failure as RIME's error body), ``services/`` (what
+the routes do), ``render.py`` (RIME's response JSON), ``jobs/`` (worker processes), ``store/``
+(tables and migrations), ``web/`` (the result pages the API links to).
+"""
 
 from __future__ import annotations
 
@@ -8,23 +14,31 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import Depends, FastAPI
 
-from airflow_provider_rime.local.api import info, projects, registry, results, stress, uploads
-from airflow_provider_rime.local.api.deps import EngineContext, require_api_key
-from airflow_provider_rime.local.errors import GRPC_CODES, ApiError
+from airflow_provider_rime.local.api.deps import require_api_key
+from airflow_provider_rime.local.api.errors import install_error_handlers
+from airflow_provider_rime.local.api.routes import (
+    info,
+    jobs,
+    projects,
+    registry,
+    results,
+    stress_tests,
+    uploads,
+)
+from airflow_provider_rime.local.context import EngineContext
 from airflow_provider_rime.local.jobs.runner import JobRunner
-from airflow_provider_rime.local.settings import ENGINE_VERSION, EngineSettings
+from airflow_provider_rime.local.settings import ENGINE_VERSION, EngineSettings, page_token_secret
 from airflow_provider_rime.local.store.db import make_engine, session_factory, upgrade
 from airflow_provider_rime.local.web import pages
+from airflow_provider_rime.rime_api.paging import PageTokenCodec
 
 log = logging.getLogger("rime-local")
 
 
 def create_app(settings: EngineSettings) -> FastAPI:
+    """The engine for ``settings``: store migrated, job runner ready to start with the app."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
@@ -51,45 +65,25 @@ def create_app(settings: EngineSettings) -> FastAPI:
         version=ENGINE_VERSION,
         description="A RIME-compatible local engine: RIME's REST API, with the tests really computed.",
         lifespan=lifespan,
+        # grpc-gateway reads a body as JSON whatever its Content-Type says; so does the engine.
+        strict_content_type=False,
     )
-    app.state.ctx = EngineContext(settings=settings, sessions=sessions, runner=runner)
+    app.state.engine = EngineContext(
+        settings=settings,
+        sessions=sessions,
+        runner=runner,
+        page_tokens=PageTokenCodec(page_token_secret(settings.page_token_secret_path)),
+    )
 
     authed = [Depends(require_api_key)]
-    for module in (info, projects, registry, stress, results):
+    for module in (info, projects, uploads, registry, stress_tests, jobs, results):
         app.include_router(module.router, dependencies=authed)
-    app.include_router(uploads.authed)
-    app.include_router(uploads.router)  # pre-signed: the token in the URL is the credential
+    app.include_router(uploads.presigned)  # pre-signed: the token in the URL is the credential
     app.include_router(pages.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": ENGINE_VERSION}
 
-    @app.exception_handler(ApiError)
-    async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return JSONResponse(ApiError(400, f"{where}: {first.get('msg')}").body(), status_code=400)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        if exc.status_code == 404 and message == "Not Found":
-            message = "no such route on this server"
-        return JSONResponse(
-            {"code": GRPC_CODES.get(exc.status_code, 2), "message": message, "details": []},
-            status_code=exc.status_code,
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return JSONResponse(
-            ApiError(500, f"internal error in the local engine: {type(exc).__name__}").body(), status_code=500
-        )
-
+    install_error_handlers(app)
     return app

@@ -89,9 +89,9 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def create_api_key(args: argparse.Namespace) -> int:
-    from airflow_provider_rime.local.api.wire import now
     from airflow_provider_rime.local.store.db import make_engine, session_factory, upgrade
     from airflow_provider_rime.local.store.schema import ApiKey
+    from airflow_provider_rime.rime_api.naming import utc_now
 
     data_dir = args.data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -100,7 +100,7 @@ def create_api_key(args: argparse.Namespace) -> int:
     upgrade(engine)
     key = "rime-local-" + secrets.token_urlsafe(32)
     with session_factory(engine).begin() as s:
-        s.add(ApiKey(key_hash=hash_api_key(key), name=args.name, created_at=now()))
+        s.add(ApiKey(key_hash=hash_api_key(key), name=args.name, created_at=utc_now()))
     engine.dispose()
     print(key)
     print("Store it now: the engine keeps only its hash.", file=sys.stderr)

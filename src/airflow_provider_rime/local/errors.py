@@ -1,31 +1,78 @@
-"""Errors in RIME's wire shape: grpc-gateway's ``{"code", "message", "details"}``."""
+"""What can go wrong in the engine, in its own terms.
+
+Services, the store and the jobs raise these; only the HTTP layer (``local/api/errors.py``)
+knows which status code and grpc-gateway body each one becomes. The message is written for the
+person who sent the request: it names the field or the object and says what to do.
+"""
 
 from __future__ import annotations
 
-# grpc status codes, by the HTTP status grpc-gateway maps them to.
-GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 412: 9, 413: 8, 429: 8, 500: 13, 503: 14}
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
-class ApiError(Exception):
-    """Raised by handlers and the store; rendered as a grpc-gateway error body."""
+class EngineError(Exception):
+    """Base of the engine's domain errors; ``message`` is what the client is shown."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.status = status
         self.message = message
 
-    def body(self) -> dict[str, object]:
-        # No true/false/null anywhere: rime-sdk parses error bodies with ast.literal_eval.
-        return {"code": GRPC_CODES.get(self.status, 2), "message": self.message, "details": []}
+
+class InvalidInput(EngineError):
+    """The request names something the engine cannot accept (a bad field, an unsupported option)."""
 
 
-def bad_request(message: str) -> ApiError:
-    return ApiError(400, message)
+class NotFound(EngineError):
+    """The object the request names does not exist."""
+
+    @classmethod
+    def named(cls, kind: str, ident: str) -> NotFound:
+        """``<kind> '<ident>' does not exist`` (rime-sdk users grep for "does not exist")."""
+        return cls(f"{kind} {ident!r} does not exist")
 
 
-def not_found(kind: str, ident: str) -> ApiError:
-    return ApiError(404, f"{kind} {ident!r} does not exist")
+class Conflict(EngineError):
+    """The request clashes with what is stored (a name already taken)."""
 
 
-def conflict(message: str) -> ApiError:
-    return ApiError(409, message)
+class Unauthenticated(EngineError):
+    """No API key, or one this engine does not know."""
+
+
+class PermissionDenied(EngineError):
+    """The credential is known but does not allow this (an expired or foreign upload URL)."""
+
+
+class TooLarge(EngineError):
+    """The request is over one of the engine's limits (the upload limit)."""
+
+
+#: At most this many problems are listed in one message.
+_MAX_LISTED = 5
+
+
+def describe_problems(errors: Sequence[Mapping[str, Any]], where: str = "") -> str:
+    """One message for pydantic validation errors: each field's path, what was wrong, what was sent.
+
+    :param errors: ``ValidationError.errors()`` (or FastAPI's request validation errors).
+    :param where: Prefix of every field path, e.g. ``"configJson"``.
+    """
+    parts = []
+    for error in errors[:_MAX_LISTED]:
+        path = where
+        for step in error.get("loc", ()):
+            path += f"[{step}]" if isinstance(step, int) else (f".{step}" if path else str(step))
+        text = f"{path}: {error.get('msg', 'invalid')}" if path else str(error.get("msg", "invalid"))
+        sent = error.get("input")
+        if (
+            error.get("type") != "missing"
+            and isinstance(sent, str | int | float)
+            and not isinstance(sent, bool)
+        ):
+            shown = repr(sent)
+            text += f" (got {shown[:80] + '...' if len(shown) > 80 else shown})"
+        parts.append(text)
+    if len(errors) > _MAX_LISTED:
+        parts.append(f"and {len(errors) - _MAX_LISTED} more")
+    return "; ".join(parts) or "invalid request"

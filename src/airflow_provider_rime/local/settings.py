@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_PORT = 8642
 DEFAULT_DATA_DIR = Path("~/.rime-local")
 ENV_API_KEYS = "RIME_LOCAL_API_KEYS"
+# The key that signs page tokens, in the data dir.
+PAGE_TOKEN_SECRET_FILE = "page-token.secret"
 # What the engine reports as its version: rime-sdk 2.13 checks major.minor against its own.
 RIME_COMPAT_VERSION = "2.13.0"
 
@@ -60,8 +63,36 @@ class EngineSettings:
         return self.data_dir / "uploads"
 
     @property
+    def page_token_secret_path(self) -> Path:
+        return self.data_dir / PAGE_TOKEN_SECRET_FILE
+
+    @property
     def api_key_hashes(self) -> frozenset[str]:
         return frozenset(hash_api_key(k) for k in self.api_keys)
+
+
+def page_token_secret(path: Path) -> bytes:
+    """The key that signs page tokens: made at first start (readable by its owner only), then reused.
+
+    Kept in the data dir, so the ``nextPageToken`` a client holds still works after a restart.
+    Written to a private temporary file and linked into place, so an engine starting at the same
+    moment never reads half a key.
+    """
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another engine made it first: use theirs
+        finally:
+            tmp.unlink()
+    secret = path.read_bytes()
+    if len(secret) < 32:
+        raise RuntimeError(f"{path} is too short to be a page-token secret; delete it to make a new one")
+    return secret
 
 
 def api_keys_from_env() -> tuple[str, ...]:

@@ -55,6 +55,12 @@ def _either_spelling(name: str) -> AliasChoices:
     return AliasChoices(to_camel(name), name)
 
 
+def _snake_first(name: str) -> AliasChoices:
+    # The first choice is the name a validation error shows for a missing field: a snake_case
+    # document should name it in snake_case ("data_info", not "dataInfo").
+    return AliasChoices(name, to_camel(name))
+
+
 class WireModel(BaseModel):
     """A camelCase document of RIME's API (snake_case accepted on input)."""
 
@@ -75,7 +81,7 @@ class SnakeModel(WireModel):
     """A snake_case document that rime-sdk sends as a plain dict (camelCase accepted on input)."""
 
     model_config = ConfigDict(
-        alias_generator=AliasGenerator(validation_alias=_either_spelling, serialization_alias=None),
+        alias_generator=AliasGenerator(validation_alias=_snake_first, serialization_alias=None),
     )
 
 
@@ -129,11 +135,18 @@ class UpdateWorkspaceRoleRequest(WireModel):
 # ----------------------------------------------------------------------------- uploads
 
 
+def _empty_is_unset(value: Any) -> Any:
+    """proto3 reads an empty string as "not set": treat ``""`` like a left-out field."""
+    return None if value == "" else value
+
+
 class DatasetUploadUrlRequest(WireModel):
     """``POST /v1-beta/datasets/upload-url``: where to PUT one data file."""
 
     file_name: PathString
     upload_path: PathString | None = None
+
+    _unset = field_validator("upload_path", mode="before")(_empty_is_unset)
 
 
 class ModelUploadUrlRequest(WireModel):
@@ -142,6 +155,8 @@ class ModelUploadUrlRequest(WireModel):
     directory_name: PathString
     relative_file_paths: list[PathString] = Field(min_length=1, max_length=10_000)
     upload_path: PathString | None = None
+
+    _unset = field_validator("upload_path", mode="before")(_empty_is_unset)
 
 
 class UploadUrls(ResponseModel):
@@ -164,6 +179,8 @@ class UploadUrls(ResponseModel):
 
 class DataFile(WireModel):
     path: PathString
+    #: ``DATA_TYPE_DELTA_TABLE`` for a Delta table; left out for a file.
+    data_type: StrictStr | None = None
 
 
 class ConnectionInfo(WireModel):
@@ -197,6 +214,11 @@ class DataParams(WireModel):
     nrows: StrictInt | None = Field(default=None, ge=0)
     nrows_per_time_bin: StrictInt | None = Field(default=None, ge=0)
     sample: StrictBool | None = None
+    prompt_col: Column | None = None
+    intersections: list[dict[str, Any]] | None = None
+    feature_type_path: PathString | None = None
+    image_load_path: PathString | None = None
+    experimental_fields: dict[str, Any] | None = None
 
 
 class DataInfo(WireModel):
@@ -250,6 +272,7 @@ class PredParams(WireModel):
 
     pred_col: Column | None = None
     timestamp_col: Column | None = None
+    experimental_fields: dict[str, Any] | None = None
 
 
 class PredInfo(WireModel):

@@ -68,13 +68,24 @@ class PageTokenCodec:
             payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         except (ValueError, TypeError):
             raise PageTokenError("pageToken is not a token this server issued") from None
-        if not signature or not hmac.compare_digest(signature, self._sign(route, payload)):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters.
+        if not signature or not hmac.compare_digest(
+            signature.encode(errors="replace"), self._sign(route, payload).encode()
+        ):
             raise PageTokenError(
                 "pageToken does not belong to this list: pass the nextPageToken of the previous "
                 "page of the same list, or leave it out to start from the first page"
             )
-        data = json.loads(payload)
-        return PageState(offset=int(data["o"]), query=dict(data["q"]))
+        try:
+            data = json.loads(payload)
+            offset, query = data["o"], data["q"]
+        except (ValueError, TypeError, KeyError):
+            raise PageTokenError("pageToken is not a token this server issued") from None
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
+            raise PageTokenError("pageToken holds an offset this server never issues")
+        if not isinstance(query, dict):
+            raise PageTokenError("pageToken is not a token this server issued")
+        return PageState(offset=offset, query=query)
 
     @staticmethod
     def next_state(offset: int, size: int, total: int, query: dict[str, Any]) -> PageState | None:

@@ -21,15 +21,11 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from airflow_provider_rime.local.api.wire import now
-from airflow_provider_rime.local.jobs.status import (
-    FAILED,
-    PENDING,
-    RUNNING,
-    finish_job,
-)
+from airflow_provider_rime.local.jobs.status import finish_job
 from airflow_provider_rime.local.settings import EngineSettings
-from airflow_provider_rime.local.store.schema import Job
+from airflow_provider_rime.local.store.schema import Job, JobKind
+from airflow_provider_rime.rime_api.enums import JobStatus
+from airflow_provider_rime.rime_api.naming import utc_now as now
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +71,7 @@ class JobRunner:
                 finish_job(
                     s,
                     running.job_id,
-                    FAILED,
+                    JobStatus.FAILED,
                     "the engine was stopped while this job ran; start the job again",
                     only_if_running=True,
                 )
@@ -103,19 +99,20 @@ class JobRunner:
             self._wake.clear()
 
     def _capacity(self, kind: str) -> int:
-        if kind == "stress_test":
-            limit = self.settings.max_stress_workers
-        else:
-            limit = self.settings.max_validation_workers
-        in_use = sum(
-            1 for r in self._running.values() if (r.kind == "stress_test") == (kind == "stress_test")
-        )
+        # Stress tests and registry validations have separate pools: a long stress test never
+        # keeps a dataset from being validated.
+        is_stress = kind == JobKind.STRESS_TEST
+        limit = self.settings.max_stress_workers if is_stress else self.settings.max_validation_workers
+        in_use = sum(1 for r in self._running.values() if (r.kind == JobKind.STRESS_TEST) == is_stress)
         return limit - in_use
 
     def _claim_pending(self) -> None:
         with self.sessions() as s:
             pending = s.execute(
-                select(Job.id, Job.kind).where(Job.status == PENDING).order_by(Job.created_at).limit(20)
+                select(Job.id, Job.kind)
+                .where(Job.status == JobStatus.PENDING)
+                .order_by(Job.created_at)
+                .limit(20)
             ).all()
         for job_id, kind in pending:
             if self._capacity(kind) <= 0:
@@ -123,8 +120,13 @@ class JobRunner:
             with self.sessions.begin() as s:
                 claimed = s.execute(  # type: ignore[attr-defined]
                     update(Job)
-                    .where(Job.id == job_id, Job.status == PENDING)
-                    .values(status=RUNNING, runner_id=self.runner_id, started_at=now(), heartbeat_at=now())
+                    .where(Job.id == job_id, Job.status == JobStatus.PENDING)
+                    .values(
+                        status=JobStatus.RUNNING.value,
+                        runner_id=self.runner_id,
+                        started_at=now(),
+                        heartbeat_at=now(),
+                    )
                 ).rowcount
             if claimed == 1:
                 self._spawn(job_id, kind)
@@ -162,7 +164,7 @@ class JobRunner:
                     finish_job(
                         s,
                         job_id,
-                        "JOB_STATUS_CANCELLED" if cancelled else FAILED,
+                        JobStatus.CANCELLED if cancelled else JobStatus.FAILED,
                         "cancelled on request"
                         if cancelled
                         else f"the worker process stopped unexpectedly (exit code {code}); "
@@ -184,7 +186,7 @@ class JobRunner:
                 continue
             self._terminate(running.process)
             with self.sessions.begin() as s:
-                finish_job(s, job_id, "JOB_STATUS_CANCELLED", "cancelled on request", only_if_running=True)
+                finish_job(s, job_id, JobStatus.CANCELLED, "cancelled on request", only_if_running=True)
 
     def _fail_stale_jobs(self) -> None:
         """RUNNING jobs whose worker stopped sending heartbeats (engine killed, machine lost)."""
@@ -192,7 +194,7 @@ class JobRunner:
         with self.sessions.begin() as s:
             stale = s.scalars(
                 select(Job.id).where(
-                    Job.status == RUNNING, (Job.heartbeat_at < cutoff) | Job.heartbeat_at.is_(None)
+                    Job.status == JobStatus.RUNNING, (Job.heartbeat_at < cutoff) | Job.heartbeat_at.is_(None)
                 )
             ).all()
             for job_id in stale:
@@ -201,7 +203,7 @@ class JobRunner:
                 finish_job(
                     s,
                     job_id,
-                    FAILED,
+                    JobStatus.FAILED,
                     "the engine running this job stopped (no heartbeat for 30 s); start the job again",
                     only_if_running=True,
                 )

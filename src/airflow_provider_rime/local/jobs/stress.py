@@ -5,29 +5,28 @@ from __future__ import annotations
 import logging
 import math
 import time
-import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from airflow_provider_rime.local.api.wire import i64, now
+from airflow_provider_rime.local import render
 from airflow_provider_rime.local.catalogue import plan_tests, run_tests
 from airflow_provider_rime.local.catalogue.features import infer_features
 from airflow_provider_rime.local.catalogue.model_performance import model_perf_summary
 from airflow_provider_rime.local.catalogue.runner import PlannedTest
 from airflow_provider_rime.local.catalogue.types import (
     Category,
-    MetricCategory,
     Sensitivity,
-    Severity,
     StressInputs,
     SuiteConfig,
     TestBatch,
 )
 from airflow_provider_rime.local.data import DataError, missing_column_message, read_table
-from airflow_provider_rime.local.jobs.status import SUCCEEDED, finish_job
+from airflow_provider_rime.local.jobs.queue import StressTestPayload
+from airflow_provider_rime.local.jobs.status import finish_job
+from airflow_provider_rime.local.jobs.validation import data_file_path, read_stored
 from airflow_provider_rime.local.store.schema import (
     CategoryResult,
     Dataset,
@@ -38,6 +37,9 @@ from airflow_provider_rime.local.store.schema import (
     TestCaseResult,
     TestRun,
 )
+from airflow_provider_rime.rime_api.documents import DataInfo, DataParams, PredInfo
+from airflow_provider_rime.rime_api.enums import JobStatus, TestTaskStatus, ValidityStatus
+from airflow_provider_rime.rime_api.naming import utc_now
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,38 +49,9 @@ log = logging.getLogger(__name__)
 
 VALIDATION_WAIT_SECONDS = 600
 
-_CATEGORY_DESCRIPTIONS = {
-    Category.MODEL_PERFORMANCE: "How well the model performs on the evaluation data, and how much worse "
-    "than on the reference data.",
-    Category.SUBSET_PERFORMANCE: "Subsets of the data where the model performs much worse than overall.",
-    Category.DRIFT: "Changes in the distribution of features, predictions and labels from reference to "
-    "evaluation data, and what they do to the model.",
-    Category.ABNORMAL_INPUTS: "Rows of the evaluation data the model should not be trusted on: outliers, "
-    "unseen values, missing values, wrong types.",
-    Category.DATA_CLEANLINESS: "Problems in the data itself: missing features, duplicates, imbalance, "
-    "redundant or leaking features.",
-}
-
 
 class Cancelled(Exception):
     pass
-
-
-def json_safe(value: Any) -> Any:
-    """JSON-ready copy: numpy scalars to Python, non-finite floats to None."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if hasattr(value, "item"):  # numpy scalar
-        return json_safe(value.item())
-    return value
 
 
 def _wait_until_validated(sessions: sessionmaker[Session], dataset_ids: list[str]) -> None:
@@ -88,7 +61,7 @@ def _wait_until_validated(sessions: sessionmaker[Session], dataset_ids: list[str
             pending = [
                 d.name
                 for d in (s.get(Dataset, i) for i in dataset_ids)
-                if d is not None and d.validity_status == "VALIDITY_STATUS_PENDING"
+                if d is not None and d.validity_status == ValidityStatus.PENDING
             ]
         if not pending:
             return
@@ -125,17 +98,14 @@ def _predictions(
     import numpy as np
     import pandas as pd
 
-    from airflow_provider_rime.local.api.wire import field
-
     pred = session.get(Prediction, (model_id, dataset.id))
     if pred is None:
         return None, None
-    if pred.validity_status == "VALIDITY_STATUS_INVALID":
+    if pred.validity_status == ValidityStatus.INVALID:
         raise DataError(f"the predictions for the {data_name} are invalid: {pred.validity_message}")
-    info = pred.pred_info
-    path = field(field(field(info, "connectionInfo"), "dataFile"), "path")
-    column = field(field(info, "predParams"), "predCol") or "pred"
-    frame = read_table(path)
+    info = read_stored(PredInfo, pred.pred_info, "predInfo")
+    column = (info.pred_params.pred_col if info.pred_params else None) or "pred"
+    frame = read_table(data_file_path(info.connection_info, "predInfo"))
     if column not in frame.columns:
         raise DataError(
             missing_column_message(
@@ -162,30 +132,26 @@ def _predictions(
     return values, column
 
 
-def load_inputs(sessions: sessionmaker[Session], payload: dict[str, Any]) -> StressInputs:
+def load_inputs(sessions: sessionmaker[Session], payload: StressTestPayload) -> StressInputs:
     """Read the registered data and predictions of a stress test into ``StressInputs``."""
-    from airflow_provider_rime.local.api.wire import field
-
-    _wait_until_validated(sessions, [payload["ref_dataset_id"], payload["eval_dataset_id"]])
+    _wait_until_validated(sessions, [payload.ref_dataset_id, payload.eval_dataset_id])
     with sessions() as s:
-        ref_ds = s.get(Dataset, payload["ref_dataset_id"])
-        eval_ds = s.get(Dataset, payload["eval_dataset_id"])
+        ref_ds = s.get(Dataset, payload.ref_dataset_id)
+        eval_ds = s.get(Dataset, payload.eval_dataset_id)
         if ref_ds is None or eval_ds is None:
             raise DataError("a dataset of this test run was deleted before it ran")
         for ds, role in ((ref_ds, "reference"), (eval_ds, "evaluation")):
-            if ds.validity_status == "VALIDITY_STATUS_INVALID":
+            if ds.validity_status == ValidityStatus.INVALID:
                 raise DataError(f"the {role} dataset {ds.name!r} is invalid: {ds.validity_message}")
 
         frames = {}
-        params = {}
+        params: dict[str, DataParams] = {}
         for ds, role in ((ref_ds, "reference data"), (eval_ds, "evaluation data")):
-            path = field(field(field(ds.data_info, "connectionInfo"), "dataFile"), "path")
-            frames[role] = read_table(path)
-            params[role] = field(ds.data_info, "dataParams") or {}
+            info = read_stored(DataInfo, ds.data_info, "dataInfo")
+            frames[role] = read_table(data_file_path(info.connection_info, "dataInfo"))
+            params[role] = info.data_params or DataParams()
 
-        label_col = field(params["reference data"], "labelCol") or field(
-            params["evaluation data"], "labelCol"
-        )
+        label_col = params["reference data"].label_col or params["evaluation data"].label_col
         labels: dict[str, np.ndarray | None] = {}
         for role, frame in frames.items():
             if label_col:
@@ -200,7 +166,7 @@ def load_inputs(sessions: sessionmaker[Session], payload: dict[str, Any]) -> Str
         preds: dict[str, np.ndarray | None] = {}
         pred_cols: set[str] = set()
         for ds, role in ((ref_ds, "reference data"), (eval_ds, "evaluation data")):
-            values, column = _predictions(s, payload["model_id"], ds, len(frames[role]), role)
+            values, column = _predictions(s, payload.model_id, ds, len(frames[role]), role)
             preds[role] = values
             if column:
                 pred_cols.add(column)
@@ -212,27 +178,26 @@ def load_inputs(sessions: sessionmaker[Session], payload: dict[str, Any]) -> Str
             f"{missing} dataset too (or on neither, to run data-only tests)"
         )
 
-    non_features = {c for c in (label_col,) if c} | pred_cols | set(payload.get("exclude_columns") or [])
+    non_features = {c for c in (label_col,) if c} | pred_cols | set(payload.exclude_columns)
     for p in params.values():
-        ts_col = field(p, "timestampCol")
-        if ts_col:
-            non_features.add(ts_col)
+        if p.timestamp_col:
+            non_features.add(p.timestamp_col)
     ref = frames["reference data"]
     ev = frames["evaluation data"]
     ref_features = [c for c in ref.columns if str(c) not in non_features]
     eval_features = [c for c in ev.columns if str(c) not in non_features]
-    categorical = list(field(params["reference data"], "categoricalFeatures") or [])
-    text = list(field(params["reference data"], "textFeatures") or [])
+    categorical = list(params["reference data"].categorical_features or [])
+    text = list(params["reference data"].text_features or [])
     shared = [c for c in ref_features if c in set(eval_features)]
     features = infer_features(ref[shared], categorical, text)
 
-    categories = payload.get("categories")
+    categories = payload.categories
     suite = SuiteConfig(
-        sensitivity=Sensitivity.parse(payload.get("sensitivity")),
-        individual_tests_config=payload.get("individual_tests_config") or {},
-        exclude_columns=frozenset(payload.get("exclude_columns") or []),
+        sensitivity=Sensitivity.parse(payload.sensitivity),
+        individual_tests_config=payload.individual_tests_config,
+        exclude_columns=frozenset(payload.exclude_columns),
         categories=frozenset(Category(c) for c in categories) if categories is not None else None,
-        random_seed=int(payload.get("random_seed") or 0),
+        random_seed=payload.random_seed,
     )
     return StressInputs(
         ref=ref[ref_features],
@@ -246,137 +211,13 @@ def load_inputs(sessions: sessionmaker[Session], payload: dict[str, Any]) -> Str
     )
 
 
-def _batch_doc(run_id: str, batch: TestBatch) -> dict[str, Any]:
-    counts = batch.summary_counts()
-    return json_safe(
-        {
-            "testRunId": run_id,
-            "testType": batch.test_type,
-            "testName": batch.name,
-            "description": batch.description,
-            "testCategory": batch.category.value,
-            "category": batch.category.display_name,
-            "durationInMillis": i64(batch.duration_ms),
-            "severity": batch.severity.api_name,
-            "summaryCounts": {k: i64(v) for k, v in counts.items()},
-            "failingFeatures": batch.failing_features,
-            "metrics": [m.to_api() for m in batch.metrics],
-            "showInTestComparisons": True,
-            "display": {"summaryDetails": _batch_summary(batch)},
-        }
-    )
-
-
-def _batch_summary(batch: TestBatch) -> str:
-    failing = [c for c in batch.cases if not c.skipped and c.severity > Severity.PASS]
-    if not failing:
-        return f"{batch.name}: all {len(batch.cases)} test case(s) passed."
-    worst = max(failing, key=lambda c: (c.severity, c.importance))
-    return f"{batch.name}: {len(failing)} of {len(batch.cases)} test case(s) failed. {worst.explanation}"
-
-
-def _case_doc(run_id: str, batch: TestBatch, position: int) -> dict[str, Any]:
-    case = batch.cases[position]
-    case_id = f"{batch.test_type}:{position}"
-    return json_safe(
-        {
-            "testRunId": run_id,
-            "features": list(case.features),
-            "testBatchType": batch.test_type,
-            "status": case.status,
-            "severity": case.severity.api_name,
-            "importanceScore": float(case.importance),
-            "testCategory": batch.category.value,
-            "category": batch.category.display_name,
-            "metrics": [m.to_api() for m in case.metrics],
-            "urlSafeFeatureId": "-".join(case.features) or batch.test_type,
-            "testCaseId": case_id,
-            "display": {"details": case.explanation},
-            "explanation": case.explanation,
-        }
-    )
-
-
-def _severity_counts(severities: list[Severity]) -> dict[str, str]:
-    return {
-        "numNoneSeverity": i64(sum(1 for s in severities if s is Severity.PASS)),
-        "numLowSeverity": i64(sum(1 for s in severities if s is Severity.WARNING)),
-        "numHighSeverity": i64(sum(1 for s in severities if s is Severity.ALERT)),
-    }
-
-
-def category_results(run_id: str, batches: list[TestBatch]) -> list[dict[str, Any]]:
-    out = []
-    for category in Category:
-        members = [b for b in batches if b.category is category]
-        if not members:
-            continue
-        severity = max((b.severity for b in members), default=Severity.PASS)
-        cases = [c for b in members for c in b.cases if not c.skipped]
-        passed = sum(1 for c in cases if c.severity is Severity.PASS)
-        failing = [b.test_type for b in members if b.severity > Severity.PASS]
-        duration = sum(b.duration_ms for b in members) / 1000.0
-        importance = max((c.importance for c in cases if math.isfinite(c.importance)), default=0.0)
-        if failing:
-            names = ", ".join(b.name for b in members if b.severity > Severity.PASS)
-            suggestion = f"Look at the failing tests: {names}."
-        else:
-            suggestion = "No action needed: every test in this category passed."
-        out.append(
-            json_safe(
-                {
-                    "id": f"{run_id}:{category.name.lower()}",
-                    "severity": severity.api_name,
-                    "suggestion": {"details": suggestion},
-                    "categoryMetrics": [
-                        {
-                            "name": "Pass Rate",
-                            "value": passed / len(cases) if cases else 1.0,
-                            "description": "Share of this category's test cases that passed.",
-                            "riskCategoryType": category.risk_category,
-                        },
-                        {
-                            "name": "Failing Test Cases",
-                            "value": float(len(cases) - passed),
-                            "description": "Test cases with a warning or an alert.",
-                            "riskCategoryType": category.risk_category,
-                        },
-                    ],
-                    "testBatchTypes": [b.test_type for b in members],
-                    "description": _CATEGORY_DESCRIPTIONS.get(category, category.display_name),
-                    "severityCounts": _severity_counts([b.severity for b in members]),
-                    "failingTestTypes": failing,
-                    "duration": round(duration, 3),
-                    "categoryImportance": importance,
-                    "riskCategory": category.risk_category,
-                    "testCategory": category.value,
-                }
-            )
-        )
-    return out
-
-
-def _num_failing_inputs(batches: list[TestBatch]) -> int:
-    # The largest failing-row count of any abnormal-inputs case: a lower bound of the union.
-    best = 0
-    for b in batches:
-        if b.category is not Category.ABNORMAL_INPUTS:
-            continue
-        for c in b.cases:
-            for m in c.metrics:
-                if m.category is MetricCategory.FAILING_INPUTS and isinstance(m.value, int):
-                    best = max(best, m.value)
-    return best
-
-
 def run_stress_test_job(
     sessions: sessionmaker[Session], job_id: str, is_cancelled: Callable[[], bool]
 ) -> None:
     started = time.perf_counter()
     with sessions() as s:
-        job = s.get(Job, job_id)
-        assert job is not None
-        payload = dict(job.payload)
+        job = s.get_one(Job, job_id)
+        payload = StressTestPayload.model_validate(job.payload)
         run_id = job.test_run_id
         assert run_id is not None
 
@@ -390,46 +231,46 @@ def run_stress_test_job(
         ", ".join(f"{f.name}: {f.kind.value}" for f in inputs.features.values()),
     )
     planned = plan_tests(inputs.config, has_labels=inputs.has_labels, has_preds=inputs.has_preds)
-    progress: dict[str, Any] = {
-        "testRunId": run_id,
-        "status": "TEST_TASK_STATUS_RUNNING",
-        "testBatches": [{"type": p.spec.key, "status": "TEST_TASK_STATUS_PENDING"} for p in planned],
-    }
+    batch_status = {p.spec.key: TestTaskStatus.PENDING for p in planned}
     with sessions.begin() as s:
-        s.get_one(Job, job_id).progress = progress
-        s.get_one(TestRun, run_id).status = "TEST_TASK_STATUS_RUNNING"
+        s.get_one(Job, job_id).progress = render.progress(
+            run_id, TestTaskStatus.RUNNING, batch_status.items()
+        )
+        s.get_one(TestRun, run_id).status = TestTaskStatus.RUNNING.value
 
     position = {"batch": 0}
 
     def on_batch_done(test: PlannedTest, batch: TestBatch | None) -> None:
-        for entry in progress["testBatches"]:
-            if entry["type"] == test.spec.key:
-                entry["status"] = "TEST_TASK_STATUS_COMPLETED"
+        batch_status[test.spec.key] = TestTaskStatus.COMPLETED
         with sessions.begin() as s:
             if batch is not None:
+                doc = render.test_batch(run_id, batch)
                 s.add(
                     TestBatchResult(
                         test_run_id=run_id,
                         test_type=batch.test_type,
                         position=position["batch"],
                         category=batch.category.value,
-                        severity=batch.severity.api_name,
-                        doc=_batch_doc(run_id, batch),
+                        severity=doc["severity"],
+                        doc=doc,
                     )
                 )
                 for i, case in enumerate(batch.cases):
+                    case_doc = render.test_case(run_id, batch, i)
                     s.add(
                         TestCaseResult(
                             test_run_id=run_id,
                             test_type=batch.test_type,
                             position=i,
-                            severity=case.severity.api_name,
+                            severity=case_doc["severity"],
                             importance=float(case.importance) if math.isfinite(case.importance) else 0.0,
-                            doc=_case_doc(run_id, batch, i),
+                            doc=case_doc,
                         )
                     )
                 position["batch"] += 1
-            s.get_one(Job, job_id).progress = json_safe(progress)
+            s.get_one(Job, job_id).progress = render.progress(
+                run_id, TestTaskStatus.RUNNING, batch_status.items()
+            )
         log.info("finished %s (%s)", test.spec.key, batch.severity.name if batch else "not applicable")
         if is_cancelled():
             raise Cancelled()
@@ -442,51 +283,28 @@ def run_stress_test_job(
 
     batches = run_tests(inputs, planned, on_batch_done)
 
-    cases = [c for b in batches for c in b.cases]
-    summary = {"total": len(cases), "pass": 0, "warning": 0, "fail": 0, "skip": 0}
-    for b in batches:
-        for k, v in b.summary_counts().items():
-            if k != "total":
-                summary[k] += v
-    category_metrics: list[dict[str, Any]] = []
-    metrics: dict[str, Any] = {
-        "modelPerf": model_perf_summary(inputs),
-        "averagePrediction": float(inputs.eval_preds.mean()) if inputs.eval_preds is not None else None,
-        "numInputs": i64(len(inputs.eval)),
-        "numFailingInputs": i64(_num_failing_inputs(batches)),
-        "durationMillis": i64(int((time.perf_counter() - started) * 1000)),
-        "severityCounts": _severity_counts([b.severity for b in batches]),
-        "summaryCounts": {k: i64(v) for k, v in summary.items()},
-        "categorySummaryMetrics": category_metrics,
-        "riskScores": [],
-    }
-    results = category_results(run_id, batches)
-    for entry in results:
-        for m in entry["categoryMetrics"]:
-            category_metrics.append(
-                {
-                    "testCategory": entry["testCategory"],
-                    "categoryId": entry["id"],
-                    "name": m["name"],
-                    "value": m["value"],
-                }
-            )
-    progress["status"] = "TEST_TASK_STATUS_COMPLETED"
+    results = render.category_results(run_id, batches)
+    metrics = render.test_run_metrics(
+        batches,
+        results,
+        model_perf=model_perf_summary(inputs),
+        average_prediction=float(inputs.eval_preds.mean()) if inputs.eval_preds is not None else None,
+        num_inputs=len(inputs.eval),
+        duration_ms=int((time.perf_counter() - started) * 1000),
+    )
     with sessions.begin() as s:
         for i, doc in enumerate(results):
             s.add(CategoryResult(test_run_id=run_id, category=doc["testCategory"], position=i, doc=doc))
         run = s.get_one(TestRun, run_id)
-        run.metrics = json_safe(metrics)
+        run.metrics = metrics
         run.categories = sorted({b.category.value for b in batches})
-        run.status = "TEST_TASK_STATUS_COMPLETED"
-        run.completed_at = now()
+        run.status = TestTaskStatus.COMPLETED.value
+        run.completed_at = utc_now()
         project = s.get(Project, run.project_id)
         if project is not None:
             project.last_test_run_at = run.completed_at
-        s.get_one(Job, job_id).progress = json_safe(progress)
-        finish_job(s, job_id, SUCCEEDED, only_if_running=True)
-    log.info("test run %s completed: %s", run_id, summary)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
+        s.get_one(Job, job_id).progress = render.progress(
+            run_id, TestTaskStatus.COMPLETED, batch_status.items()
+        )
+        finish_job(s, job_id, JobStatus.SUCCEEDED, only_if_running=True)
+    log.info("test run %s completed: %s", run_id, metrics["summaryCounts"])

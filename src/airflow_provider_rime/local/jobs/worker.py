@@ -12,30 +12,24 @@ import logging
 import os
 import sys
 import threading
-import time
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from airflow_provider_rime.local.api.wire import field, now
-from airflow_provider_rime.local.data import (
-    DataError,
-    inspect_table,
-    missing_column_message,
-    resolve_path,
-)
+from airflow_provider_rime.local.data import DataError
+from airflow_provider_rime.local.jobs import validation
+from airflow_provider_rime.local.jobs.queue import DatasetPayload, ModelPayload, PredictionsPayload
 from airflow_provider_rime.local.jobs.runner import ENV_DATABASE_URL
-from airflow_provider_rime.local.jobs.status import CANCELLED, FAILED, SUCCEEDED, finish_job
+from airflow_provider_rime.local.jobs.status import finish_job
 from airflow_provider_rime.local.store.db import make_engine, session_factory
-from airflow_provider_rime.local.store.schema import Dataset, Job, Model, Prediction
+from airflow_provider_rime.local.store.schema import Job, JobKind
+from airflow_provider_rime.rime_api.enums import JobStatus
+from airflow_provider_rime.rime_api.naming import utc_now
 
 log = logging.getLogger("rime-local.worker")
 
 HEARTBEAT_SECONDS = 2.0
-VALID = "VALIDITY_STATUS_VALID"
-INVALID = "VALIDITY_STATUS_INVALID"
 
 
 class Heartbeat(threading.Thread):
@@ -58,7 +52,7 @@ class Heartbeat(threading.Thread):
                     finish_job(
                         s,
                         self.job_id,
-                        FAILED,
+                        JobStatus.FAILED,
                         "the engine running this job stopped; start the job again",
                         only_if_running=True,
                     )
@@ -68,7 +62,7 @@ class Heartbeat(threading.Thread):
                 return
             try:
                 with self.sessions.begin() as s:
-                    s.execute(update(Job).where(Job.id == self.job_id).values(heartbeat_at=now()))
+                    s.execute(update(Job).where(Job.id == self.job_id).values(heartbeat_at=utc_now()))
                     job = s.get(Job, self.job_id)
                     if job is not None and job.cancellation_requested:
                         self.cancelled.set()
@@ -76,116 +70,16 @@ class Heartbeat(threading.Thread):
                 log.warning("heartbeat failed", exc_info=True)
 
 
-def _data_path(info: dict[str, Any], where: str) -> str:
-    connection = field(info, "connectionInfo") or {}
-    data_file = field(connection, "dataFile")
-    path = field(data_file, "path")
-    if not path:
-        kinds = ", ".join(sorted(connection)) or "none"
-        raise DataError(
-            f"{where}: the local engine reads connectionInfo.dataFile.path (a CSV or Parquet file); "
-            f"got {kinds}"
-        )
-    return str(path)
-
-
-def validate_dataset(sessions: sessionmaker[Session], dataset_id: str) -> None:
-    with sessions() as s:
-        info = dict(s.get_one(Dataset, dataset_id).data_info)
-    rows: int | None = None
-    columns: list[str] | None = None
-    size: int | None = None
-    try:
-        table, _ = inspect_table(_data_path(info, "dataInfo"))
-        params = field(info, "dataParams") or {}
-        for role, key in (("label", "labelCol"), ("timestamp", "timestampCol")):
-            column = field(params, key)
-            if column and column not in table.columns:
-                raise DataError(missing_column_message(column, role, "data", table.columns))
-        for key in ("categoricalFeatures", "textFeatures", "protectedFeatures", "featuresNotInModel"):
-            missing = [c for c in field(params, key) or [] if c not in table.columns]
-            if missing:
-                raise DataError(f"dataParams.{key} names columns not in the data: {', '.join(missing)}")
-        if table.num_rows == 0:
-            raise DataError("the file has no rows")
-        status = VALID
-        message = f"{table.num_rows} rows, {len(table.columns)} columns ({table.file_format})"
-        rows, columns, size = table.num_rows, table.columns, table.size_bytes
-    except DataError as exc:
-        status, message = INVALID, str(exc)
-    with sessions.begin() as s:
-        ds = s.get_one(Dataset, dataset_id)
-        ds.validity_status, ds.validity_message = status, message
-        ds.num_rows, ds.columns, ds.size_bytes = rows, columns, size
-    if status == INVALID:
-        raise DataError(message)
-
-
-def validate_predictions(sessions: sessionmaker[Session], model_id: str, dataset_id: str) -> None:
-    import pyarrow.compute as pc
-
-    # The dataset's own validation tells the row count; wait for it.
-    deadline = time.monotonic() + 600
-    while True:
-        with sessions() as s:
-            ds = s.get_one(Dataset, dataset_id)
-            if ds.validity_status != "VALIDITY_STATUS_PENDING" or time.monotonic() > deadline:
-                n_rows = ds.num_rows
-                break
-        time.sleep(0.2)
-    with sessions() as s:
-        info = dict(s.get_one(Prediction, (model_id, dataset_id)).pred_info)
-    try:
-        column = field(field(info, "predParams"), "predCol") or "pred"
-        table, values = inspect_table(_data_path(info, "predInfo"), numeric_column=column)
-        if values is None:
-            raise DataError(missing_column_message(column, "prediction", "predictions file", table.columns))
-        nulls = values.null_count + int(pc.sum(pc.is_nan(values)).as_py() or 0)
-        if nulls:
-            raise DataError(f"prediction column {column!r} has {nulls} missing values")
-        low, high = pc.min_max(values).values()
-        if table.num_rows and (low.as_py() < 0 or high.as_py() > 1):
-            raise DataError(
-                f"prediction column {column!r} must hold probabilities of class 1 in [0, 1]; "
-                f"found values from {low.as_py():.4g} to {high.as_py():.4g}"
-            )
-        if n_rows is not None and table.num_rows != n_rows:
-            raise DataError(f"the predictions have {table.num_rows} rows but the dataset has {n_rows}")
-        status, message = VALID, f"{table.num_rows} predictions in column {column!r}"
-    except DataError as exc:
-        status, message = INVALID, str(exc)
-    with sessions.begin() as s:
-        pred = s.get_one(Prediction, (model_id, dataset_id))
-        pred.validity_status, pred.validity_message = status, message
-    if status == INVALID:
-        raise DataError(message)
-
-
-def validate_model(sessions: sessionmaker[Session], model_id: str) -> None:
-    with sessions() as s:
-        info = dict(s.get_one(Model, model_id).model_info or {})
-    try:
-        path = field(field(info, "modelPath"), "path")
-        if not path:
-            raise DataError("modelInfo.modelPath.path is required for a model with a model file")
-        resolved = resolve_path(str(path))
-        if resolved.is_dir():
-            resolved = resolved / "model.py"
-        if not resolved.is_file():
-            raise DataError(
-                f"{path}: no such model file (expected a .py file defining predict_df or predict_dict)"
-            )
-        source = resolved.read_text(errors="replace")
-        if "def predict_df" not in source and "def predict_dict" not in source:
-            raise DataError(f"{resolved.name} defines neither predict_df nor predict_dict")
-        status, message = VALID, f"model file {resolved.name}"
-    except DataError as exc:
-        status, message = INVALID, str(exc)
-    with sessions.begin() as s:
-        model = s.get_one(Model, model_id)
-        model.validity_status, model.validity_message = status, message
-    if status == INVALID:
-        raise DataError(message)
+def _run_validation(sessions: sessionmaker[Session], kind: str, payload: dict[str, object]) -> None:
+    if kind == JobKind.VALIDATE_DATASET:
+        validation.validate_dataset(sessions, DatasetPayload.model_validate(payload).dataset_id)
+    elif kind == JobKind.VALIDATE_PREDICTIONS:
+        preds = PredictionsPayload.model_validate(payload)
+        validation.validate_predictions(sessions, preds.model_id, preds.dataset_id)
+    elif kind == JobKind.VALIDATE_MODEL:
+        validation.validate_model(sessions, ModelPayload.model_validate(payload).model_id)
+    else:
+        raise DataError(f"unknown job kind {kind!r}")
 
 
 def run_job(sessions: sessionmaker[Session], job_id: str, engine_pid: int = 0) -> int:
@@ -197,36 +91,35 @@ def run_job(sessions: sessionmaker[Session], job_id: str, engine_pid: int = 0) -
     heartbeat = Heartbeat(sessions, job_id, engine_pid)
     heartbeat.start()
     try:
-        if kind == "stress_test":
+        if kind == JobKind.STRESS_TEST:
             run_stress_test_job(sessions, job_id, heartbeat.cancelled.is_set)
         else:
-            if kind == "validate_dataset":
-                validate_dataset(sessions, payload["dataset_id"])
-            elif kind == "validate_predictions":
-                validate_predictions(sessions, payload["model_id"], payload["dataset_id"])
-            elif kind == "validate_model":
-                validate_model(sessions, payload["model_id"])
-            else:
-                raise DataError(f"unknown job kind {kind!r}")
+            _run_validation(sessions, kind, payload)
             with sessions.begin() as s:
-                finish_job(s, job_id, SUCCEEDED, only_if_running=True)
+                finish_job(s, job_id, JobStatus.SUCCEEDED, only_if_running=True)
     except Cancelled:
         with sessions.begin() as s:
-            finish_job(s, job_id, CANCELLED, "cancelled on request", only_if_running=True)
+            finish_job(s, job_id, JobStatus.CANCELLED, "cancelled on request", only_if_running=True)
     except DataError as exc:
         log.error("job failed: %s", exc)
         with sessions.begin() as s:
-            finish_job(s, job_id, FAILED, str(exc), only_if_running=True)
+            finish_job(s, job_id, JobStatus.FAILED, str(exc), only_if_running=True)
     except MemoryError:
         with sessions.begin() as s:
-            finish_job(s, job_id, FAILED, "the job ran out of memory; use smaller data", only_if_running=True)
+            finish_job(
+                s,
+                job_id,
+                JobStatus.FAILED,
+                "the job ran out of memory; use smaller data",
+                only_if_running=True,
+            )
     except Exception as exc:
         log.exception("job crashed")
         with sessions.begin() as s:
             finish_job(
                 s,
                 job_id,
-                FAILED,
+                JobStatus.FAILED,
                 f"internal error in the local engine ({type(exc).__name__}: {exc}); "
                 f"see GET /v1-beta/logs/{job_id}",
                 only_if_running=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,21 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class JobKind(str, enum.Enum):
+    """What a stored job does; the worker dispatches on it (``jobs.kind``).
+
+    RIME's ``jobType`` says less: registry validations are all ``JOB_TYPE_UNSPECIFIED``.
+    """
+
+    STRESS_TEST = "stress_test"
+    VALIDATE_DATASET = "validate_dataset"
+    VALIDATE_MODEL = "validate_model"
+    VALIDATE_PREDICTIONS = "validate_predictions"
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 class Base(DeclarativeBase):
@@ -105,7 +121,7 @@ class Job(Base):
     __table_args__ = (Index("ix_jobs_status", "status"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # "stress_test" | "validate_dataset" | ...
+    kind: Mapped[str] = mapped_column(String(32))  # a JobKind
     job_type: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]]  # what the worker needs: config, ids

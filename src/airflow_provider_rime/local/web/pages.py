@@ -5,26 +5,44 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from airflow_provider_rime.local.api.deps import session
-from airflow_provider_rime.local.errors import not_found
-from airflow_provider_rime.local.store.schema import (
-    CategoryResult,
-    Job,
-    Project,
-    TestBatchResult,
-    TestCaseResult,
-    TestRun,
-)
+from airflow_provider_rime.local.context import session
+from airflow_provider_rime.local.errors import NotFound
+from airflow_provider_rime.local.services import projects, results
+from airflow_provider_rime.rime_api.enums import Severity, TestCategory
 
 router = APIRouter(include_in_schema=False)
 
-SEVERITY_LABEL = {"SEVERITY_PASS": "Passing", "SEVERITY_WARNING": "Warning", "SEVERITY_ALERT": "Alert"}
+#: Failing test cases listed on a test run's page.
+FAILING_CASES_SHOWN = 200
+
+
+def _severity_label(value: str | None) -> str:
+    """ "Passing", "Warning" or "Alert", as RIME's web app says it."""
+    try:
+        return Severity(value).label if value else ""
+    except ValueError:
+        return value or ""
+
+
+def _severity_class(value: str | None) -> str:
+    """The CSS class of a severity pill: pass, warning or alert."""
+    try:
+        return Severity(value).name.lower() if value else ""
+    except ValueError:
+        return ""
+
+
+def _category_name(value: str | None) -> str:
+    """A test category's name in RIME's web app."""
+    try:
+        return TestCategory(value).display_name if value else ""
+    except ValueError:
+        return value or ""
 
 
 @lru_cache(maxsize=1)
@@ -33,10 +51,10 @@ def templates() -> Environment:
         loader=PackageLoader("airflow_provider_rime.local.web", "templates"),
         autoescape=select_autoescape(["html"]),
     )
-    env.filters["severity"] = lambda s: SEVERITY_LABEL.get(s, s or "")
-    env.filters["sevclass"] = lambda s: (s or "").replace("SEVERITY_", "").lower()
+    env.filters["severity"] = _severity_label
+    env.filters["sevclass"] = _severity_class
     env.filters["status"] = lambda s: (s or "").split("_STATUS_")[-1].replace("_", " ").lower()
-    env.filters["category"] = lambda s: (s or "").replace("TEST_CATEGORY_TYPE_", "").replace("_", " ").title()
+    env.filters["category"] = _category_name
     env.filters["num"] = _fmt_number
     env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
     return env
@@ -64,59 +82,33 @@ def render(name: str, **context: Any) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def home(s: Session = Depends(session)) -> HTMLResponse:
-    projects = s.scalars(select(Project).order_by(Project.created_at.desc())).all()
-    return render("home.html", projects=projects)
+    return render("home.html", projects=projects.newest_first(s))
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
 def project_page(project_id: str, s: Session = Depends(session)) -> HTMLResponse:
-    project = s.get(Project, project_id)
-    if project is None:
-        raise not_found("project", project_id)
-    runs = s.scalars(
-        select(TestRun).where(TestRun.project_id == project_id).order_by(TestRun.created_at.desc())
-    ).all()
-    return render("project.html", project=project, runs=runs)
+    project = projects.get_project(s, project_id)
+    return render("project.html", project=project, runs=results.project_test_runs(s, project_id))
 
 
 @router.get("/projects/{project_id}/test-runs/{test_run_id}", response_class=HTMLResponse)
-def test_run_page(
-    project_id: str, test_run_id: str, request: Request, s: Session = Depends(session)
-) -> HTMLResponse:
-    run = s.get(TestRun, test_run_id)
-    if run is None or run.project_id != project_id:
-        raise not_found("test run", test_run_id)
-    project = s.get_one(Project, project_id)
-    job = s.get(Job, run.job_id)
-    categories = s.scalars(
-        select(CategoryResult.doc)
-        .where(CategoryResult.test_run_id == run.id)
-        .order_by(CategoryResult.position)
-    ).all()
-    batches = s.scalars(
-        select(TestBatchResult.doc)
-        .where(TestBatchResult.test_run_id == run.id)
-        .order_by(TestBatchResult.position)
-    ).all()
-    cases = s.scalars(
-        select(TestCaseResult.doc)
-        .where(TestCaseResult.test_run_id == run.id, TestCaseResult.severity != "SEVERITY_PASS")
-        .order_by(TestCaseResult.importance.desc())
-        .limit(200)
-    ).all()
+def test_run_page(project_id: str, test_run_id: str, s: Session = Depends(session)) -> HTMLResponse:
+    run = results.get_test_run(s, test_run_id)
+    if run.project_id != project_id:
+        raise NotFound.named("test run", test_run_id)
     by_category: dict[str, list[dict[str, Any]]] = {}
-    for batch in batches:
+    for batch in results.test_batches(s, run.id):
         by_category.setdefault(batch["testCategory"], []).append(batch)
     metrics = run.metrics or {}
     return render(
         "test_run.html",
-        project=project,
+        project=projects.get_project(s, project_id),
         run=run,
-        job=job,
+        job=results.job_of(s, run),
         metrics=metrics,
         summary=metrics.get("summaryCounts", {}),
         model_perf=metrics.get("modelPerf", {}),
-        categories=categories,
+        categories=results.category_results(s, run.id),
         batches_by_category=by_category,
-        failing_cases=cases,
+        failing_cases=results.failing_test_cases(s, run.id, FAILING_CASES_SHOWN),
     )
