@@ -1,0 +1,110 @@
+"""Distances between the binned distributions of reference and evaluation.
+
+Each function takes the counts of the same bins in both splits (one entry per bin, same
+order) and returns ``nan`` when either split has no counts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def proportions(counts: np.ndarray, pseudo: float = 0.5) -> np.ndarray:
+    """Bin shares with a pseudo-count, so that empty bins keep the log-ratios finite.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        Counts per bin.
+    pseudo : float, default 0.5
+        Added to every bin's count.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(counts_i + pseudo) / sum_j (counts_j + pseudo)``.
+    """
+    c = counts.astype(np.float64) + pseudo
+    out: np.ndarray = c / c.sum()
+    return out
+
+
+def psi(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
+    """Population stability index of evaluation against reference.
+
+    Parameters
+    ----------
+    ref_counts, eval_counts : numpy.ndarray
+        Counts of the same bins in the reference and the evaluation split.
+
+    Returns
+    -------
+    float
+        PSI >= 0 (0: same shares); ``nan`` when a split has no counts.
+
+    Notes
+    -----
+    ``PSI = sum_i (e_i - r_i) ln(e_i / r_i)`` with ``r``, ``e`` the shares of
+    :func:`proportions` (pseudo-count 0.5, so that an empty bin does not make it infinite).
+    RIME's thresholds are 0.2 (warning) and 0.6 (alert).
+    """
+    if ref_counts.sum() == 0 or eval_counts.sum() == 0:
+        return math.nan
+    r, e = proportions(ref_counts), proportions(eval_counts)
+    return float(np.sum((e - r) * np.log(e / r)))
+
+
+def kl(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
+    """Kullback-Leibler divergence of evaluation from reference, in nats.
+
+    Parameters
+    ----------
+    ref_counts, eval_counts : numpy.ndarray
+        Counts of the same bins in the reference and the evaluation split.
+
+    Returns
+    -------
+    float
+        KL >= 0; ``nan`` when a split has no counts.
+
+    Notes
+    -----
+    ``KL(e || r) = sum_i e_i ln(e_i / r_i)`` with the pseudo-counted shares of
+    :func:`proportions`.
+    """
+    if ref_counts.sum() == 0 or eval_counts.sum() == 0:
+        return math.nan
+    r, e = proportions(ref_counts), proportions(eval_counts)
+    return float(np.sum(e * np.log(e / r)))
+
+
+def js(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
+    """Jensen-Shannon divergence between reference and evaluation, in bits.
+
+    Parameters
+    ----------
+    ref_counts, eval_counts : numpy.ndarray
+        Counts of the same bins in the reference and the evaluation split.
+
+    Returns
+    -------
+    float
+        In ``[0, 1]``: 0 for the same distribution, 1 for disjoint supports; ``nan`` when a
+        split has no counts.
+
+    Notes
+    -----
+    ``JS = (KL(r || m) + KL(e || m)) / 2`` in base 2, with ``m = (r + e) / 2`` and the plain
+    shares ``r``, ``e`` (no pseudo-count: ``0 log 0 = 0``).
+    """
+    if ref_counts.sum() == 0 or eval_counts.sum() == 0:
+        return math.nan
+    r = ref_counts / ref_counts.sum()
+    e = eval_counts / eval_counts.sum()
+    m = (r + e) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(r > 0, r * np.log2(r / m), 0.0)
+        b = np.where(e > 0, e * np.log2(e / m), 0.0)
+    return float(max(0.0, 0.5 * a.sum() + 0.5 * b.sum()))
