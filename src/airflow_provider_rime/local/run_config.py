@@ -54,7 +54,8 @@ def _json_object(value: Any, where: str) -> dict[str, Any]:
 def parse_stress_test_config(cfg: Any) -> StressTestConfig:
     """Parse ``testRunConfig`` (snake_case as rime-sdk sends it, or camelCase)."""
     from airflow_provider_rime.local.catalogue.runner import validate_suite_config
-    from airflow_provider_rime.local.catalogue.types import Category, Sensitivity, SuiteConfig
+    from airflow_provider_rime.local.catalogue.types import SuiteConfig, parse_sensitivity
+    from airflow_provider_rime.rime_api.enums import TestCategory
 
     if not isinstance(cfg, dict) or not cfg:
         raise bad_request("testRunConfig is required and must be an object")
@@ -76,7 +77,7 @@ def parse_stress_test_config(cfg: Any) -> StressTestConfig:
     if not model_id:
         raise bad_request("testRunConfig.model_id is required: the id of a registered model")
 
-    supported = {c.value for c in Category}
+    supported = {c.value for c in TestCategory}
     categories = get(cfg, "categories")
     if categories is not None:
         if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
@@ -119,10 +120,10 @@ def parse_stress_test_config(cfg: Any) -> StressTestConfig:
 
     try:
         suite_cfg = SuiteConfig(
-            sensitivity=Sensitivity.parse(sensitivity),
+            sensitivity=parse_sensitivity(sensitivity),
             individual_tests_config=individual,
             exclude_columns=frozenset(exclude),
-            categories=frozenset(Category(c) for c in categories) if categories is not None else None,
+            categories=frozenset(TestCategory(c) for c in categories) if categories is not None else None,
         )
         validate_suite_config(suite_cfg)
     except ValueError as exc:

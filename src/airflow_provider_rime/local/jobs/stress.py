@@ -18,13 +18,11 @@ from airflow_provider_rime.local.catalogue.features import infer_features
 from airflow_provider_rime.local.catalogue.model_performance import model_perf_summary
 from airflow_provider_rime.local.catalogue.runner import PlannedTest
 from airflow_provider_rime.local.catalogue.types import (
-    Category,
-    MetricCategory,
-    Sensitivity,
     Severity,
     StressInputs,
     SuiteConfig,
     TestBatch,
+    parse_sensitivity,
 )
 from airflow_provider_rime.local.data import DataError, missing_column_message, read_table
 from airflow_provider_rime.local.jobs.status import SUCCEEDED, finish_job
@@ -38,6 +36,7 @@ from airflow_provider_rime.local.store.schema import (
     TestCaseResult,
     TestRun,
 )
+from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,14 +47,14 @@ log = logging.getLogger(__name__)
 VALIDATION_WAIT_SECONDS = 600
 
 _CATEGORY_DESCRIPTIONS = {
-    Category.MODEL_PERFORMANCE: "How well the model performs on the evaluation data, and how much worse "
+    TestCategory.MODEL_PERFORMANCE: "How well the model performs on the evaluation data, and how much worse "
     "than on the reference data.",
-    Category.SUBSET_PERFORMANCE: "Subsets of the data where the model performs much worse than overall.",
-    Category.DRIFT: "Changes in the distribution of features, predictions and labels from reference to "
+    TestCategory.SUBSET_PERFORMANCE: "Subsets of the data where the model performs much worse than overall.",
+    TestCategory.DRIFT: "Changes in the distribution of features, predictions and labels from reference to "
     "evaluation data, and what they do to the model.",
-    Category.ABNORMAL_INPUTS: "Rows of the evaluation data the model should not be trusted on: outliers, "
+    TestCategory.ABNORMAL_INPUTS: "Rows of the evaluation data the model should not be trusted on: outliers, "
     "unseen values, missing values, wrong types.",
-    Category.DATA_CLEANLINESS: "Problems in the data itself: missing features, duplicates, imbalance, "
+    TestCategory.DATA_CLEANLINESS: "Problems in the data itself: missing features, duplicates, imbalance, "
     "redundant or leaking features.",
 }
 
@@ -228,10 +227,10 @@ def load_inputs(sessions: sessionmaker[Session], payload: dict[str, Any]) -> Str
 
     categories = payload.get("categories")
     suite = SuiteConfig(
-        sensitivity=Sensitivity.parse(payload.get("sensitivity")),
+        sensitivity=parse_sensitivity(payload.get("sensitivity")),
         individual_tests_config=payload.get("individual_tests_config") or {},
         exclude_columns=frozenset(payload.get("exclude_columns") or []),
-        categories=frozenset(Category(c) for c in categories) if categories is not None else None,
+        categories=frozenset(TestCategory(c) for c in categories) if categories is not None else None,
         random_seed=int(payload.get("random_seed") or 0),
     )
     return StressInputs(
@@ -307,7 +306,7 @@ def _severity_counts(severities: list[Severity]) -> dict[str, str]:
 
 def category_results(run_id: str, batches: list[TestBatch]) -> list[dict[str, Any]]:
     out = []
-    for category in Category:
+    for category in TestCategory:
         members = [b for b in batches if b.category is category]
         if not members:
             continue
@@ -360,7 +359,7 @@ def _num_failing_inputs(batches: list[TestBatch]) -> int:
     # The largest failing-row count of any abnormal-inputs case: a lower bound of the union.
     best = 0
     for b in batches:
-        if b.category is not Category.ABNORMAL_INPUTS:
+        if b.category is not TestCategory.ABNORMAL_INPUTS:
             continue
         for c in b.cases:
             for m in c.metrics:
