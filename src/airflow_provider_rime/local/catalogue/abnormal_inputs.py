@@ -56,23 +56,6 @@ class AbnormalParams(TestParams):
     p_value_threshold: Annotated[float, Range(0.0, 1.0)] = 0.05
 
 
-@dataclass(frozen=True)
-class NumericOutlierParams(AbnormalParams):
-    method: Literal["std", "quantile"] = "std"
-    bound_multiplier: Annotated[float, Range(0.0)] = 3.0
-    quantile: Annotated[float, Range(0.0, 0.5)] = 0.001
-
-
-@dataclass(frozen=True)
-class OutOfRangeParams(AbnormalParams):
-    std_factor: Annotated[float, Range(0.0)] = 3.0
-
-
-@dataclass(frozen=True)
-class RareCategoriesParams(AbnormalParams):
-    min_ratio_rel_uniform: Annotated[float, Range(0.0, 1.0)] = 0.005
-
-
 def _abnormal_case(
     inputs: StressInputs,
     params: AbnormalParams,
@@ -153,6 +136,13 @@ def _extreme_examples(values: np.ndarray, failing: np.ndarray, centre: float) ->
     return [f"{v:.6g}" for v in bad[order]]
 
 
+@dataclass(frozen=True)
+class NumericOutlierParams(AbnormalParams):
+    method: Literal["std", "quantile"] = "std"
+    bound_multiplier: Annotated[float, Range(0.0)] = 3.0
+    quantile: Annotated[float, Range(0.0, 0.5)] = 0.001
+
+
 @register(
     "numeric_outlier",
     name="Numeric Outliers",
@@ -199,6 +189,11 @@ def numeric_outlier(inputs: StressInputs, params: NumericOutlierParams) -> Findi
             )
         )
     return Findings(cases)
+
+
+@dataclass(frozen=True)
+class OutOfRangeParams(AbnormalParams):
+    std_factor: Annotated[float, Range(0.0)] = 3.0
 
 
 @register(
@@ -345,6 +340,11 @@ def unseen_categorical(inputs: StressInputs, params: AbnormalParams) -> Findings
         what="hold values never seen in the reference",
     )
     return Findings(cases)
+
+
+@dataclass(frozen=True)
+class RareCategoriesParams(AbnormalParams):
+    min_ratio_rel_uniform: Annotated[float, Range(0.0, 1.0)] = 0.005
 
 
 @register(

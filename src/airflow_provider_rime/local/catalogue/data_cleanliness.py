@@ -45,27 +45,6 @@ class RequiredFeaturesParams(TestParams):
     required_features: tuple[str, ...] | None = None  # None: every reference feature
 
 
-@dataclass(frozen=True)
-class DuplicateRowsParams(TestParams):
-    severity_thresholds: Thresholds = (0.01, 0.05)
-
-
-@dataclass(frozen=True)
-class LabelImbalanceParams(TestParams):
-    minority_share_thresholds: Thresholds = (0.1, 0.01)  # lower is worse
-
-
-@dataclass(frozen=True)
-class HighCorrelationParams(TestParams):
-    severity_thresholds: Thresholds = (0.9, 0.98)
-
-
-@dataclass(frozen=True)
-class HighMutualInformationParams(TestParams):
-    severity_thresholds: Thresholds = (0.5, 0.8)
-    num_quantiles: Annotated[int, Range(2, 1000)] = 10
-
-
 @register(
     "required_features",
     name="Required Features",
@@ -113,6 +92,11 @@ def _duplicates(frame: pd.DataFrame) -> int:
     return int(hashes.size - np.unique(hashes).size)
 
 
+@dataclass(frozen=True)
+class DuplicateRowsParams(TestParams):
+    severity_thresholds: Thresholds = (0.01, 0.05)
+
+
 @register(
     "duplicate_rows",
     name="Duplicate Rows",
@@ -141,6 +125,11 @@ def duplicate_rows(inputs: StressInputs, params: DuplicateRowsParams) -> Finding
             )
         cases.append(TestCase([], severity, text, metrics, importance=share))
     return Findings(cases)
+
+
+@dataclass(frozen=True)
+class LabelImbalanceParams(TestParams):
+    minority_share_thresholds: Thresholds = (0.1, 0.01)  # lower is worse
 
 
 @register(
@@ -174,6 +163,11 @@ def label_imbalance(inputs: StressInputs, params: LabelImbalanceParams) -> Findi
         [], severity, text, metrics, importance=0.5 - minority if math.isfinite(minority) else 0.0
     )
     return Findings([case], metrics)
+
+
+@dataclass(frozen=True)
+class HighCorrelationParams(TestParams):
+    severity_thresholds: Thresholds = (0.9, 0.98)
 
 
 @register(
@@ -215,6 +209,12 @@ def high_feature_correlation(inputs: StressInputs, params: HighCorrelationParams
 
 
 _MIN_VALUE_ROWS = 20
+
+
+@dataclass(frozen=True)
+class HighMutualInformationParams(TestParams):
+    severity_thresholds: Thresholds = (0.5, 0.8)
+    num_quantiles: Annotated[int, Range(2, 1000)] = 10
 
 
 @register(

@@ -60,44 +60,35 @@ CATEGORY = TestCategory.DRIFT
 
 
 @dataclass(frozen=True)
-class FeatureDriftParams(TestParams):
-    drift_scoring_method: Literal["psi", "js", "kl", "ks", "chi2"] = "psi"
+class PredictionDriftParams(TestParams):
+    """PSI on bins at the reference's quantiles."""
+
     psi_thresholds: Thresholds = (0.2, 0.6)
+    num_quantiles: Annotated[int, Range(2, 1000)] = 10
+
+
+@dataclass(frozen=True)
+class FeatureDriftParams(PredictionDriftParams):
+    """PSI as for predictions (categorical features: one bin per value), or another method."""
+
+    drift_scoring_method: Literal["psi", "js", "kl", "ks", "chi2"] = "psi"
     js_thresholds: Thresholds = (0.05, 0.1)
     kl_thresholds: Thresholds = (0.1, 0.2)
-    p_value_threshold: Annotated[float, Range(0.0, 1.0)] = 0.05
+    p_value_threshold: Annotated[float, Range(0.0, 1.0)] = 0.05  # ks, chi2
     min_sample_size: Annotated[float, Range(1)] = 100.0  # values per split; fewer: the case is skipped
-    num_quantiles: Annotated[int, Range(2, 1000)] = 10
 
 
 @dataclass(frozen=True)
-class PredictionDriftParams(TestParams):
-    psi_thresholds: Thresholds = (0.2, 0.6)
-    num_quantiles: Annotated[int, Range(2, 1000)] = 10
+class SignificantChangeParams(TestParams):
+    """A change must be significant at ``p_value_threshold`` (Bonferroni-corrected where
+    several features are tested) before its size is judged."""
 
-
-@dataclass(frozen=True)
-class LabelDriftParams(TestParams):
-    rate_change_thresholds: Thresholds = (0.05, 0.1)
     p_value_threshold: Annotated[float, Range(0.0, 1.0)] = 0.05
 
 
 @dataclass(frozen=True)
-class ChangeTestParams(TestParams):
-    """A change that must reach ``severity_thresholds`` and be significant at ``p_value_threshold``."""
-
+class ChangeTestParams(SignificantChangeParams):
     severity_thresholds: Thresholds = (0.05, 0.1)
-    p_value_threshold: Annotated[float, Range(0.0, 1.0)] = 0.05
-
-
-@dataclass(frozen=True)
-class NullProportionParams(ChangeTestParams):
-    severity_thresholds: Thresholds = (0.02, 0.1)
-
-
-@dataclass(frozen=True)
-class FeatureCorrelationDriftParams(ChangeTestParams):
-    severity_thresholds: Thresholds = (0.1, 0.2)
 
 
 def _drift_impact(inputs: StressInputs, bins: stats.Bins) -> tuple[list[Metric], str, float]:
@@ -292,6 +283,11 @@ def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Fin
     return Findings([case], metrics)
 
 
+@dataclass(frozen=True)
+class LabelDriftParams(SignificantChangeParams):
+    rate_change_thresholds: Thresholds = (0.05, 0.1)
+
+
 @register(
     "categorical_label_drift",
     name="Label Drift",
@@ -334,6 +330,11 @@ def categorical_label_drift(inputs: StressInputs, params: LabelDriftParams) -> F
         [], severity, explanation, metrics, importance=abs(change) if math.isfinite(change) else 0.0
     )
     return Findings([case], metrics)
+
+
+@dataclass(frozen=True)
+class NullProportionParams(ChangeTestParams):
+    severity_thresholds: Thresholds = (0.02, 0.1)
 
 
 @register(
@@ -437,6 +438,11 @@ def correlation_label_drift(inputs: StressInputs, params: ChangeTestParams) -> F
             )
         )
     return Findings(cases)
+
+
+@dataclass(frozen=True)
+class FeatureCorrelationDriftParams(ChangeTestParams):
+    severity_thresholds: Thresholds = (0.1, 0.2)
 
 
 @register(

@@ -20,6 +20,8 @@ from typing import TypeVar
 
 import numpy as np
 
+from airflow_provider_rime.local.catalogue.docstrings import fill_docstring
+
 NAN = float("nan")
 
 F = TypeVar("F", bound=Callable[..., float])
@@ -48,17 +50,14 @@ Notes
 
 
 def _metric_doc(summary: str, formula: str, returns: str, *, needs_labels: bool = True) -> Callable[[F], F]:
-    def document(func: F) -> F:
-        func.__doc__ = _METRIC_DOC.format(
-            summary=summary,
-            formula=formula,
-            returns=returns,
-            y_type="" if needs_labels else " or None",
-            y_note="" if needs_labels else " (not used)",
-        )
-        return func
-
-    return document
+    return fill_docstring(
+        _METRIC_DOC,
+        summary=summary,
+        formula=formula,
+        returns=returns,
+        y_type="" if needs_labels else " or None",
+        y_note="" if needs_labels else " (not used)",
+    )
 
 
 def _div(num: float, den: float) -> float:

@@ -61,12 +61,6 @@ class ChangeParams(DegradationParams):
     severity_thresholds: Thresholds = (0.05, 0.1)
 
 
-@dataclass(frozen=True)
-class CalibrationParams(TestParams):
-    num_bins: Annotated[int, Range(1, 1000)] = 10
-    severity_thresholds: Thresholds = (0.01, 0.04)
-
-
 _DEGRADATION_PARAMS: dict[Direction, type[DegradationParams]] = {
     Direction.HIGHER_IS_BETTER: DegradationParams,
     Direction.LOWER_IS_BETTER: DegradationParams,
@@ -229,6 +223,12 @@ for _metric in BINARY_METRICS:
         needs_labels=_metric.needs_labels,
         needs_preds=True,
     )(_degradation_test(_metric))
+
+
+@dataclass(frozen=True)
+class CalibrationParams(TestParams):
+    num_bins: Annotated[int, Range(1, 1000)] = 10
+    severity_thresholds: Thresholds = (0.01, 0.04)
 
 
 @register(

@@ -10,6 +10,25 @@ import math
 
 import numpy as np
 
+from airflow_provider_rime.local.catalogue.docstrings import fill_docstring
+
+_DISTANCE_DOC = """{summary}
+
+Parameters
+----------
+ref_counts, eval_counts : numpy.ndarray
+    Counts of the same bins in the reference and the evaluation split.
+
+Returns
+-------
+float
+    {returns}; ``nan`` when a split has no counts.
+
+Notes
+-----
+{formula}
+"""
+
 
 def proportions(counts: np.ndarray, pseudo: float = 0.5) -> np.ndarray:
     """Bin shares with a pseudo-count, so that empty bins keep the log-ratios finite.
@@ -31,74 +50,42 @@ def proportions(counts: np.ndarray, pseudo: float = 0.5) -> np.ndarray:
     return out
 
 
+@fill_docstring(
+    _DISTANCE_DOC,
+    summary="Population stability index of evaluation against reference.",
+    returns="PSI >= 0 (0: the same shares)",
+    formula="``PSI = sum_i (e_i - r_i) ln(e_i / r_i)`` with ``r``, ``e`` the shares of "
+    ":func:`proportions` (pseudo-count 0.5, so that an empty bin does not make it infinite). "
+    "RIME's thresholds are 0.2 (warning) and 0.6 (alert).",
+)
 def psi(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
-    """Population stability index of evaluation against reference.
-
-    Parameters
-    ----------
-    ref_counts, eval_counts : numpy.ndarray
-        Counts of the same bins in the reference and the evaluation split.
-
-    Returns
-    -------
-    float
-        PSI >= 0 (0: same shares); ``nan`` when a split has no counts.
-
-    Notes
-    -----
-    ``PSI = sum_i (e_i - r_i) ln(e_i / r_i)`` with ``r``, ``e`` the shares of
-    :func:`proportions` (pseudo-count 0.5, so that an empty bin does not make it infinite).
-    RIME's thresholds are 0.2 (warning) and 0.6 (alert).
-    """
     if ref_counts.sum() == 0 or eval_counts.sum() == 0:
         return math.nan
     r, e = proportions(ref_counts), proportions(eval_counts)
     return float(np.sum((e - r) * np.log(e / r)))
 
 
+@fill_docstring(
+    _DISTANCE_DOC,
+    summary="Kullback-Leibler divergence of evaluation from reference, in nats.",
+    returns="KL >= 0",
+    formula="``KL(e || r) = sum_i e_i ln(e_i / r_i)`` with the pseudo-counted shares of :func:`proportions`.",
+)
 def kl(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
-    """Kullback-Leibler divergence of evaluation from reference, in nats.
-
-    Parameters
-    ----------
-    ref_counts, eval_counts : numpy.ndarray
-        Counts of the same bins in the reference and the evaluation split.
-
-    Returns
-    -------
-    float
-        KL >= 0; ``nan`` when a split has no counts.
-
-    Notes
-    -----
-    ``KL(e || r) = sum_i e_i ln(e_i / r_i)`` with the pseudo-counted shares of
-    :func:`proportions`.
-    """
     if ref_counts.sum() == 0 or eval_counts.sum() == 0:
         return math.nan
     r, e = proportions(ref_counts), proportions(eval_counts)
     return float(np.sum(e * np.log(e / r)))
 
 
+@fill_docstring(
+    _DISTANCE_DOC,
+    summary="Jensen-Shannon divergence between reference and evaluation, in bits.",
+    returns="In [0, 1]: 0 for the same distribution, 1 for disjoint supports",
+    formula="``JS = (KL(r || m) + KL(e || m)) / 2`` in base 2, with ``m = (r + e) / 2`` and the "
+    "plain shares ``r``, ``e`` (no pseudo-count: ``0 log 0 = 0``).",
+)
 def js(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
-    """Jensen-Shannon divergence between reference and evaluation, in bits.
-
-    Parameters
-    ----------
-    ref_counts, eval_counts : numpy.ndarray
-        Counts of the same bins in the reference and the evaluation split.
-
-    Returns
-    -------
-    float
-        In ``[0, 1]``: 0 for the same distribution, 1 for disjoint supports; ``nan`` when a
-        split has no counts.
-
-    Notes
-    -----
-    ``JS = (KL(r || m) + KL(e || m)) / 2`` in base 2, with ``m = (r + e) / 2`` and the plain
-    shares ``r``, ``e`` (no pseudo-count: ``0 log 0 = 0``).
-    """
     if ref_counts.sum() == 0 or eval_counts.sum() == 0:
         return math.nan
     r = ref_counts / ref_counts.sum()

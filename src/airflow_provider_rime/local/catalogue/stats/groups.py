@@ -199,10 +199,8 @@ def group_auc(
 
     Parameters
     ----------
-    groups : numpy.ndarray
-        Group of each row, ``0..n_groups-1``.
-    n_groups : int
-        The number of groups.
+    groups, n_groups
+        The rows' groups, as for :func:`group_counts`.
     y : numpy.ndarray
         Labels, 0 or 1.
     pred : PredictionCodes

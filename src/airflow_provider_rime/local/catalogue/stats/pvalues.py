@@ -17,7 +17,7 @@ def chi2_pvalue(ref_counts: np.ndarray, eval_counts: np.ndarray) -> tuple[float,
     Parameters
     ----------
     ref_counts, eval_counts : numpy.ndarray
-        Counts of the same bins in the reference and the evaluation split.
+        The rows of the 2 x bins table: reference and evaluation counts per bin.
 
     Returns
     -------
@@ -39,6 +39,15 @@ def chi2_pvalue(ref_counts: np.ndarray, eval_counts: np.ndarray) -> tuple[float,
         return 0.0, 1.0
     stat, p, _, _ = sps.chi2_contingency(table, correction=False)
     return float(stat), float(p)
+
+
+def _pooled_z(k1: float, n1: float, k2: float, n2: float) -> float | None:
+    """z of the pooled two-proportion test; None when the pooled proportion is 0 or 1."""
+    pooled = (k1 + k2) / (n1 + n2)
+    var = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if var <= 0:
+        return None
+    return (k2 / n2 - k1 / n1) / math.sqrt(var)
 
 
 def two_proportion_pvalue(k1: float, n1: float, k2: float, n2: float) -> float:
@@ -63,37 +72,22 @@ def two_proportion_pvalue(k1: float, n1: float, k2: float, n2: float) -> float:
     """
     if n1 <= 0 or n2 <= 0:
         return math.nan
-    pooled = (k1 + k2) / (n1 + n2)
-    var = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
-    if var <= 0:
+    z = _pooled_z(k1, n1, k2, n2)
+    if z is None:
         return 1.0 if k1 / n1 == k2 / n2 else 0.0
-    z = (k2 / n2 - k1 / n1) / math.sqrt(var)
     return float(2 * sps.norm.sf(abs(z)))
 
 
 def excess_proportion_pvalue(k1: float, n1: float, k2: float, n2: float) -> float:
     """One-sided p-value that the second proportion exceeds the first (pooled z-test).
 
-    Parameters
-    ----------
-    k1, n1 : float
-        Successes and trials of the first sample (the reference).
-    k2, n2 : float
-        Successes and trials of the second sample (the evaluation).
-
-    Returns
-    -------
-    float
-        ``P(Z >= z)`` with ``z`` as in :func:`two_proportion_pvalue`; ``nan`` when a sample is
-        empty, 1 when the pooled proportion is 0 or 1.
+    Takes the counts of :func:`two_proportion_pvalue` and returns ``P(Z >= z)`` with the same
+    ``z``: ``nan`` when a sample is empty, 1 when the pooled proportion is 0 or 1.
     """
     if n1 <= 0 or n2 <= 0:
         return math.nan
-    pooled = (k1 + k2) / (n1 + n2)
-    var = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
-    if var <= 0:
-        return 1.0
-    return float(sps.norm.sf((k2 / n2 - k1 / n1) / math.sqrt(var)))
+    z = _pooled_z(k1, n1, k2, n2)
+    return 1.0 if z is None else float(sps.norm.sf(z))
 
 
 def fisher_z_pvalue(r1: np.ndarray | float, n1: int, r2: np.ndarray | float, n2: int) -> np.ndarray:
