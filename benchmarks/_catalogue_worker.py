@@ -51,9 +51,10 @@ def main() -> None:
     import numpy as np
     import pandas as pd
 
-    from airflow_provider_rime.local.catalogue import CATALOGUE, plan_tests, run_tests
+    from airflow_provider_rime.local.catalogue import plan_tests, run_tests, runnable_categories
     from airflow_provider_rime.local.catalogue.features import infer_features
-    from airflow_provider_rime.local.catalogue.types import Category, StressInputs, SuiteConfig
+    from airflow_provider_rime.local.catalogue.types import StressInputs, SuiteConfig
+    from airflow_provider_rime.rime_api.enums import TestCategory
 
     t1 = time.perf_counter()
     c1 = time.process_time()
@@ -71,7 +72,7 @@ def main() -> None:
     ref_x, ref_y, ref_p = split(ref)
     ev_x, ev_y, ev_p = split(ev)
     features = infer_features(ref_x)
-    categories = frozenset(spec.category for spec in CATALOGUE.values())
+    categories = runnable_categories()
     config = SuiteConfig(categories=categories)
     inputs = StressInputs(
         ref=ref_x,
@@ -94,7 +95,7 @@ def main() -> None:
             prof = cProfile.Profile()
             started = time.perf_counter()
             prof.enable()
-            batch = test.spec.func(inputs, test.config)
+            batch = test.run(inputs)
             prof.disable()
             elapsed = time.perf_counter() - started
             profiles[test.spec.key] = pstats.Stats(prof)
@@ -133,7 +134,9 @@ def main() -> None:
         "n_rows_eval": len(ev),
         "n_features": len(features),
         "categories_requested": sorted(c.name for c in categories),
-        "categories_without_tests": sorted(c.name for c in Category if c not in categories),
+        "categories_without_tests": sorted(
+            c.name for c in TestCategory if c not in categories and c is not TestCategory.UNSPECIFIED
+        ),
         "n_tests_planned": len(planned),
         "n_batches": len(batches),
         "n_cases": sum(len(b.cases) for b in batches),

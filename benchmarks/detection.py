@@ -92,7 +92,7 @@ def pct(k: float, n: float) -> str:
 
 
 def numeric_drift(seeds: int, n: int) -> list[list[str]]:
-    from airflow_provider_rime.local.catalogue.types import Category
+    from airflow_provider_rime.rime_api.enums import TestCategory
     from rime_dev.datagen import generate_wide, reference_and_evaluation
 
     kinds = {"num_0": "normal", "num_1": "lognormal", "num_2": "uniform", "num_3": "Poisson"}
@@ -111,7 +111,7 @@ def numeric_drift(seeds: int, n: int) -> list[list[str]]:
                         drift={feature: magnitude},
                     )
                     individual = {"feature_drift": {"drift_scoring_method": method}}
-                    batch = run(build_inputs(ref, ev, [Category.DRIFT], individual))["feature_drift"]
+                    batch = run(build_inputs(ref, ev, [TestCategory.DRIFT], individual))["feature_drift"]
                     found = flagged(batch)
                     hit += feature in found
                     fp += len(found - {feature})
@@ -122,7 +122,7 @@ def numeric_drift(seeds: int, n: int) -> list[list[str]]:
 
 
 def categorical_drift(seeds: int, n: int) -> list[list[str]]:
-    from airflow_provider_rime.local.catalogue.types import Category
+    from airflow_provider_rime.rime_api.enums import TestCategory
     from rime_dev.datagen import generate_wide, reference_and_evaluation
 
     levels = {"cat_0": 4, "cat_2": 10, "cat_4": 30}
@@ -141,7 +141,7 @@ def categorical_drift(seeds: int, n: int) -> list[list[str]]:
                         drift={feature: share},
                     )
                     individual = {"feature_drift": {"drift_scoring_method": method}}
-                    batch = run(build_inputs(ref, ev, [Category.DRIFT], individual))["feature_drift"]
+                    batch = run(build_inputs(ref, ev, [TestCategory.DRIFT], individual))["feature_drift"]
                     found = flagged(batch)
                     hit += feature in found
                     fp += len(found - {feature})
@@ -159,7 +159,7 @@ def categorical_drift(seeds: int, n: int) -> list[list[str]]:
 
 
 def label_drift(seeds: int, n: int) -> list[list[str]]:
-    from airflow_provider_rime.local.catalogue.types import Category
+    from airflow_provider_rime.rime_api.enums import TestCategory
     from rime_dev.datagen import generate_fraud, reference_and_evaluation
 
     rows = []
@@ -169,7 +169,7 @@ def label_drift(seeds: int, n: int) -> list[list[str]]:
             ref, ev = reference_and_evaluation(
                 generate_fraud, n, seed=3000 + 2 * seed, drift={"label": shift}
             )
-            case = run(build_inputs(ref, ev, [Category.DRIFT]))["categorical_label_drift"].cases[0]
+            case = run(build_inputs(ref, ev, [TestCategory.DRIFT]))["categorical_label_drift"].cases[0]
             hit += case.severity > 0
             changes.append(metric(case, "Rate Change"))
         mean_change = sum(changes) / len(changes)
@@ -178,7 +178,7 @@ def label_drift(seeds: int, n: int) -> list[list[str]]:
 
 
 def subset_degradation(seeds: int, n: int) -> list[list[str]]:
-    from airflow_provider_rime.local.catalogue.types import Category
+    from airflow_provider_rime.rime_api.enums import TestCategory
     from rime_dev.datagen import generate_wide, reference_and_evaluation
 
     subsets = {
@@ -199,7 +199,7 @@ def subset_degradation(seeds: int, n: int) -> list[list[str]]:
                     n_categorical=5,
                     degrade={**degrade, "strength": strength},
                 )
-                batches = run(build_inputs(ref, ev, [Category.SUBSET_PERFORMANCE]))
+                batches = run(build_inputs(ref, ev, [TestCategory.SUBSET_PERFORMANCE]))
                 for test_type, c in counts.items():
                     case = case_for(batches[test_type], feature)
                     c[0] += str(metric(case, "Worst Subset")).startswith(worst_name)
@@ -222,7 +222,7 @@ def subset_degradation(seeds: int, n: int) -> list[list[str]]:
 
 
 def abnormal_inputs(seeds: int, n: int) -> list[list[str]]:
-    from airflow_provider_rime.local.catalogue.types import Category
+    from airflow_provider_rime.rime_api.enums import TestCategory
     from rime_dev.datagen import generate_wide, reference_and_evaluation
 
     tests = {
@@ -246,7 +246,7 @@ def abnormal_inputs(seeds: int, n: int) -> list[list[str]]:
                     abnormal={kind: share},
                 )
                 truth = ev.attrs["injected"][kind]
-                batch = run(build_inputs(ref, ev, [Category.ABNORMAL_INPUTS]))[test_type]
+                batch = run(build_inputs(ref, ev, [TestCategory.ABNORMAL_INPUTS]))[test_type]
                 case = case_for(batch, truth["column"])
                 exact += metric(case, "Num Failing Rows") == truth["count"]
                 warned += case.severity > 0
@@ -265,14 +265,14 @@ def abnormal_inputs(seeds: int, n: int) -> list[list[str]]:
 
 
 def clean_splits(seeds: int, n: int) -> list[list[str]]:
-    from airflow_provider_rime.local.catalogue.types import Category
+    from airflow_provider_rime.rime_api.enums import TestCategory
     from rime_dev.datagen import generate_fraud, generate_wide, reference_and_evaluation
 
     categories = [
-        Category.DRIFT,
-        Category.ABNORMAL_INPUTS,
-        Category.DATA_CLEANLINESS,
-        Category.SUBSET_PERFORMANCE,
+        TestCategory.DRIFT,
+        TestCategory.ABNORMAL_INPUTS,
+        TestCategory.DATA_CLEANLINESS,
+        TestCategory.SUBSET_PERFORMANCE,
     ]
     rows = []
     for name, generator, kwargs in (

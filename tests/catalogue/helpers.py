@@ -6,19 +6,13 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from airflow_provider_rime.local.catalogue import CATALOGUE, plan_tests, run_tests
+from airflow_provider_rime.local.catalogue import plan_tests, run_tests, runnable_categories
 from airflow_provider_rime.local.catalogue.features import infer_features
-from airflow_provider_rime.local.catalogue.types import (
-    Category,
-    Sensitivity,
-    Severity,
-    StressInputs,
-    SuiteConfig,
-    TestBatch,
-)
+from airflow_provider_rime.local.catalogue.types import Severity, StressInputs, SuiteConfig, TestBatch
+from airflow_provider_rime.rime_api.enums import TestCategory, TestSensitivity
 
-DATA_CATEGORIES = frozenset({Category.DRIFT, Category.ABNORMAL_INPUTS, Category.DATA_CLEANLINESS})
-ALL_CATEGORIES = frozenset(spec.category for spec in CATALOGUE.values())
+DATA_CATEGORIES = frozenset({TestCategory.DRIFT, TestCategory.ABNORMAL_INPUTS, TestCategory.DATA_CLEANLINESS})
+ALL_CATEGORIES = runnable_categories()
 
 
 def build_inputs(
@@ -27,9 +21,9 @@ def build_inputs(
     *,
     label: str | None = "label",
     pred: str | None = "pred",
-    categories: Iterable[Category] | None = None,
+    categories: Iterable[TestCategory] | None = None,
     individual: dict[str, dict[str, object]] | None = None,
-    sensitivity: Sensitivity = Sensitivity.DEFAULT,
+    sensitivity: TestSensitivity = TestSensitivity.DEFAULT,
     exclude: Sequence[str] = ("timestamp",),
     categorical: Sequence[str] = (),
 ) -> StressInputs:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from airflow_provider_rime.local.catalogue.types import Category, Severity
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.rime_api.enums import TestCategory
 from rime_dev.datagen import generate_fraud, generate_wide, reference_and_evaluation
 from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run
 
-ABNORMAL = [Category.ABNORMAL_INPUTS]
+ABNORMAL = [TestCategory.ABNORMAL_INPUTS]
 INJECTED = {
     "outliers": 0.004,
     "unseen": 0.003,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from airflow_provider_rime.local.catalogue.types import Category, Severity
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.rime_api.enums import TestCategory
 from rime_dev.datagen import generate_fraud, generate_wide, reference_and_evaluation
 from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run
 
-CLEAN = [Category.DATA_CLEANLINESS]
+CLEAN = [TestCategory.DATA_CLEANLINESS]
 
 
 def test_leaked_label_is_flagged_and_real_features_are_not() -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from airflow_provider_rime.local.catalogue import CATALOGUE
-from airflow_provider_rime.local.catalogue.types import Category, Sensitivity, Severity
+from airflow_provider_rime.local.catalogue import CATALOGUE, validate_suite_config
+from airflow_provider_rime.local.catalogue.types import Severity, SuiteConfig
+from airflow_provider_rime.rime_api.enums import TestCategory, TestSensitivity
 from rime_dev.datagen import generate_fraud, generate_wide, reference_and_evaluation
 from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run
 
-DRIFT = [Category.DRIFT]
+DRIFT = [TestCategory.DRIFT]
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def drifted():  # type: ignore[no-untyped-def]
 def test_drift_is_flagged_on_exactly_the_drifted_features(drifted) -> None:  # type: ignore[no-untyped-def]
     batch = drifted["feature_drift"]
     assert flagged(batch) == {"num_0", "cat_3"}
-    assert batch.category is Category.DRIFT
+    assert batch.category is TestCategory.DRIFT
     for feature in ("num_0", "cat_3"):
         case = case_for(batch, feature)
         assert metric(case, "psi") > 0.2
@@ -119,21 +120,42 @@ def test_sensitivity_scales_psi_thresholds() -> None:
         generate_wide, 20_000, seed=27, n_numeric=1, n_categorical=1, drift={"num_0": 0.5}
     )
     severities = []
-    for sensitivity in (Sensitivity.LESS_SENSITIVE, Sensitivity.DEFAULT, Sensitivity.MORE_SENSITIVE):
+    for sensitivity in (
+        TestSensitivity.LESS_SENSITIVE,
+        TestSensitivity.DEFAULT,
+        TestSensitivity.MORE_SENSITIVE,
+    ):
         batch = run(build_inputs(ref, ev, categories=DRIFT, sensitivity=sensitivity))["feature_drift"]
         severities.append(case_for(batch, "num_0").severity)
     assert severities == sorted(severities)
     assert severities[0] < severities[-1]
 
 
-def test_invalid_method_names_the_parameter() -> None:
-    ref, ev = reference_and_evaluation(generate_wide, 200, seed=28, n_numeric=1, n_categorical=1)
-    inputs = build_inputs(ref, ev, categories=DRIFT)
-    spec = CATALOGUE["feature_drift"]
-    with pytest.raises(ValueError, match="drift_scoring_method must be one of"):
-        spec.func(inputs, {**spec.defaults, "drift_scoring_method": "wasserstein"})
-    with pytest.raises(ValueError, match="num_quantiles"):
-        spec.func(inputs, {**spec.defaults, "num_quantiles": 1})
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"drift_scoring_method": "wasserstein"},
+            "drift_scoring_method must be one of psi, js, kl, ks, chi2, got 'wasserstein'",
+        ),
+        ({"num_quantiles": 1}, "num_quantiles must be an integer in \\[2, 1000\\], got 1"),
+        ({"min_sample_size": 0}, "min_sample_size must be >= 1, got 0"),
+        ({"psi_thresholds": [0.2, None]}, "psi_thresholds must be \\[warning, alert\\] numbers"),
+        ({"p_value_threshold": float("nan")}, "p_value_threshold must be a number"),
+    ],
+)
+def test_invalid_parameters_name_the_test_and_the_parameter(params: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match="individual_tests_config.feature_drift: " + message):
+        validate_suite_config(SuiteConfig(individual_tests_config={"feature_drift": params}))
+
+
+@pytest.mark.parametrize("method", ["psi", "ks"])
+def test_batch_description_names_the_method(method: str) -> None:
+    ref, ev = reference_and_evaluation(generate_wide, 500, seed=28, n_numeric=1, n_categorical=1)
+    individual = {"feature_drift": {"drift_scoring_method": method}}
+    batch = run(build_inputs(ref, ev, categories=DRIFT, individual=individual))["feature_drift"]
+    assert batch.description.endswith(f"({method.upper()}).")
+    assert batch.name == CATALOGUE["feature_drift"].name == "Feature Drift"
 
 
 def test_correlation_between_features_drift() -> None:

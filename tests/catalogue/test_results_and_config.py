@@ -11,15 +11,16 @@ import pytest
 
 from airflow_provider_rime.local.catalogue import CATALOGUE, plan_tests
 from airflow_provider_rime.local.catalogue.runner import validate_suite_config
-from airflow_provider_rime.local.catalogue.types import Category, Severity, SuiteConfig
+from airflow_provider_rime.local.catalogue.types import Severity, SuiteConfig
+from airflow_provider_rime.rime_api.enums import TestCategory
 from rime_dev.datagen import generate_fraud, generate_wide, reference_and_evaluation
 from tests.catalogue.helpers import ALL_CATEGORIES, DATA_CATEGORIES, build_inputs, flagged, run
 
 MINE = {
-    Category.SUBSET_PERFORMANCE,
-    Category.DRIFT,
-    Category.ABNORMAL_INPUTS,
-    Category.DATA_CLEANLINESS,
+    TestCategory.SUBSET_PERFORMANCE,
+    TestCategory.DRIFT,
+    TestCategory.ABNORMAL_INPUTS,
+    TestCategory.DATA_CLEANLINESS,
 }
 
 
@@ -78,17 +79,17 @@ def test_global_exclude_columns_and_categorical_override() -> None:
     ref, ev = reference_and_evaluation(
         generate_wide, 5_000, seed=53, n_numeric=3, n_categorical=1, drift={"num_0": 1.0}
     )
-    batches = run(build_inputs(ref, ev, categories=[Category.DRIFT], exclude=("num_0",)))
+    batches = run(build_inputs(ref, ev, categories=[TestCategory.DRIFT], exclude=("num_0",)))
     assert all("num_0" not in c.features for b in batches.values() for c in b.cases)
     # num_2 declared categorical: its values are categories, so nearly all are "unseen"
     ref2, ev2 = reference_and_evaluation(generate_wide, 2_000, seed=54, n_numeric=3, n_categorical=1)
-    inputs = build_inputs(ref2, ev2, categories=[Category.ABNORMAL_INPUTS], categorical=["num_2"])
+    inputs = build_inputs(ref2, ev2, categories=[TestCategory.ABNORMAL_INPUTS], categorical=["num_2"])
     assert inputs.features["num_2"].is_categorical
     assert "num_2" in flagged(run(inputs)["unseen_categorical"])
 
 
 def test_selecting_categories_and_unknown_tests() -> None:
-    config = SuiteConfig(categories=frozenset({Category.DRIFT}))
+    config = SuiteConfig(categories=frozenset({TestCategory.DRIFT}))
     planned = plan_tests(config, has_labels=False, has_preds=False)
     assert {p.spec.key for p in planned} == {"feature_drift", "null_proportion", "correlation_feat_drift"}
     with pytest.raises(ValueError, match="unknown test 'feature_drfit'"):

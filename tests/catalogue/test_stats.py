@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import chi2_contingency, norm
 from sklearn.metrics import mutual_info_score, roc_auc_score
 
 from airflow_provider_rime.local.catalogue import metrics, stats
@@ -126,17 +127,44 @@ def test_cache_is_per_inputs() -> None:
     assert stats.quantile_bins(a, "x", 10) is stats.quantile_bins(a, "x", 10)
 
 
-@pytest.mark.parametrize(
-    ("config", "message"),
-    [
-        ({"t": [0.1]}, "t must be \\[warning, alert\\]"),
-        ({"t": "x"}, "t must be"),
-        ({"t": [0.1, None]}, "t must"),
-    ],
-)
-def test_threshold_validation_names_the_parameter(config: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        stats.check_thresholds(config, "t")
+def test_fisher_z_pvalue_matches_the_formula_elementwise() -> None:
+    r1, r2 = np.array([0.1, 0.5, -0.3, 1.0]), np.array([0.1, 0.3, 0.2, 0.9])
+    p = stats.fisher_z_pvalue(r1, 500, r2, 800)
+    se = np.sqrt(1 / 497 + 1 / 797)
+    for a, b, got in zip(r1, r2, p, strict=True):
+        z = (np.arctanh(min(b, 0.999999)) - np.arctanh(min(a, 0.999999))) / se
+        assert got == pytest.approx(2 * norm.sf(abs(z)), rel=1e-12)
+    assert p[0] == 1.0
+    assert float(stats.fisher_z_pvalue(0.5, 500, 0.3, 800)) == p[1]  # scalars as arrays
+
+
+def test_rank_label_correlation_is_pearson_over_non_null_rows() -> None:
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 11, 5_000)  # 10 ranks, code 10 = null
+    y = (rng.random(5_000) < 0.2 + 0.05 * np.minimum(codes, 9)).astype(int)
+    r, n = stats.rank_label_correlation(codes, 10, y)
+    valid = codes < 10
+    assert n == valid.sum()
+    assert r == pytest.approx(np.corrcoef(codes[valid], y[valid])[0, 1], abs=1e-12)
+    assert np.isnan(stats.rank_label_correlation(codes, 10, np.zeros(5_000))[0])  # constant label
+
+
+def test_two_proportion_pvalues() -> None:
+    k1, n1, k2, n2 = 30, 1_000, 55, 1_200
+    pooled = (k1 + k2) / (n1 + n2)
+    z = (k2 / n2 - k1 / n1) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    assert stats.two_proportion_pvalue(k1, n1, k2, n2) == pytest.approx(2 * norm.sf(abs(z)))
+    assert stats.excess_proportion_pvalue(k1, n1, k2, n2) == pytest.approx(norm.sf(z))
+    assert stats.excess_proportion_pvalue(k2, n2, k1, n1) > 0.5  # the second is the smaller share
+    assert np.isnan(stats.two_proportion_pvalue(0, 0, 1, 10))
+
+
+def test_chi2_pvalue_matches_scipy_and_drops_empty_bins() -> None:
+    ref, ev = np.array([50, 30, 0, 20]), np.array([40, 45, 0, 15])
+    stat, p = stats.chi2_pvalue(ref, ev)
+    expected = chi2_contingency(np.array([[50, 30, 20], [40, 45, 15]]), correction=False)
+    assert (stat, p) == pytest.approx((expected.statistic, expected.pvalue))
+    assert stats.chi2_pvalue(np.array([5, 0]), np.array([7, 0])) == (0.0, 1.0)
 
 
 def test_group_counts_and_shared_overall_auc() -> None:

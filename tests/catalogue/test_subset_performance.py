@@ -6,11 +6,12 @@ import pytest
 
 from airflow_provider_rime.local.catalogue import CATALOGUE, plan_tests
 from airflow_provider_rime.local.catalogue.runner import validate_suite_config
-from airflow_provider_rime.local.catalogue.types import Category, Sensitivity, Severity, SuiteConfig
+from airflow_provider_rime.local.catalogue.types import Severity, SuiteConfig
+from airflow_provider_rime.rime_api.enums import TestCategory, TestSensitivity
 from rime_dev.datagen import generate_wide, reference_and_evaluation
 from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run
 
-SUBSET = [Category.SUBSET_PERFORMANCE]
+SUBSET = [TestCategory.SUBSET_PERFORMANCE]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def test_degraded_value_is_the_worst_subset_and_alerts(degraded_categorical, tes
     assert metric(case, "Worst Subset") == "cat_3 = c3_v2"
     assert "cat_3 = c3_v2" in case.explanation
     assert flagged(batch, Severity.ALERT) == {"cat_3"}
-    assert batch.category is Category.SUBSET_PERFORMANCE
+    assert batch.category is TestCategory.SUBSET_PERFORMANCE
     categories = {m["category"] for m in (x.to_api() for x in case.metrics)}
     assert {"TEST_METRIC_CATEGORY_SUBSET_DETAILS", "TEST_METRIC_CATEGORY_PERFORMANCE_DIFF"} <= categories
 
@@ -98,13 +99,12 @@ def test_config_and_sensitivity_are_honoured() -> None:
     names = metric(case_for(ten["subset_auc"], "num_0"), "Subsets")
     assert len([n for n in names if "missing" not in n]) == 10
     default = case_for(run(build_inputs(ref, ev, categories=SUBSET))["subset_auc"], "num_0").severity
+    less, more = TestSensitivity.LESS_SENSITIVE, TestSensitivity.MORE_SENSITIVE
     lenient = case_for(
-        run(build_inputs(ref, ev, categories=SUBSET, sensitivity=Sensitivity.LESS_SENSITIVE))["subset_auc"],
-        "num_0",
+        run(build_inputs(ref, ev, categories=SUBSET, sensitivity=less))["subset_auc"], "num_0"
     ).severity
     strict = case_for(
-        run(build_inputs(ref, ev, categories=SUBSET, sensitivity=Sensitivity.MORE_SENSITIVE))["subset_auc"],
-        "num_0",
+        run(build_inputs(ref, ev, categories=SUBSET, sensitivity=more))["subset_auc"], "num_0"
     ).severity
     assert lenient <= default <= strict
 
@@ -127,12 +127,32 @@ def test_prediction_rate_subsets_are_off_by_default_and_need_no_labels() -> None
     assert set(batches) == {"subset_avg_pred"}
 
 
-def test_unknown_parameters_are_rejected() -> None:
-    with pytest.raises(ValueError, match="subset_auc: unknown parameter"):
-        validate_suite_config(SuiteConfig(individual_tests_config={"subset_auc": {"num_subset": 3}}))
-    ref, ev = reference_and_evaluation(generate_wide, 1_000, seed=17, n_numeric=1, n_categorical=1)
-    inputs = build_inputs(ref, ev, categories=SUBSET)
-    with pytest.raises(ValueError, match="num_subsets"):
-        CATALOGUE["subset_auc"].func(inputs, {**CATALOGUE["subset_auc"].defaults, "num_subsets": 1})
-    with pytest.raises(ValueError, match="severity_thresholds"):
-        CATALOGUE["subset_auc"].func(inputs, {**CATALOGUE["subset_auc"].defaults, "severity_thresholds": 0.1})
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"num_subset": 3}, "subset_auc: unknown parameter\\(s\\) num_subset; this test accepts: "),
+        ({"num_subsets": 1}, "subset_auc: num_subsets must be an integer in \\[2, 100\\], got 1"),
+        ({"num_subsets": 5.0}, "subset_auc: num_subsets must be an integer"),
+        ({"min_frq": 0.7}, "subset_auc: min_frq must be in \\[0.0, 0.5\\], got 0.7"),
+        ({"confidence_level": "high"}, "subset_auc: confidence_level must be a number"),
+        ({"severity_thresholds": 0.1}, "subset_auc: severity_thresholds must be \\[warning, alert\\]"),
+        ({"enabled": "yes"}, "subset_auc: enabled must be true or false"),
+    ],
+)
+def test_parameters_are_checked_before_the_run(params: dict[str, object], message: str) -> None:
+    config = SuiteConfig(individual_tests_config={"subset_auc": params})
+    with pytest.raises(ValueError, match="test_suite_config.individual_tests_config." + message):
+        validate_suite_config(config)
+    with pytest.raises(ValueError, match=message):
+        plan_tests(config, has_labels=True, has_preds=True)
+
+
+def test_the_test_function_receives_typed_parameters() -> None:
+    checked = validate_suite_config(
+        SuiteConfig(individual_tests_config={"subset_auc": {"num_subsets": 4, "severity_thresholds": [0, 1]}})
+    )
+    params = checked["subset_auc"]
+    assert isinstance(params, CATALOGUE["subset_auc"].params)
+    assert params.num_subsets == 4  # type: ignore[attr-defined]
+    assert params.severity_thresholds == (0.0, 1.0)  # type: ignore[attr-defined]
+    assert params.min_frq == 0.01  # type: ignore[attr-defined]  # RIME's default

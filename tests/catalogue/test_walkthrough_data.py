@@ -1,4 +1,4 @@
-"""The fraud walkthrough's real data (../shared/data/fraud): what a reviewer should see."""
+"""The fraud walkthrough's real data (the ``fraud_dir`` fixture): what a reviewer should see."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from airflow_provider_rime.local.catalogue.types import Category, Severity
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.rime_api.enums import TestCategory
 from tests.catalogue.helpers import ALL_CATEGORIES, build_inputs, case_for, flagged, metric, run
 
 
@@ -55,5 +56,5 @@ def test_rare_browser_version_and_weak_subsets(walkthrough) -> None:  # type: ig
 
 
 def test_clean_data_tests_pass_on_the_walkthrough(walkthrough) -> None:  # type: ignore[no-untyped-def]
-    cleanliness = [b for b in walkthrough.values() if b.category is Category.DATA_CLEANLINESS]
+    cleanliness = [b for b in walkthrough.values() if b.category is TestCategory.DATA_CLEANLINESS]
     assert cleanliness and all(b.severity is Severity.PASS for b in cleanliness)

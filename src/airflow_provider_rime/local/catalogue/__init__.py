@@ -1,15 +1,27 @@
 """RIME's tabular test catalogue, as pure functions.
 
-Add a test by writing a function ``(StressInputs, config) -> TestBatch | None`` in the
-module of its category and decorating it with :func:`register`.
+Add a test by writing a function ``(StressInputs, params) -> Findings | None`` in the module
+of its category, a frozen dataclass of its parameters (``catalogue.params``), and decorating
+the function with :func:`register`, which takes the test's key, name, category and
+description once.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from airflow_provider_rime.local.catalogue.registry import CATALOGUE, DEFAULT_STRESS_CATEGORIES, register
-from airflow_provider_rime.local.catalogue.runner import plan_tests, run_tests
+from airflow_provider_rime.local.catalogue.registry import (
+    CATALOGUE,
+    default_stress_categories,
+    register,
+    runnable_categories,
+)
+from airflow_provider_rime.local.catalogue.runner import (
+    PlannedTest,
+    plan_tests,
+    run_tests,
+    validate_suite_config,
+)
 
 # One module per category; importing a module registers its tests.
 _CATEGORY_MODULES = (
@@ -23,4 +35,13 @@ _CATEGORY_MODULES = (
 for _module in _CATEGORY_MODULES:
     importlib.import_module(f"{__name__}.{_module}")
 
-__all__ = ["CATALOGUE", "DEFAULT_STRESS_CATEGORIES", "plan_tests", "register", "run_tests"]
+__all__ = [
+    "CATALOGUE",
+    "PlannedTest",
+    "default_stress_categories",
+    "plan_tests",
+    "register",
+    "run_tests",
+    "runnable_categories",
+    "validate_suite_config",
+]

@@ -23,47 +23,42 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
 
 from airflow_provider_rime.local.catalogue import stats
+from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
 from airflow_provider_rime.local.catalogue.registry import register
 from airflow_provider_rime.local.catalogue.types import (
-    Category,
     Feature,
+    FeatureKind,
+    Findings,
     Metric,
-    MetricCategory,
     Severity,
     StressInputs,
-    TestBatch,
     TestCase,
     severity_from_thresholds,
 )
+from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
 
-CATEGORY = Category.ABNORMAL_INPUTS
-
-_SEVERITY_DEFAULTS: dict[str, Any] = {
-    "share_thresholds": [0.002, 0.01],
-    "impact_thresholds": [0.02, 0.05],
-    "min_impact_rows": 30,
-    "p_value_threshold": 0.05,
-}
+CATEGORY = TestCategory.ABNORMAL_INPUTS
 
 
-def _severity_config(config: dict[str, Any]) -> tuple[list[float], list[float], int, float]:
-    shares = stats.check_thresholds(config, "share_thresholds")
-    impacts = stats.check_thresholds(config, "impact_thresholds")
-    min_rows = config["min_impact_rows"]
-    if not isinstance(min_rows, int) or isinstance(min_rows, bool) or min_rows < 1:
-        raise ValueError(f"min_impact_rows must be a positive integer, got {min_rows!r}")
-    return shares, impacts, min_rows, stats.check_number(config, "p_value_threshold", low=0.0, high=1.0)
+@dataclass(frozen=True)
+class AbnormalParams(TestParams):
+    """How failing rows are judged, shared by every abnormal-input test (see the module)."""
+
+    share_thresholds: Thresholds = (0.002, 0.01)
+    impact_thresholds: Thresholds = (0.02, 0.05)
+    min_impact_rows: Annotated[int, Range(1)] = 30
+    p_value_threshold: Annotated[float, Range(0.0, 1.0)] = 0.05
 
 
 def _abnormal_case(
     inputs: StressInputs,
-    config: dict[str, Any],
+    params: AbnormalParams,
     feature: Feature,
     failing: np.ndarray,
     *,
@@ -75,8 +70,9 @@ def _abnormal_case(
     extra_metrics: list[Metric] | None = None,
 ) -> TestCase:
     """A test case for ``failing`` evaluation rows of ``feature``; ``what`` names the problem."""
-    shares, impacts, min_rows, p_threshold = _severity_config(config)
-    factor = inputs.config.sensitivity.threshold_factor
+    shares, impacts = params.share_thresholds, params.impact_thresholds
+    min_rows, p_threshold = params.min_impact_rows, params.p_value_threshold
+    factor = inputs.config.threshold_factor
     n_eval = failing.size
     n_ref = len(inputs.ref)
     k = int(np.count_nonzero(failing))
@@ -122,10 +118,6 @@ def _abnormal_case(
     return TestCase([feature.name], severity, explanation, metrics, importance=excess + impact)
 
 
-def _batch(key: str, name: str, description: str, cases: list[TestCase]) -> TestBatch:
-    return TestBatch(key, name, description, CATEGORY, cases)
-
-
 def _numeric_features(inputs: StressInputs) -> list[Feature]:
     return [f for f in stats.tested_features(inputs) if f.is_numeric]
 
@@ -134,7 +126,7 @@ def _categorical_features(inputs: StressInputs, *, text: bool = False) -> list[F
     return [
         f
         for f in stats.tested_features(inputs, text=text)
-        if f.is_categorical or (text and f.kind.value == "text")
+        if f.is_categorical or (text and f.kind is FeatureKind.TEXT)
     ]
 
 
@@ -144,22 +136,25 @@ def _extreme_examples(values: np.ndarray, failing: np.ndarray, centre: float) ->
     return [f"{v:.6g}" for v in bad[order]]
 
 
+@dataclass(frozen=True)
+class NumericOutlierParams(AbnormalParams):
+    method: Literal["std", "quantile"] = "std"
+    bound_multiplier: Annotated[float, Range(0.0)] = 3.0
+    quantile: Annotated[float, Range(0.0, 0.5)] = 0.001
+
+
 @register(
     "numeric_outlier",
     name="Numeric Outliers",
     category=CATEGORY,
-    description="Numeric values far outside the reference distribution.",
-    defaults={"method": "std", "bound_multiplier": 3.0, "quantile": 0.001, **_SEVERITY_DEFAULTS},
+    description="Numeric values far outside the reference.",
+    params=NumericOutlierParams,
 )
-def numeric_outlier(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def numeric_outlier(inputs: StressInputs, params: NumericOutlierParams) -> Findings | None:
     """``std``: outside reference mean ± ``bound_multiplier`` σ (RIME's rule). ``quantile``:
     outside the reference's [``quantile``, 1 - ``quantile``] range widened by
     ``bound_multiplier`` times its width's 1/10 (robust for heavy tails)."""
-    method = config["method"]
-    if method not in ("std", "quantile"):
-        raise ValueError(f"method must be 'std' or 'quantile', got {method!r}")
-    mult = stats.check_number(config, "bound_multiplier", low=0.0)
-    q = stats.check_number(config, "quantile", low=0.0, high=0.5)
+    method, mult, q = params.method, params.bound_multiplier, params.quantile
     features = _numeric_features(inputs)
     cases = []
     for feature in features:
@@ -180,7 +175,7 @@ def numeric_outlier(inputs: StressInputs, config: dict[str, Any]) -> TestBatch |
         cases.append(
             _abnormal_case(
                 inputs,
-                config,
+                params,
                 feature,
                 failing,
                 what=f"lie outside [{lo:.4g}, {hi:.4g}]",
@@ -193,7 +188,12 @@ def numeric_outlier(inputs: StressInputs, config: dict[str, Any]) -> TestBatch |
                 ],
             )
         )
-    return _batch("numeric_outlier", "Numeric Outliers", "Numeric values far outside the reference.", cases)
+    return Findings(cases)
+
+
+@dataclass(frozen=True)
+class OutOfRangeParams(AbnormalParams):
+    std_factor: Annotated[float, Range(0.0)] = 3.0
 
 
 @register(
@@ -201,11 +201,11 @@ def numeric_outlier(inputs: StressInputs, config: dict[str, Any]) -> TestBatch |
     name="Out of Range",
     category=CATEGORY,
     description="Numeric values beyond the reference's [min, max] widened by std_factor std deviations.",
-    defaults={"std_factor": 3.0, **_SEVERITY_DEFAULTS},
+    params=OutOfRangeParams,
     enabled_by_default=False,
 )
-def out_of_range(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
-    std_factor = stats.check_number(config, "std_factor", low=0.0)
+def out_of_range(inputs: StressInputs, params: OutOfRangeParams) -> Findings | None:
+    std_factor = params.std_factor
     features = _numeric_features(inputs)
     cases = []
     for feature in features:
@@ -220,7 +220,7 @@ def out_of_range(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | No
         cases.append(
             _abnormal_case(
                 inputs,
-                config,
+                params,
                 feature,
                 failing,
                 what=f"lie beyond the reference's range widened to [{lo:.4g}, {hi:.4g}]",
@@ -228,7 +228,7 @@ def out_of_range(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | No
                 n_tested=len(features),
             )
         )
-    return _batch("out_of_range", "Out of Range", "Numeric values beyond anything in the reference.", cases)
+    return Findings(cases)
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,7 @@ def _level_text(inputs: StressInputs, col: stats.CategoricalColumn) -> _LevelTex
         recapitalised = is_str & ~in_ref & lower.isin(ref_lower).to_numpy(dtype=bool)
         return _LevelText(empty, recapitalised)
 
-    return stats.cached(inputs, ("level_text", col.name), build)
+    return inputs.cache.get(("level_text", col.name), build)
 
 
 def _unseen_levels(inputs: StressInputs, col: stats.CategoricalColumn) -> np.ndarray:
@@ -265,7 +265,7 @@ def _unseen_levels(inputs: StressInputs, col: stats.CategoricalColumn) -> np.nda
 
 def _level_case(
     inputs: StressInputs,
-    config: dict[str, Any],
+    params: AbnormalParams,
     feature: Feature,
     col: stats.CategoricalColumn,
     level_mask: np.ndarray,
@@ -279,7 +279,7 @@ def _level_case(
     examples, counts = stats.top_examples([col.levels[i] for i in idx], col.eval_counts[idx])
     return _abnormal_case(
         inputs,
-        config,
+        params,
         feature,
         failing,
         what=what,
@@ -292,7 +292,7 @@ def _level_case(
 
 def _level_cases(
     inputs: StressInputs,
-    config: dict[str, Any],
+    params: AbnormalParams,
     features: list[Feature],
     levels_of: Callable[[stats.CategoricalColumn], np.ndarray],
     *,
@@ -312,7 +312,7 @@ def _level_cases(
         cases.append(
             _level_case(
                 inputs,
-                config,
+                params,
                 feature,
                 col,
                 levels,
@@ -329,17 +329,22 @@ def _level_cases(
     name="Unseen Categorical",
     category=CATEGORY,
     description="Categorical values that never occur in the reference data.",
-    defaults=dict(_SEVERITY_DEFAULTS),
+    params=AbnormalParams,
 )
-def unseen_categorical(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def unseen_categorical(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     cases = _level_cases(
         inputs,
-        config,
+        params,
         _categorical_features(inputs),
         lambda col: _unseen_levels(inputs, col),
         what="hold values never seen in the reference",
     )
-    return _batch("unseen_categorical", "Unseen Categorical", "Values the reference never had.", cases)
+    return Findings(cases)
+
+
+@dataclass(frozen=True)
+class RareCategoriesParams(AbnormalParams):
+    min_ratio_rel_uniform: Annotated[float, Range(0.0, 1.0)] = 0.005
 
 
 @register(
@@ -347,12 +352,12 @@ def unseen_categorical(inputs: StressInputs, config: dict[str, Any]) -> TestBatc
     name="Rare Categories",
     category=CATEGORY,
     description="Categorical values that are very rare in the reference, more common in evaluation.",
-    defaults={"min_ratio_rel_uniform": 0.005, **_SEVERITY_DEFAULTS},
+    params=RareCategoriesParams,
 )
-def rare_categories(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def rare_categories(inputs: StressInputs, params: RareCategoriesParams) -> Findings | None:
     """A value is rare when its reference share is below ``min_ratio_rel_uniform`` times the
     share it would have if all reference values were equally common."""
-    ratio = stats.check_number(config, "min_ratio_rel_uniform", low=0.0, high=1.0)
+    ratio = params.min_ratio_rel_uniform
     features = _categorical_features(inputs)
     cases = []
     for feature in features:
@@ -366,7 +371,7 @@ def rare_categories(inputs: StressInputs, config: dict[str, Any]) -> TestBatch |
         cases.append(
             _level_case(
                 inputs,
-                config,
+                params,
                 feature,
                 col,
                 rare,
@@ -375,17 +380,17 @@ def rare_categories(inputs: StressInputs, config: dict[str, Any]) -> TestBatch |
                 ref_failing=int(ref_counts[rare].sum()),
             )
         )
-    return _batch("rare_categories", "Rare Categories", "Values the reference barely had.", cases)
+    return Findings(cases)
 
 
 @register(
     "null_check",
     name="Null Check",
     category=CATEGORY,
-    description="Missing values in features that are never missing in the reference data.",
-    defaults=dict(_SEVERITY_DEFAULTS),
+    description="Missing values where the reference has none.",
+    params=AbnormalParams,
 )
-def null_check(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def null_check(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     features = [f for f in stats.tested_features(inputs, text=True) if not inputs.ref[f.name].isna().any()]
     cases = []
     for feature in features:
@@ -393,7 +398,7 @@ def null_check(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None
         cases.append(
             _abnormal_case(
                 inputs,
-                config,
+                params,
                 feature,
                 failing,
                 what="are missing, though the reference never is",
@@ -401,7 +406,7 @@ def null_check(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None
                 n_tested=len(features),
             )
         )
-    return _batch("null_check", "Null Check", "Missing values where the reference has none.", cases)
+    return Findings(cases)
 
 
 @register(
@@ -409,9 +414,9 @@ def null_check(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None
     name="Feature Type Check",
     category=CATEGORY,
     description="Values of numeric features that are not numbers.",
-    defaults=dict(_SEVERITY_DEFAULTS),
+    params=AbnormalParams,
 )
-def feature_type_check(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def feature_type_check(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     features = _numeric_features(inputs)
     cases = []
     for feature in features:
@@ -423,7 +428,7 @@ def feature_type_check(inputs: StressInputs, config: dict[str, Any]) -> TestBatc
         cases.append(
             _abnormal_case(
                 inputs,
-                config,
+                params,
                 feature,
                 failing,
                 what="hold values that are not numbers",
@@ -433,7 +438,7 @@ def feature_type_check(inputs: StressInputs, config: dict[str, Any]) -> TestBatc
                 n_tested=len(features),
             )
         )
-    return _batch("feature_type_check", "Feature Type Check", "Values of the wrong type.", cases)
+    return Findings(cases)
 
 
 @register(
@@ -441,20 +446,18 @@ def feature_type_check(inputs: StressInputs, config: dict[str, Any]) -> TestBatc
     name="Empty String",
     category=CATEGORY,
     description="Empty or blank strings in categorical and text features.",
-    defaults=dict(_SEVERITY_DEFAULTS),
+    params=AbnormalParams,
 )
-def empty_string(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def empty_string(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     cases = _level_cases(
         inputs,
-        config,
+        params,
         _categorical_features(inputs, text=True),
         lambda col: _level_text(inputs, col).empty,
         what="are empty strings",
         count_reference=True,
     )
-    return _batch(
-        "empty_string", "Empty String", "Empty strings, which often stand for a missing value.", cases
-    )
+    return Findings(cases)
 
 
 @register(
@@ -462,14 +465,14 @@ def empty_string(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | No
     name="Capitalization",
     category=CATEGORY,
     description="Categorical values that match a reference value except for upper/lower case.",
-    defaults=dict(_SEVERITY_DEFAULTS),
+    params=AbnormalParams,
 )
-def capitalization(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def capitalization(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     cases = _level_cases(
         inputs,
-        config,
+        params,
         _categorical_features(inputs),
         lambda col: _level_text(inputs, col).recapitalised,
         what="differ from a reference value only in capitalization",
     )
-    return _batch("capitalization", "Capitalization", "Values spelled with different capitalization.", cases)
+    return Findings(cases)

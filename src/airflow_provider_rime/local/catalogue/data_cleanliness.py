@@ -18,25 +18,31 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
 
 from airflow_provider_rime.local.catalogue import stats
+from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
 from airflow_provider_rime.local.catalogue.registry import register
 from airflow_provider_rime.local.catalogue.types import (
-    Category,
+    Findings,
     Metric,
-    MetricCategory,
     Severity,
     StressInputs,
-    TestBatch,
     TestCase,
     severity_from_thresholds,
 )
+from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
 
-CATEGORY = Category.DATA_CLEANLINESS
+CATEGORY = TestCategory.DATA_CLEANLINESS
+
+
+@dataclass(frozen=True)
+class RequiredFeaturesParams(TestParams):
+    required_features: tuple[str, ...] | None = None  # None: every reference feature
 
 
 @register(
@@ -44,14 +50,12 @@ CATEGORY = Category.DATA_CLEANLINESS
     name="Required Features",
     category=CATEGORY,
     description="Features that must be present (and not entirely missing) in the evaluation data.",
-    defaults={"required_features": None},
+    params=RequiredFeaturesParams,
 )
-def required_features(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
-    required = config["required_features"]
+def required_features(inputs: StressInputs, params: RequiredFeaturesParams) -> Findings | None:
+    required = params.required_features
     if required is None:
-        required = [str(c) for c in inputs.ref.columns]
-    if not isinstance(required, list) or not all(isinstance(c, str) for c in required):
-        raise ValueError(f"required_features must be a list of column names, got {required!r}")
+        required = tuple(str(c) for c in inputs.ref.columns)
     cases = []
     for name in required:
         in_ref = name in inputs.ref.columns
@@ -78,9 +82,7 @@ def required_features(inputs: StressInputs, config: dict[str, Any]) -> TestBatch
         else:
             case = TestCase([name], Severity.PASS, f"Required feature {name} is present.", metrics)
         cases.append(case)
-    return TestBatch(
-        "required_features", "Required Features", "Required features are present.", CATEGORY, cases
-    )
+    return Findings(cases)
 
 
 def _duplicates(frame: pd.DataFrame) -> int:
@@ -90,22 +92,26 @@ def _duplicates(frame: pd.DataFrame) -> int:
     return int(hashes.size - np.unique(hashes).size)
 
 
+@dataclass(frozen=True)
+class DuplicateRowsParams(TestParams):
+    severity_thresholds: Thresholds = (0.01, 0.05)
+
+
 @register(
     "duplicate_rows",
     name="Duplicate Rows",
     category=CATEGORY,
     description="Exact duplicate rows in the reference and evaluation data.",
-    defaults={"severity_thresholds": [0.01, 0.05]},
+    params=DuplicateRowsParams,
     enabled_by_default=False,
 )
-def duplicate_rows(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
-    thresholds = stats.check_thresholds(config, "severity_thresholds")
-    factor = inputs.config.sensitivity.threshold_factor
+def duplicate_rows(inputs: StressInputs, params: DuplicateRowsParams) -> Findings | None:
+    factor = inputs.config.threshold_factor
     cases = []
     for split, frame in (("reference", inputs.ref), ("evaluation", inputs.eval)):
         dups = _duplicates(frame)
         share = dups / len(frame) if len(frame) else 0.0
-        severity = severity_from_thresholds(share, thresholds, factor)
+        severity = severity_from_thresholds(share, params.severity_thresholds, factor)
         metrics = [
             Metric("Duplicate Rows", MetricCategory.FAILING_INPUTS, dups),
             Metric("Duplicate Rows %", MetricCategory.FAILING_INPUTS, share * 100),
@@ -118,7 +124,12 @@ def duplicate_rows(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | 
                 "duplicates over-weight some cases and leak between train and test splits."
             )
         cases.append(TestCase([], severity, text, metrics, importance=share))
-    return TestBatch("duplicate_rows", "Duplicate Rows", "Exact duplicate rows.", CATEGORY, cases)
+    return Findings(cases)
+
+
+@dataclass(frozen=True)
+class LabelImbalanceParams(TestParams):
+    minority_share_thresholds: Thresholds = (0.1, 0.01)  # lower is worse
 
 
 @register(
@@ -126,17 +137,16 @@ def duplicate_rows(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | 
     name="Label Imbalance",
     category=CATEGORY,
     description="Share of the minority class in the reference labels.",
-    defaults={"minority_share_thresholds": [0.1, 0.01]},
+    params=LabelImbalanceParams,
     needs_labels=True,
 )
-def label_imbalance(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def label_imbalance(inputs: StressInputs, params: LabelImbalanceParams) -> Findings | None:
     assert inputs.ref_labels is not None
-    thresholds = stats.check_thresholds(config, "minority_share_thresholds")
     y = inputs.ref_labels.astype(bool)
     rate = float(y.mean()) if y.size else math.nan
     minority = min(rate, 1 - rate)
     severity = severity_from_thresholds(
-        minority, thresholds, inputs.config.sensitivity.threshold_factor, lower_is_worse=True
+        minority, params.minority_share_thresholds, inputs.config.threshold_factor, lower_is_worse=True
     )
     metrics = [
         Metric("Minority Class Share", MetricCategory.FEATURE, minority),
@@ -152,33 +162,37 @@ def label_imbalance(inputs: StressInputs, config: dict[str, Any]) -> TestBatch |
     case = TestCase(
         [], severity, text, metrics, importance=0.5 - minority if math.isfinite(minority) else 0.0
     )
-    return TestBatch(
-        "label_imbalance", "Label Imbalance", "Balance of the reference labels.", CATEGORY, [case], metrics
-    )
+    return Findings([case], metrics)
+
+
+@dataclass(frozen=True)
+class HighCorrelationParams(TestParams):
+    severity_thresholds: Thresholds = (0.9, 0.98)
 
 
 @register(
     "high_feature_correlation",
     name="High Feature Correlation",
     category=CATEGORY,
-    description="Pairs of numeric features so correlated in the reference that one is redundant.",
-    defaults={"severity_thresholds": [0.9, 0.98]},
+    description="Numeric features that are nearly copies of each other in the reference.",
+    params=HighCorrelationParams,
 )
-def high_feature_correlation(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
-    thresholds = stats.check_thresholds(config, "severity_thresholds")
+def high_feature_correlation(inputs: StressInputs, params: HighCorrelationParams) -> Findings | None:
     features = [f for f in stats.tested_features(inputs) if f.is_numeric]
     if len(features) < 2:
         return None
     corr, _ = stats.rank_correlations(inputs, [f.name for f in features], "ref")
     corr = np.nan_to_num(corr, nan=0.0)  # a constant feature correlates with nothing
     np.fill_diagonal(corr, 0.0)
-    factor = inputs.config.sensitivity.threshold_factor
+    factor = inputs.config.threshold_factor
     cases = []
     for i, f in enumerate(features):
         j = int(np.argmax(np.abs(corr[i])))
         value = float(corr[i, j])
         partner = features[j].name
-        severity = severity_from_thresholds(abs(value), [min(t * factor, 0.999) for t in thresholds])
+        severity = severity_from_thresholds(
+            abs(value), [min(t * factor, 0.999) for t in params.severity_thresholds]
+        )
         metrics = [
             Metric("Most Correlated Feature", MetricCategory.STATISTICAL_DEPENDENCE, partner),
             Metric("Correlation", MetricCategory.STATISTICAL_DEPENDENCE, value),
@@ -191,16 +205,16 @@ def high_feature_correlation(inputs: StressInputs, config: dict[str, Any]) -> Te
                 "redundant, which makes the model's use of either fragile and hard to explain."
             )
         cases.append(TestCase([f.name, partner], severity, text, metrics, importance=abs(value)))
-    return TestBatch(
-        "high_feature_correlation",
-        "High Feature Correlation",
-        "Numeric features that are nearly copies of each other in the reference.",
-        CATEGORY,
-        cases,
-    )
+    return Findings(cases)
 
 
 _MIN_VALUE_ROWS = 20
+
+
+@dataclass(frozen=True)
+class HighMutualInformationParams(TestParams):
+    severity_thresholds: Thresholds = (0.5, 0.8)
+    num_quantiles: Annotated[int, Range(2, 1000)] = 10
 
 
 @register(
@@ -208,20 +222,17 @@ _MIN_VALUE_ROWS = 20
     name="High Mutual Information (Feature to Label)",
     category=CATEGORY,
     description="Features that reveal the label suspiciously well in the reference (possible leakage).",
-    defaults={"severity_thresholds": [0.5, 0.8], "num_quantiles": 10},
+    params=HighMutualInformationParams,
     needs_labels=True,
 )
-def high_mi_feature_to_label(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def high_mi_feature_to_label(inputs: StressInputs, params: HighMutualInformationParams) -> Findings | None:
     assert inputs.ref_labels is not None
-    thresholds = stats.check_thresholds(config, "severity_thresholds")
-    q = config["num_quantiles"]
-    if not isinstance(q, int) or isinstance(q, bool) or not 2 <= q <= 1000:
-        raise ValueError(f"num_quantiles must be an integer in [2, 1000], got {q!r}")
+    q = params.num_quantiles
     y = inputs.ref_labels.astype(np.int64)
     hy = stats.entropy_bits(np.bincount(y, minlength=2))
     if hy == 0:
         return None
-    factor = inputs.config.sensitivity.threshold_factor
+    factor = inputs.config.threshold_factor
     cases = []
     for feature in stats.tested_features(inputs):
         bins = stats.feature_bins(inputs, feature, q)
@@ -235,7 +246,7 @@ def high_mi_feature_to_label(inputs: StressInputs, config: dict[str, Any]) -> Te
             codes, n_codes = mapping[codes], int(frequent.sum()) + 1
         mi = stats.mutual_information_bits(codes, n_codes, y)
         nmi = min(1.0, mi / hy)
-        severity = severity_from_thresholds(nmi, [min(t * factor, 1.0) for t in thresholds])
+        severity = severity_from_thresholds(nmi, [min(t * factor, 1.0) for t in params.severity_thresholds])
         metrics = [
             Metric("Mutual Information (bits)", MetricCategory.STATISTICAL_DEPENDENCE, mi),
             Metric("Normalized Mutual Information", MetricCategory.STATISTICAL_DEPENDENCE, nmi),
@@ -249,10 +260,4 @@ def high_mi_feature_to_label(inputs: StressInputs, config: dict[str, Any]) -> Te
                 "available."
             )
         cases.append(TestCase([feature.name], severity, text, metrics, importance=nmi))
-    return TestBatch(
-        "high_mi_feature_to_label",
-        "High Mutual Information (Feature to Label)",
-        "Features that reveal the label suspiciously well (possible leakage).",
-        CATEGORY,
-        cases,
-    )
+    return Findings(cases)

@@ -36,27 +36,59 @@ Deviations from RIME's documented defaults, and why:
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import numpy as np
 from scipy import stats as sps
 
 from airflow_provider_rime.local.catalogue import stats
+from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
 from airflow_provider_rime.local.catalogue.registry import register
 from airflow_provider_rime.local.catalogue.types import (
-    Category,
     Feature,
+    Findings,
     Metric,
-    MetricCategory,
     Severity,
     StressInputs,
-    TestBatch,
     TestCase,
     severity_from_thresholds,
 )
+from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
 
-CATEGORY = Category.DRIFT
-_METHODS = ("psi", "js", "kl", "ks", "chi2")
+CATEGORY = TestCategory.DRIFT
+
+
+@dataclass(frozen=True)
+class PredictionDriftParams(TestParams):
+    """PSI on bins at the reference's quantiles."""
+
+    psi_thresholds: Thresholds = (0.2, 0.6)
+    num_quantiles: Annotated[int, Range(2, 1000)] = 10
+
+
+@dataclass(frozen=True)
+class FeatureDriftParams(PredictionDriftParams):
+    """PSI as for predictions (categorical features: one bin per value), or another method."""
+
+    drift_scoring_method: Literal["psi", "js", "kl", "ks", "chi2"] = "psi"
+    js_thresholds: Thresholds = (0.05, 0.1)
+    kl_thresholds: Thresholds = (0.1, 0.2)
+    p_value_threshold: Annotated[float, Range(0.0, 1.0)] = 0.05  # ks, chi2
+    min_sample_size: Annotated[float, Range(1)] = 100.0  # values per split; fewer: the case is skipped
+
+
+@dataclass(frozen=True)
+class SignificantChangeParams(TestParams):
+    """A change must be significant at ``p_value_threshold`` (Bonferroni-corrected where
+    several features are tested) before its size is judged."""
+
+    p_value_threshold: Annotated[float, Range(0.0, 1.0)] = 0.05
+
+
+@dataclass(frozen=True)
+class ChangeTestParams(SignificantChangeParams):
+    severity_thresholds: Thresholds = (0.05, 0.1)
 
 
 def _drift_impact(inputs: StressInputs, bins: stats.Bins) -> tuple[list[Metric], str, float]:
@@ -119,13 +151,6 @@ def _drift_impact(inputs: StressInputs, bins: stats.Bins) -> tuple[list[Metric],
     return metrics, clause, abs(change)
 
 
-def _check_quantiles(config: dict[str, Any]) -> int:
-    q = config["num_quantiles"]
-    if not isinstance(q, int) or isinstance(q, bool) or not 2 <= q <= 1000:
-        raise ValueError(f"num_quantiles must be an integer in [2, 1000], got {q!r}")
-    return q
-
-
 def _ks(inputs: StressInputs, feature: Feature) -> tuple[float, float]:
     col = stats.numeric_column(inputs, feature.name)
     a = col.ref[col.ref_valid]
@@ -138,35 +163,22 @@ def _ks(inputs: StressInputs, feature: Feature) -> tuple[float, float]:
     "feature_drift",
     name="Feature Drift",
     category=CATEGORY,
-    description="Change of each feature's distribution from reference to evaluation data.",
-    defaults={
-        "drift_scoring_method": "psi",
-        "psi_thresholds": [0.2, 0.6],
-        "js_thresholds": [0.05, 0.1],
-        "kl_thresholds": [0.1, 0.2],
-        "p_value_threshold": 0.05,
-        "min_sample_size": 100,
-        "num_quantiles": 10,
-    },
+    # The batch says which statistic judged it.
+    description=lambda params: (
+        "Compares each feature's distribution on evaluation and reference data "
+        f"({params.drift_scoring_method.upper()})."
+    ),
+    params=FeatureDriftParams,
 )
-def feature_drift(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
-    method = config["drift_scoring_method"]
-    if method not in _METHODS:
-        raise ValueError(f"drift_scoring_method must be one of {', '.join(_METHODS)}, got {method!r}")
-    num_quantiles = config["num_quantiles"]
-    if (
-        not isinstance(num_quantiles, int)
-        or isinstance(num_quantiles, bool)
-        or not 2 <= num_quantiles <= 1000
-    ):
-        raise ValueError(f"num_quantiles must be an integer in [2, 1000], got {num_quantiles!r}")
-    min_sample = stats.check_number(config, "min_sample_size", low=1)
-    p_threshold = stats.check_number(config, "p_value_threshold", low=0.0, high=1.0)
-    thresholds = {m: stats.check_thresholds(config, f"{m}_thresholds") for m in ("psi", "js", "kl")}
-    factor = inputs.config.sensitivity.threshold_factor
+def feature_drift(inputs: StressInputs, params: FeatureDriftParams) -> Findings | None:
+    method = params.drift_scoring_method
+    min_sample = params.min_sample_size
+    p_threshold = params.p_value_threshold
+    by_method = {"psi": params.psi_thresholds, "js": params.js_thresholds, "kl": params.kl_thresholds}
+    factor = inputs.config.threshold_factor
     cases = []
     for feature in stats.tested_features(inputs):
-        bins = stats.feature_bins(inputs, feature, num_quantiles)
+        bins = stats.feature_bins(inputs, feature, params.num_quantiles)
         ref_c = bins.counts("ref")[:-1]
         eval_c = bins.counts("eval")[:-1]
         values = {
@@ -195,7 +207,7 @@ def feature_drift(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | N
             continue
         if method in ("psi", "js", "kl"):
             score = values[method]
-            severity = severity_from_thresholds(score, thresholds[method], factor)
+            severity = severity_from_thresholds(score, by_method[method], factor)
             stat_text = f"{method.upper()} {score:.3f}"
         else:
             if method == "ks" and feature.is_numeric:
@@ -231,36 +243,27 @@ def feature_drift(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | N
                 importance=(score if math.isfinite(score) else 0.0) + impact,
             )
         )
-    return TestBatch(
-        test_type="feature_drift",
-        name="Feature Drift",
-        description=(
-            f"Compares each feature's distribution on evaluation and reference data ({method.upper()})."
-        ),
-        category=CATEGORY,
-        cases=cases,
-    )
+    return Findings(cases)
 
 
 @register(
     "prediction_drift",
     name="Prediction Drift",
     category=CATEGORY,
-    description="Change of the distribution of the model's predictions (PSI).",
-    defaults={"psi_thresholds": [0.2, 0.6], "num_quantiles": 10},
+    description="Compares the distribution of the model's predictions on evaluation and reference data.",
+    params=PredictionDriftParams,
     needs_preds=True,
 )
-def prediction_drift(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Findings | None:
     assert inputs.ref_preds is not None and inputs.eval_preds is not None
-    thresholds = stats.check_thresholds(config, "psi_thresholds")
-    q = _check_quantiles(config)
+    q = params.num_quantiles
     ref_p, eval_p = inputs.ref_preds, inputs.eval_preds
     edges = np.unique(np.quantile(ref_p, np.linspace(0, 1, q + 1)[1:-1])) if ref_p.size else np.empty(0)
     k = edges.size + 1
     ref_c = np.bincount(np.searchsorted(edges, ref_p, side="right"), minlength=k)
     eval_c = np.bincount(np.searchsorted(edges, eval_p, side="right"), minlength=k)
     value = stats.psi(ref_c, eval_c)
-    severity = severity_from_thresholds(value, thresholds, inputs.config.sensitivity.threshold_factor)
+    severity = severity_from_thresholds(value, params.psi_thresholds, inputs.config.threshold_factor)
     ref_avg = float(ref_p.mean()) if ref_p.size else math.nan
     eval_avg = float(eval_p.mean()) if eval_p.size else math.nan
     metrics = [
@@ -277,28 +280,24 @@ def prediction_drift(inputs: StressInputs, config: dict[str, Any]) -> TestBatch 
             "so its thresholds and downstream rules may no longer fit."
         )
     case = TestCase([], severity, explanation, metrics, importance=value if math.isfinite(value) else 0.0)
-    return TestBatch(
-        "prediction_drift",
-        "Prediction Drift",
-        "Compares the distribution of the model's predictions on evaluation and reference data.",
-        CATEGORY,
-        [case],
-        metrics=metrics,
-    )
+    return Findings([case], metrics)
+
+
+@dataclass(frozen=True)
+class LabelDriftParams(SignificantChangeParams):
+    rate_change_thresholds: Thresholds = (0.05, 0.1)
 
 
 @register(
     "categorical_label_drift",
     name="Label Drift",
     category=CATEGORY,
-    description="Change of the label's positive rate from reference to evaluation data.",
-    defaults={"rate_change_thresholds": [0.05, 0.1], "p_value_threshold": 0.05},
+    description="Compares the label's positive rate on evaluation and reference data.",
+    params=LabelDriftParams,
     needs_labels=True,
 )
-def categorical_label_drift(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def categorical_label_drift(inputs: StressInputs, params: LabelDriftParams) -> Findings | None:
     assert inputs.ref_labels is not None and inputs.eval_labels is not None
-    thresholds = stats.check_thresholds(config, "rate_change_thresholds")
-    p_threshold = stats.check_number(config, "p_value_threshold", low=0.0, high=1.0)
     y_ref, y_eval = inputs.ref_labels.astype(bool), inputs.eval_labels.astype(bool)
     k1, n1 = int(y_ref.sum()), y_ref.size
     k2, n2 = int(y_eval.sum()), y_eval.size
@@ -307,8 +306,10 @@ def categorical_label_drift(inputs: StressInputs, config: dict[str, Any]) -> Tes
     change = r2 - r1
     pvalue = stats.two_proportion_pvalue(k1, n1, k2, n2)
     psi_value = stats.psi(np.array([n1 - k1, k1]), np.array([n2 - k2, k2]))
-    severity = severity_from_thresholds(abs(change), thresholds, inputs.config.sensitivity.threshold_factor)
-    if not (pvalue < p_threshold):
+    severity = severity_from_thresholds(
+        abs(change), params.rate_change_thresholds, inputs.config.threshold_factor
+    )
+    if not (pvalue < params.p_value_threshold):
         severity = Severity.PASS
     metrics = [
         Metric("Reference Positive Rate", MetricCategory.DRIFT_STAT, r1),
@@ -328,29 +329,25 @@ def categorical_label_drift(inputs: StressInputs, config: dict[str, Any]) -> Tes
     case = TestCase(
         [], severity, explanation, metrics, importance=abs(change) if math.isfinite(change) else 0.0
     )
-    return TestBatch(
-        "categorical_label_drift",
-        "Label Drift",
-        "Compares the label's positive rate on evaluation and reference data.",
-        CATEGORY,
-        [case],
-        metrics=metrics,
-    )
+    return Findings([case], metrics)
+
+
+@dataclass(frozen=True)
+class NullProportionParams(ChangeTestParams):
+    severity_thresholds: Thresholds = (0.02, 0.1)
 
 
 @register(
     "null_proportion",
     name="Null Proportion Drift",
     category=CATEGORY,
-    description="Change of each feature's share of missing values (two-sample proportion test).",
-    defaults={"severity_thresholds": [0.02, 0.1], "p_value_threshold": 0.05},
+    description="Compares each feature's share of missing values on evaluation and reference data.",
+    params=NullProportionParams,
 )
-def null_proportion(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
-    thresholds = stats.check_thresholds(config, "severity_thresholds")
-    p_threshold = stats.check_number(config, "p_value_threshold", low=0.0, high=1.0)
+def null_proportion(inputs: StressInputs, params: NullProportionParams) -> Findings | None:
     features = stats.tested_features(inputs, text=True)
-    corrected = p_threshold / max(1, len(features))
-    factor = inputs.config.sensitivity.threshold_factor
+    corrected = params.p_value_threshold / max(1, len(features))
+    factor = inputs.config.threshold_factor
     cases = []
     n1, n2 = len(inputs.ref), len(inputs.eval)
     for feature in features:
@@ -360,7 +357,7 @@ def null_proportion(inputs: StressInputs, config: dict[str, Any]) -> TestBatch |
         r2 = k2 / n2 if n2 else math.nan
         change = r2 - r1
         pvalue = stats.two_proportion_pvalue(k1, n1, k2, n2)
-        severity = severity_from_thresholds(abs(change), thresholds, factor)
+        severity = severity_from_thresholds(abs(change), params.severity_thresholds, factor)
         if not (pvalue < corrected):
             severity = Severity.PASS
         metrics = [
@@ -377,77 +374,44 @@ def null_proportion(inputs: StressInputs, config: dict[str, Any]) -> TestBatch |
                 "an upstream source or join may have changed."
             )
         cases.append(TestCase([feature.name], severity, explanation, metrics, importance=abs(change)))
-    return TestBatch(
-        "null_proportion",
-        "Null Proportion Drift",
-        "Compares each feature's share of missing values on evaluation and reference data.",
-        CATEGORY,
-        cases,
-    )
-
-
-def _sampled(inputs: StressInputs, values: np.ndarray, split: str) -> np.ndarray:
-    rows = stats.sample_rows(inputs, split)
-    return values if rows is None else values[rows]
-
-
-def _fisher(r: float) -> float:
-    return math.atanh(max(min(r, 0.999999), -0.999999))
-
-
-def _rank_correlation(codes: np.ndarray, n_bins: int, y: np.ndarray) -> tuple[float, int]:
-    """Pearson correlation of reference-percentile ranks with the label, over non-null rows,
-    from per-rank counts (two ``bincount``s)."""
-    n_b = np.bincount(codes, minlength=n_bins + 1)[:n_bins].astype(np.float64)
-    pos_b = np.bincount(codes, weights=y.astype(np.float64), minlength=n_bins + 1)[:n_bins]
-    n = float(n_b.sum())
-    if n < 4:
-        return math.nan, int(n)
-    u = np.arange(n_bins, dtype=np.float64)
-    mean_u = float((n_b * u).sum() / n)
-    mean_y = float(pos_b.sum() / n)
-    var_u = float((n_b * u * u).sum() / n - mean_u**2)
-    var_y = mean_y * (1 - mean_y)
-    if var_u <= 0 or var_y <= 0:
-        return math.nan, int(n)
-    cov = float((pos_b * u).sum() / n - mean_u * mean_y)
-    return cov / math.sqrt(var_u * var_y), int(n)
+    return Findings(cases)
 
 
 @register(
     "correlation_label_drift",
     name="Correlation Drift (Feature to Label)",
     category=CATEGORY,
-    description="Change of each numeric feature's rank correlation with the label (Fisher z test).",
-    defaults={"severity_thresholds": [0.05, 0.1], "p_value_threshold": 0.05},
+    description=(
+        "Compares each numeric feature's rank correlation with the label on evaluation and reference data."
+    ),
+    params=ChangeTestParams,
     needs_labels=True,
 )
-def correlation_label_drift(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def correlation_label_drift(inputs: StressInputs, params: ChangeTestParams) -> Findings | None:
     assert inputs.ref_labels is not None and inputs.eval_labels is not None
-    thresholds = stats.check_thresholds(config, "severity_thresholds")
-    p_threshold = stats.check_number(config, "p_value_threshold", low=0.0, high=1.0)
     features = [f for f in stats.tested_features(inputs) if f.is_numeric]
     if not features:
         return None
-    corrected = p_threshold / len(features)
-    factor = inputs.config.sensitivity.threshold_factor
+    corrected = params.p_value_threshold / len(features)
+    factor = inputs.config.threshold_factor
     cases = []
     for feature in features:
         # Ranks against the reference's percentiles: Spearman-like, robust to heavy tails, O(n).
         # On each split's sample of at most 100,000 rows (see stats.sample_rows).
         ref_codes, n_bins = stats.rank_codes(inputs, feature.name, "ref")
         eval_codes, _ = stats.rank_codes(inputs, feature.name, "eval")
-        c1, n1 = _rank_correlation(ref_codes, n_bins, _sampled(inputs, inputs.ref_labels, "ref"))
-        c2, n2 = _rank_correlation(eval_codes, n_bins, _sampled(inputs, inputs.eval_labels, "eval"))
+        c1, n1 = stats.rank_label_correlation(
+            ref_codes, n_bins, stats.sampled(inputs, inputs.ref_labels, "ref")
+        )
+        c2, n2 = stats.rank_label_correlation(
+            eval_codes, n_bins, stats.sampled(inputs, inputs.eval_labels, "eval")
+        )
         change = c2 - c1
         if n1 > 3 and n2 > 3 and math.isfinite(change):
-            z = (
-                math.atanh(max(min(c2, 0.999999), -0.999999)) - math.atanh(max(min(c1, 0.999999), -0.999999))
-            ) / (math.sqrt(1 / (n1 - 3) + 1 / (n2 - 3)))
-            pvalue = float(2 * sps.norm.sf(abs(z)))
+            pvalue = float(stats.fisher_z_pvalue(c1, n1, c2, n2))
         else:
             pvalue = math.nan
-        severity = severity_from_thresholds(abs(change), thresholds, factor)
+        severity = severity_from_thresholds(abs(change), params.severity_thresholds, factor)
         if not (pvalue < corrected):
             severity = Severity.PASS
         metrics = [
@@ -473,27 +437,24 @@ def correlation_label_drift(inputs: StressInputs, config: dict[str, Any]) -> Tes
                 skipped=not math.isfinite(change),
             )
         )
-    return TestBatch(
-        "correlation_label_drift",
-        "Correlation Drift (Feature to Label)",
-        "Compares each numeric feature's rank correlation with the label on evaluation and reference data.",
-        CATEGORY,
-        cases,
-    )
+    return Findings(cases)
+
+
+@dataclass(frozen=True)
+class FeatureCorrelationDriftParams(ChangeTestParams):
+    severity_thresholds: Thresholds = (0.1, 0.2)
 
 
 @register(
     "correlation_feat_drift",
     name="Correlation Drift (Feature to Feature)",
     category=CATEGORY,
-    description="Change of the rank correlation between pairs of numeric features (Fisher z test).",
-    defaults={"severity_thresholds": [0.1, 0.2], "p_value_threshold": 0.05},
+    description="Compares the rank correlations between numeric features on evaluation and reference data.",
+    params=FeatureCorrelationDriftParams,
 )
-def correlation_feat_drift(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def correlation_feat_drift(inputs: StressInputs, params: FeatureCorrelationDriftParams) -> Findings | None:
     """Per numeric feature, the partner whose correlation with it changed most. Pairs are
     Bonferroni-corrected; a change needs at least the warning threshold."""
-    thresholds = stats.check_thresholds(config, "severity_thresholds")
-    p_threshold = stats.check_number(config, "p_value_threshold", low=0.0, high=1.0)
     features = [f.name for f in stats.tested_features(inputs) if f.is_numeric]
     if len(features) < 2:
         return None
@@ -504,19 +465,15 @@ def correlation_feat_drift(inputs: StressInputs, config: dict[str, Any]) -> Test
     c1, c2 = np.nan_to_num(c1, nan=0.0), np.nan_to_num(c2, nan=0.0)
     change = c2 - c1
     np.fill_diagonal(change, 0.0)
-    clip = 0.999999
-    z = (np.arctanh(np.clip(c2, -clip, clip)) - np.arctanh(np.clip(c1, -clip, clip))) / math.sqrt(
-        1 / (n1 - 3) + 1 / (n2 - 3)
-    )
-    pvalues = 2 * sps.norm.sf(np.abs(z))
+    pvalues = stats.fisher_z_pvalue(c1, n1, c2, n2)
     n_pairs = len(features) * (len(features) - 1) // 2
-    corrected = p_threshold / n_pairs
-    factor = inputs.config.sensitivity.threshold_factor
+    corrected = params.p_value_threshold / n_pairs
+    factor = inputs.config.threshold_factor
     cases = []
     for i, name in enumerate(features):
         j = int(np.argmax(np.abs(change[i])))
         partner, delta, pvalue = features[j], float(change[i, j]), float(pvalues[i, j])
-        severity = severity_from_thresholds(abs(delta), thresholds, factor)
+        severity = severity_from_thresholds(abs(delta), params.severity_thresholds, factor)
         if not pvalue < corrected:
             severity = Severity.PASS
         metrics = [
@@ -537,10 +494,4 @@ def correlation_feat_drift(inputs: StressInputs, config: dict[str, Any]) -> Test
                 "learned is gone, even if each feature alone looks the same."
             )
         cases.append(TestCase([name, partner], severity, explanation, metrics, importance=abs(delta)))
-    return TestBatch(
-        "correlation_feat_drift",
-        "Correlation Drift (Feature to Feature)",
-        "Compares the rank correlations between numeric features on evaluation and reference data.",
-        CATEGORY,
-        cases,
-    )
+    return Findings(cases)

@@ -16,10 +16,48 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
+from airflow_provider_rime.local.catalogue.docstrings import fill_docstring
+
 NAN = float("nan")
+
+F = TypeVar("F", bound=Callable[..., float])
+
+# One template for the metrics' numpydoc (they all take labels, predictions and a threshold).
+_METRIC_DOC = """{summary}
+
+Parameters
+----------
+y : numpy.ndarray{y_type}
+    Labels, 0 or 1{y_note}.
+p : numpy.ndarray
+    Predicted probabilities of class 1.
+threshold : float, default 0.5
+    Decision threshold: a row is predicted positive when ``p >= threshold``.
+
+Returns
+-------
+float
+    {returns}
+
+Notes
+-----
+{formula}
+"""
+
+
+def _metric_doc(summary: str, formula: str, returns: str, *, needs_labels: bool = True) -> Callable[[F], F]:
+    return fill_docstring(
+        _METRIC_DOC,
+        summary=summary,
+        formula=formula,
+        returns=returns,
+        y_type="" if needs_labels else " or None",
+        y_note="" if needs_labels else " (not used)",
+    )
 
 
 def _div(num: float, den: float) -> float:
@@ -36,11 +74,22 @@ def _counts(y: np.ndarray, p: np.ndarray, threshold: float) -> tuple[int, int, i
     return tp, fp, fn, tn
 
 
+@_metric_doc(
+    "Accuracy: the share of rows whose decision matches the label.",
+    "``(TP + TN) / (TP + FP + FN + TN)`` with ``TP = #{p >= threshold and y = 1}`` and so on.",
+    "In [0, 1]; ``nan`` for no rows.",
+)
 def accuracy(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
     tp, fp, fn, tn = _counts(y, p, threshold)
     return _div(tp + tn, tp + fp + fn + tn)
 
 
+@_metric_doc(
+    "Area under the ROC curve (``threshold`` is not used).",
+    "``P(p_pos > p_neg) + P(p_pos = p_neg) / 2``, the Mann-Whitney ``U / (n_pos n_neg)``, from one "
+    "sort: each block of equal predictions counts its pairs one half, as ``roc_auc_score``.",
+    "In [0, 1]; ``nan`` when ``y`` has one class only.",
+)
 def auc(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
     yb = y.astype(bool)
     n_pos = int(np.count_nonzero(yb))
@@ -62,39 +111,82 @@ def auc(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
     return u / (n_pos * n_neg)
 
 
+@_metric_doc(
+    "Precision: the share of predicted positives that are positive.",
+    "``TP / (TP + FP)``.",
+    "In [0, 1]; ``nan`` when nothing is predicted positive.",
+)
 def precision(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
     tp, fp, _, _ = _counts(y, p, threshold)
     return _div(tp, tp + fp)
 
 
+@_metric_doc(
+    "Recall (true positive rate): the share of positives predicted positive.",
+    "``TP / (TP + FN)``.",
+    "In [0, 1]; ``nan`` without positives.",
+)
 def recall(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
     tp, _, fn, _ = _counts(y, p, threshold)
     return _div(tp, tp + fn)
 
 
+@_metric_doc(
+    "F1 score: the harmonic mean of precision and recall.",
+    "``2 TP / (2 TP + FP + FN)`` (``= 2 P R / (P + R)``).",
+    "In [0, 1]; ``nan`` without positives or predicted positives.",
+)
 def f1(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
     tp, fp, fn, _ = _counts(y, p, threshold)
     return _div(2 * tp, 2 * tp + fp + fn)
 
 
+@_metric_doc(
+    "False positive rate: the share of negatives predicted positive.",
+    "``FP / (FP + TN)``.",
+    "In [0, 1]; ``nan`` without negatives.",
+)
 def fpr(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
     _, fp, _, tn = _counts(y, p, threshold)
     return _div(fp, fp + tn)
 
 
+@_metric_doc(
+    "False negative rate: the share of positives predicted negative.",
+    "``FN / (FN + TP)``.",
+    "In [0, 1]; ``nan`` without positives.",
+)
 def fnr(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
     tp, _, fn, _ = _counts(y, p, threshold)
     return _div(fn, fn + tp)
 
 
+@_metric_doc(
+    "Positive prediction rate: the share of rows predicted positive.",
+    "``mean(p >= threshold)``.",
+    "In [0, 1]; ``nan`` for no rows.",
+    needs_labels=False,
+)
 def positive_prediction_rate(y: np.ndarray | None, p: np.ndarray, threshold: float = 0.5) -> float:
     return float(np.mean(p >= threshold)) if p.size else NAN
 
 
+@_metric_doc(
+    "Average prediction (``threshold`` is not used).",
+    "``mean(p)``.",
+    "In [0, 1]; ``nan`` for no rows.",
+    needs_labels=False,
+)
 def average_prediction(y: np.ndarray | None, p: np.ndarray, threshold: float = 0.5) -> float:
     return float(np.mean(p)) if p.size else NAN
 
 
+@_metric_doc(
+    "Variance of the predictions (``threshold`` is not used).",
+    "``mean((p - mean(p))^2)`` (population variance, ``ddof=0``).",
+    "At least 0; ``nan`` for no rows.",
+    needs_labels=False,
+)
 def prediction_variance(y: np.ndarray | None, p: np.ndarray, threshold: float = 0.5) -> float:
     return float(np.var(p)) if p.size else NAN
 
@@ -158,7 +250,28 @@ METRICS_BY_KEY = {m.key: m for m in BINARY_METRICS}
 
 
 def calibration_curve(y: np.ndarray, p: np.ndarray, num_bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """Per bin of equal width on [0, 1]: (observed positive rate, row count)."""
+    """The calibration curve: observed positive rate per bin of predicted probability.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Labels, 0 or 1.
+    p : numpy.ndarray
+        Predicted probabilities of class 1.
+    num_bins : int, default 10
+        Bins of equal width on [0, 1].
+
+    Returns
+    -------
+    rate : numpy.ndarray
+        Per bin, the share of positives (``nan`` for an empty bin).
+    counts : numpy.ndarray
+        Per bin, the number of rows.
+
+    Notes
+    -----
+    Row ``i`` falls in bin ``min(floor(p_i num_bins), num_bins - 1)``.
+    """
     bins = np.clip((p * num_bins).astype(np.int64), 0, num_bins - 1)
     counts = np.bincount(bins, minlength=num_bins)
     positives = np.bincount(bins, weights=y.astype(np.float64), minlength=num_bins)
@@ -170,9 +283,26 @@ def calibration_curve(y: np.ndarray, p: np.ndarray, num_bins: int = 10) -> tuple
 def calibration_mse(
     y_ref: np.ndarray, p_ref: np.ndarray, y_eval: np.ndarray, p_eval: np.ndarray, num_bins: int = 10
 ) -> float:
-    """Mean squared difference between the ref and eval calibration curves, weighted by eval rows.
+    """Mean squared difference between the reference and evaluation calibration curves.
 
-    Only bins populated in both splits count; ``nan`` when no bin is.
+    Parameters
+    ----------
+    y_ref, p_ref : numpy.ndarray
+        Labels and predicted probabilities of the reference split.
+    y_eval, p_eval : numpy.ndarray
+        Labels and predicted probabilities of the evaluation split.
+    num_bins : int, default 10
+        Bins of :func:`calibration_curve`.
+
+    Returns
+    -------
+    float
+        The weighted MSE; ``nan`` when no bin has rows in both splits.
+
+    Notes
+    -----
+    ``sum_b n_b (rate_ref,b - rate_eval,b)^2 / sum_b n_b`` over the bins ``b`` populated in
+    both splits, with ``n_b`` the evaluation rows of bin ``b``.
     """
     ref_rate, ref_n = calibration_curve(y_ref, p_ref, num_bins)
     eval_rate, eval_n = calibration_curve(y_eval, p_eval, num_bins)

@@ -11,7 +11,9 @@ least the thresholds (scaled by the global sensitivity).
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 
@@ -21,26 +23,48 @@ from airflow_provider_rime.local.catalogue.metrics import (
     Direction,
     calibration_mse,
 )
+from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
 from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.stats import cached
 from airflow_provider_rime.local.catalogue.types import (
-    Category,
+    Findings,
     Metric,
-    MetricCategory,
     Severity,
     StressInputs,
-    TestBatch,
     TestCase,
     severity_from_thresholds,
 )
+from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
 
-CATEGORY = Category.MODEL_PERFORMANCE
+CATEGORY = TestCategory.MODEL_PERFORMANCE
 
-# Degradation thresholds [warning, alert] on "how much worse", per metric family.
-_DEGRADATION_THRESHOLDS = {
-    Direction.HIGHER_IS_BETTER: [0.02, 0.05],
-    Direction.LOWER_IS_BETTER: [0.02, 0.05],
-    Direction.CHANGE_IS_BAD: [0.05, 0.1],
+
+@dataclass(frozen=True)
+class AbsoluteParams(TestParams):
+    """A metric on the evaluation data: how close to a model without skill may it come."""
+
+    warning_margin: Annotated[float, Range(0.0)] = 0.02
+    min_value: float | None = None  # the user's own hard bounds
+    max_value: float | None = None
+
+
+@dataclass(frozen=True)
+class DegradationParams(TestParams):
+    """Degradation thresholds [warning, alert] on "how much worse" a rate got."""
+
+    severity_thresholds: Thresholds = (0.02, 0.05)
+
+
+@dataclass(frozen=True)
+class ChangeParams(DegradationParams):
+    """Thresholds [warning, alert] on how much a metric without a better direction moved."""
+
+    severity_thresholds: Thresholds = (0.05, 0.1)
+
+
+_DEGRADATION_PARAMS: dict[Direction, type[DegradationParams]] = {
+    Direction.HIGHER_IS_BETTER: DegradationParams,
+    Direction.LOWER_IS_BETTER: DegradationParams,
+    Direction.CHANGE_IS_BAD: ChangeParams,
 }
 
 
@@ -57,7 +81,7 @@ def metric_value(inputs: StressInputs, metric: BinaryMetric, split: str) -> floa
         assert preds is not None
         return metric(labels, preds, inputs.config.prediction_threshold)
 
-    return cached(inputs, ("model_metric", metric.key, split), compute)
+    return inputs.cache.get(("model_metric", metric.key, split), compute)
 
 
 def trivial_baseline(metric: BinaryMetric, y: np.ndarray, p: np.ndarray, threshold: float) -> float:
@@ -84,8 +108,8 @@ def _absolute_description(metric: BinaryMetric) -> str:
     return f"{metric.name} of the model on the evaluation data, against a model without skill."
 
 
-def _absolute_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
-    def test(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def _absolute_test(metric: BinaryMetric) -> Callable[[StressInputs, AbsoluteParams], Findings | None]:
+    def test(inputs: StressInputs, params: AbsoluteParams) -> Findings | None:
         assert inputs.eval_preds is not None
         y = inputs.eval_labels
         if metric.needs_labels and y is None:
@@ -98,7 +122,7 @@ def _absolute_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
         if y is not None and metric.direction is not Direction.CHANGE_IS_BAD:
             baseline = trivial_baseline(metric, y, inputs.eval_preds, thr)
         if math.isfinite(value) and math.isfinite(baseline):
-            margin = config["warning_margin"] * inputs.config.sensitivity.threshold_factor
+            margin = params.warning_margin * inputs.config.threshold_factor
             worse_by = (baseline - value) * metric.direction.value  # >= 0: no better than trivial
             if worse_by >= 0:
                 severity = Severity.ALERT
@@ -106,12 +130,12 @@ def _absolute_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
             elif worse_by > -margin:
                 severity = Severity.WARNING
                 reasons.append(f"within {margin:.3f} of a model without skill ({_fmt(baseline)})")
-        if config["min_value"] is not None and math.isfinite(value) and value < config["min_value"]:
+        if params.min_value is not None and math.isfinite(value) and value < params.min_value:
             severity = Severity.ALERT
-            reasons.append(f"below the configured minimum {config['min_value']}")
-        if config["max_value"] is not None and math.isfinite(value) and value > config["max_value"]:
+            reasons.append(f"below the configured minimum {params.min_value}")
+        if params.max_value is not None and math.isfinite(value) and value > params.max_value:
             severity = Severity.ALERT
-            reasons.append(f"above the configured maximum {config['max_value']}")
+            reasons.append(f"above the configured maximum {params.max_value}")
         if reasons:
             explanation = f"{metric.name} on the evaluation data is {_fmt(value)}: {'; '.join(reasons)}."
         else:
@@ -128,20 +152,13 @@ def _absolute_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
             importance=abs(value - baseline) if math.isfinite(baseline) and math.isfinite(value) else 0.0,
             skipped=not math.isfinite(value),
         )
-        return TestBatch(
-            test_type=metric.key,
-            name=metric.name,
-            description=_absolute_description(metric),
-            category=CATEGORY,
-            cases=[case],
-            metrics=metrics,
-        )
+        return Findings([case], metrics)
 
     return test
 
 
-def _degradation_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
-    def test(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def _degradation_test(metric: BinaryMetric) -> Callable[[StressInputs, DegradationParams], Findings | None]:
+    def test(inputs: StressInputs, params: DegradationParams) -> Findings | None:
         assert inputs.ref_preds is not None and inputs.eval_preds is not None
         if metric.needs_labels and not inputs.has_labels:
             return None
@@ -150,7 +167,7 @@ def _degradation_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
         degradation = metric.degradation(ref_value, eval_value)
         defined = math.isfinite(degradation)
         severity = severity_from_thresholds(
-            degradation, config["severity_thresholds"], inputs.config.sensitivity.threshold_factor
+            degradation, params.severity_thresholds, inputs.config.threshold_factor
         )
         if not defined:
             explanation = f"{metric.name} is undefined on the reference or evaluation data."
@@ -182,14 +199,7 @@ def _degradation_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
             importance=max(0.0, degradation) if defined else 0.0,
             skipped=not defined,
         )
-        return TestBatch(
-            test_type=f"{metric.key}_degradation",
-            name=f"{metric.name} Degradation",
-            description=f"Compares {metric.name} on the evaluation data with the reference data.",
-            category=CATEGORY,
-            cases=[case],
-            metrics=metrics,
-        )
+        return Findings([case], metrics)
 
     return test
 
@@ -200,7 +210,7 @@ for _metric in BINARY_METRICS:
         name=_metric.name,
         category=CATEGORY,
         description=_absolute_description(_metric),
-        defaults={"warning_margin": 0.02, "min_value": None, "max_value": None},
+        params=AbsoluteParams,
         needs_labels=_metric.needs_labels,
         needs_preds=True,
     )(_absolute_test(_metric))
@@ -208,31 +218,35 @@ for _metric in BINARY_METRICS:
         f"{_metric.key}_degradation",
         name=f"{_metric.name} Degradation",
         category=CATEGORY,
-        description=f"Degradation of {_metric.name} from reference to evaluation data.",
-        defaults={"severity_thresholds": list(_DEGRADATION_THRESHOLDS[_metric.direction])},
+        description=f"Compares {_metric.name} on the evaluation data with the reference data.",
+        params=_DEGRADATION_PARAMS[_metric.direction],
         needs_labels=_metric.needs_labels,
         needs_preds=True,
     )(_degradation_test(_metric))
+
+
+@dataclass(frozen=True)
+class CalibrationParams(TestParams):
+    num_bins: Annotated[int, Range(1, 1000)] = 10
+    severity_thresholds: Thresholds = (0.01, 0.04)
 
 
 @register(
     "calibration_comparison",
     name="Calibration Comparison",
     category=CATEGORY,
-    description="Mean squared difference between the reference and evaluation calibration curves.",
-    defaults={"num_bins": 10, "severity_thresholds": [0.01, 0.04]},
+    description="Compares the model's calibration curves on reference and evaluation data.",
+    params=CalibrationParams,
     needs_labels=True,
     needs_preds=True,
 )
-def calibration_comparison(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def calibration_comparison(inputs: StressInputs, params: CalibrationParams) -> Findings | None:
     assert inputs.ref_labels is not None and inputs.eval_labels is not None
     assert inputs.ref_preds is not None and inputs.eval_preds is not None
     mse = calibration_mse(
-        inputs.ref_labels, inputs.ref_preds, inputs.eval_labels, inputs.eval_preds, int(config["num_bins"])
+        inputs.ref_labels, inputs.ref_preds, inputs.eval_labels, inputs.eval_preds, params.num_bins
     )
-    severity = severity_from_thresholds(
-        mse, config["severity_thresholds"], inputs.config.sensitivity.threshold_factor
-    )
+    severity = severity_from_thresholds(mse, params.severity_thresholds, inputs.config.threshold_factor)
     if not math.isfinite(mse):
         explanation = "No probability bin has rows in both reference and evaluation data."
     elif severity is Severity.PASS:
@@ -243,11 +257,7 @@ def calibration_comparison(inputs: StressInputs, config: dict[str, Any]) -> Test
             "its probabilities mean something different on evaluation data than on reference."
         )
     metrics = [Metric("Calibration MSE", MetricCategory.PERFORMANCE_DIFF, mse)]
-    return TestBatch(
-        test_type="calibration_comparison",
-        name="Calibration Comparison",
-        description="Compares the model's calibration curves on reference and evaluation data.",
-        category=CATEGORY,
+    return Findings(
         cases=[
             TestCase(
                 features=[],

@@ -1,34 +1,35 @@
-"""The catalogue: every test registered once, by key, with its category and defaults."""
+"""The catalogue: every test registered once, by key, with its name, category and parameters."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_rime.local.catalogue.types import Category, TestFunction, TestSpec
+from airflow_provider_rime.local.catalogue.types import P, TestFunction, TestSpec
+from airflow_provider_rime.rime_api.enums import STRESS_TEST_DEFAULT_CATEGORIES, TestCategory
 
-CATALOGUE: dict[str, TestSpec] = {}
-
-# What a stress test runs when the config names no categories (rime-tests.md).
-DEFAULT_STRESS_CATEGORIES: frozenset[Category] = frozenset(
-    {Category.MODEL_PERFORMANCE, Category.SUBSET_PERFORMANCE}
-)
+CATALOGUE: dict[str, TestSpec[Any]] = {}
 
 
 def register(
     key: str,
     *,
     name: str,
-    category: Category,
-    description: str,
-    defaults: Mapping[str, Any] | None = None,
+    category: TestCategory,
+    description: str | Callable[[P], str],
+    params: type[P],
     needs_labels: bool = False,
     needs_preds: bool = False,
     enabled_by_default: bool = True,
-) -> Callable[[TestFunction], TestFunction]:
-    """Decorator adding a pure test function to the catalogue under ``key``."""
+) -> Callable[[TestFunction[P]], TestFunction[P]]:
+    """Decorator adding a pure test function to the catalogue under ``key``.
 
-    def wrap(func: TestFunction) -> TestFunction:
+    ``key``, ``name``, ``category`` and ``description`` are said here only: the runner puts
+    them on the function's results. ``params`` is the class of the test's parameters, with
+    RIME's config keys and defaults (see ``catalogue.params``).
+    """
+
+    def wrap(func: TestFunction[P]) -> TestFunction[P]:
         if key in CATALOGUE:
             raise ValueError(f"test key {key!r} is registered twice")
         CATALOGUE[key] = TestSpec(
@@ -37,7 +38,7 @@ def register(
             category=category,
             description=description,
             func=func,
-            defaults=dict(defaults or {}),
+            params=params,
             needs_labels=needs_labels,
             needs_preds=needs_preds,
             enabled_by_default=enabled_by_default,
@@ -45,3 +46,19 @@ def register(
         return func
 
     return wrap
+
+
+def runnable_categories() -> frozenset[TestCategory]:
+    """The categories the catalogue has tests for."""
+    return frozenset(spec.category for spec in CATALOGUE.values())
+
+
+def default_stress_categories() -> frozenset[TestCategory]:
+    """What a stress test runs when its config names no categories.
+
+    RIME's default (Model Performance, Subset Performance, Transformations, Attacks),
+    restricted to the categories this catalogue has tests for: Transformations and Attacks
+    call the model, which a run on registered predictions cannot.
+    """
+    runnable = runnable_categories()
+    return frozenset(c for c in STRESS_TEST_DEFAULT_CATEGORIES if c in runnable)

@@ -1,58 +1,78 @@
-"""Choosing which tests a run executes, and executing them."""
+"""Choosing which tests a run executes, with their typed parameters, and executing them."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_rime.local.catalogue.registry import CATALOGUE, DEFAULT_STRESS_CATEGORIES
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.registry import CATALOGUE, default_stress_categories
 from airflow_provider_rime.local.catalogue.types import StressInputs, SuiteConfig, TestBatch, TestSpec
 
-# Keys every test accepts in individual_tests_config besides its own defaults.
-COMMON_TEST_KEYS = frozenset({"enabled"})
+_WHERE = "test_suite_config.individual_tests_config"
 
 
 @dataclass(frozen=True)
 class PlannedTest:
-    spec: TestSpec
-    config: dict[str, Any]
+    """A test of the run with its parameters."""
+
+    spec: TestSpec[Any]
+    params: TestParams
+
+    def run(self, inputs: StressInputs) -> TestBatch | None:
+        """The test's batch on ``inputs`` (None: the test does not apply to them)."""
+        findings = self.spec.func(inputs, self.params)
+        if findings is None:
+            return None
+        return TestBatch(
+            test_type=self.spec.key,
+            name=self.spec.name,
+            description=self.spec.describe(self.params),
+            category=self.spec.category,
+            cases=findings.cases,
+            metrics=findings.metrics,
+        )
 
 
-def validate_suite_config(config: SuiteConfig) -> None:
-    """Reject unknown tests and unknown parameters in ``individual_tests_config`` up front."""
+def _params(spec: TestSpec[Any], config: Mapping[str, Any] | None) -> TestParams:
+    try:
+        return spec.params.parse(config or {})
+    except ValueError as exc:
+        raise ValueError(f"{_WHERE}.{spec.key}: {exc}") from None
+
+
+def validate_suite_config(config: SuiteConfig) -> dict[str, TestParams]:
+    """Check ``individual_tests_config`` before the run starts; the typed parameters of each test in it.
+
+    Raises
+    ------
+    ValueError
+        An unknown test, an unknown parameter, or a value of the wrong type or out of range;
+        the message names the test and the parameter.
+    """
+    checked = {}
     for key, params in config.individual_tests_config.items():
         spec = CATALOGUE.get(key)
         if spec is None:
             known = ", ".join(sorted(CATALOGUE))
-            raise ValueError(
-                f"test_suite_config.individual_tests_config: unknown test {key!r}; known tests are: {known}"
-            )
+            raise ValueError(f"{_WHERE}: unknown test {key!r}; known tests are: {known}")
         if not isinstance(params, dict):
-            raise ValueError(
-                f"test_suite_config.individual_tests_config.{key} must be an object, "
-                f"got {type(params).__name__}"
-            )
-        unknown = set(params) - set(spec.defaults) - COMMON_TEST_KEYS
-        if unknown:
-            allowed = ", ".join(sorted(set(spec.defaults) | COMMON_TEST_KEYS))
-            raise ValueError(
-                f"test_suite_config.individual_tests_config.{key}: unknown parameter(s) "
-                f"{', '.join(sorted(unknown))}; this test accepts: {allowed}"
-            )
+            raise ValueError(f"{_WHERE}.{key} must be an object, got {type(params).__name__}")
+        checked[key] = _params(spec, params)
+    return checked
 
 
 def plan_tests(config: SuiteConfig, *, has_labels: bool, has_preds: bool) -> list[PlannedTest]:
-    """The tests this run executes, in catalogue order."""
-    categories = config.categories if config.categories is not None else DEFAULT_STRESS_CATEGORIES
+    """The tests this run executes, in catalogue order, with their typed parameters."""
+    categories = config.categories if config.categories is not None else default_stress_categories()
     planned = []
     for spec in CATALOGUE.values():
         if spec.category not in categories:
             continue
-        params = config.for_test(spec.key, spec.defaults)
-        enabled = params.pop("enabled", spec.enabled_by_default)
-        if not enabled:
+        params = _params(spec, config.individual_tests_config.get(spec.key))
+        if not spec.is_enabled(params):
             continue
         if (spec.needs_labels and not has_labels) or (spec.needs_preds and not has_preds):
             continue
@@ -69,7 +89,7 @@ def run_tests(
     batches = []
     for test in planned:
         started = time.perf_counter()
-        batch = test.spec.func(inputs, test.config)
+        batch = test.run(inputs)
         if batch is not None:
             batch.duration_ms = int((time.perf_counter() - started) * 1000)
             batches.append(batch)

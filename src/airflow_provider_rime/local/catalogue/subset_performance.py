@@ -32,42 +32,52 @@ two ``bincount``s per feature (``stats.group_auc``).
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import numpy as np
 from scipy import stats as sps
 
 from airflow_provider_rime.local.catalogue import stats
 from airflow_provider_rime.local.catalogue.metrics import METRICS_BY_KEY, BinaryMetric, Direction
+from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
 from airflow_provider_rime.local.catalogue.registry import register
 from airflow_provider_rime.local.catalogue.types import (
-    Category,
     Feature,
+    Findings,
     Metric,
-    MetricCategory,
     Severity,
     StressInputs,
-    TestBatch,
     TestCase,
     severity_from_thresholds,
 )
+from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
 
-CATEGORY = Category.SUBSET_PERFORMANCE
+CATEGORY = TestCategory.SUBSET_PERFORMANCE
 
 _SUBSET_METRICS = ("accuracy", "auc", "f1", "precision", "recall", "fpr", "fnr", "pos_pred_rate", "avg_pred")
 _OFF_BY_DEFAULT = {"pos_pred_rate", "avg_pred"}
-_DEFAULTS: dict[str, Any] = {
-    "num_subsets": 5,
-    "min_frq": 0.01,
-    "confidence_level": 0.95,
-    "severity_thresholds": [0.05, 0.1],
-}
+
+
+@dataclass(frozen=True)
+class SubsetParams(TestParams):
+    num_subsets: Annotated[int, Range(2, 100)] = 5
+    min_frq: Annotated[float, Range(0.0, 0.5)] = 0.01
+    confidence_level: Annotated[float, Range(0.5, 0.9999)] = 0.95
+    severity_thresholds: Thresholds = (0.05, 0.1)
 
 
 class Subsets:
-    """Rows of both splits coded by subset, with the subsets' names."""
+    """Rows of both splits coded by subset, with the subsets' names.
 
-    def __init__(self, codes: np.ndarray, ref_codes: np.ndarray, names: list[str]) -> None:
+    ``key`` identifies the subsetting in the run's cache (feature, bin count, pooling).
+    """
+
+    def __init__(
+        self, key: tuple[Any, ...], codes: np.ndarray, ref_codes: np.ndarray, names: list[str]
+    ) -> None:
+        self.key = key
         self.codes = codes
         self.ref_codes = ref_codes
         self.names = names
@@ -80,10 +90,12 @@ class Subsets:
 
 
 def _subsets(inputs: StressInputs, feature: Feature, num_subsets: int, min_frq: float) -> Subsets:
+    key = ("subsets", feature.name, num_subsets, min_frq)
+
     def build() -> Subsets:
         if feature.is_numeric:
             bins = stats.quantile_bins(inputs, feature.name, num_subsets)
-            return Subsets(bins.eval, bins.ref, bins.labels)
+            return Subsets(key, bins.eval, bins.ref, bins.labels)
         col = stats.categorical_column(inputs, feature.name)
         n_eval = max(1, col.eval_codes.size)
         frequent = col.eval_counts[:-1] / n_eval >= min_frq
@@ -95,9 +107,9 @@ def _subsets(inputs: StressInputs, feature: Feature, num_subsets: int, min_frq: 
         mapping[-1] = len(frequent_idx) + 1  # missing
         names = [f"{feature.name} = {col.levels[i]}" for i in frequent_idx]
         names += [f"{feature.name}: other values", f"{feature.name} is missing"]
-        return Subsets(mapping[col.eval_codes], mapping[col.ref_codes], names)
+        return Subsets(key, mapping[col.eval_codes], mapping[col.ref_codes], names)
 
-    return stats.cached(inputs, ("subsets", feature.name, num_subsets, min_frq), build)
+    return inputs.cache.get(key, build)
 
 
 def _metric_by_group(
@@ -110,14 +122,13 @@ def _metric_by_group(
     codes = subsets.codes if split == "eval" else subsets.ref_codes
 
     def count() -> stats.GroupCounts:
-        outcomes, p_squared = stats.cached(
-            inputs,
+        outcomes, p_squared = inputs.cache.get(
             ("outcomes", threshold, split),
             lambda: (stats.row_outcomes(y, p, threshold), p * p),
         )
         return stats.group_counts(codes, subsets.n, y, p, threshold, outcomes=outcomes, p_squared=p_squared)
 
-    c = stats.cached(inputs, ("subset_counts", id(subsets), threshold, split), count)
+    c = inputs.cache.get(("subset_counts", subsets.key, threshold, split), count)
     with np.errstate(invalid="ignore", divide="ignore"):
         if metric.key == "accuracy":
             k, n = c.tp + c.tn, c.n
@@ -165,21 +176,12 @@ def _gap(metric: BinaryMetric, overall: float, value: np.ndarray) -> np.ndarray:
     return np.abs(value - overall)
 
 
-def _validate(config: dict[str, Any]) -> tuple[int, float, float, list[float]]:
-    num_subsets = config["num_subsets"]
-    if not isinstance(num_subsets, int) or isinstance(num_subsets, bool) or not 2 <= num_subsets <= 100:
-        raise ValueError(f"num_subsets must be an integer in [2, 100], got {num_subsets!r}")
-    min_frq = stats.check_number(config, "min_frq", low=0.0, high=0.5)
-    confidence = stats.check_number(config, "confidence_level", low=0.5, high=0.9999)
-    return num_subsets, min_frq, confidence, stats.check_thresholds(config, "severity_thresholds")
-
-
-def _subset_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
-    def test(inputs: StressInputs, config: dict[str, Any]) -> TestBatch | None:
+def _subset_test(metric: BinaryMetric) -> Callable[[StressInputs, SubsetParams], Findings | None]:
+    def test(inputs: StressInputs, params: SubsetParams) -> Findings | None:
         if inputs.eval_preds is None or (metric.needs_labels and inputs.eval_labels is None):
             return None
-        num_subsets, min_frq, confidence, thresholds = _validate(config)
-        factor = inputs.config.sensitivity.threshold_factor
+        num_subsets, min_frq, confidence = params.num_subsets, params.min_frq, params.confidence_level
+        factor = inputs.config.threshold_factor
         threshold = inputs.config.prediction_threshold
         p = inputs.eval_preds
         n_rows = p.size
@@ -226,21 +228,13 @@ def _subset_test(metric: BinaryMetric):  # type: ignore[no-untyped-def]
                     gap,
                     bound,
                     overall,
-                    thresholds,
+                    params.severity_thresholds,
                     factor,
                     details,
                 )
             )
-        return TestBatch(
-            test_type=f"subset_{metric.key}",
-            name=f"Subset {metric.name}",
-            description=(
-                f"{metric.name} of the model on subsets of each feature's values, against the whole "
-                "evaluation data; the worst subset decides."
-            ),
-            category=CATEGORY,
-            cases=cases,
-            metrics=[Metric(f"Overall {metric.name}", MetricCategory.PERFORMANCE_METRIC_VALUE, overall)],
+        return Findings(
+            cases, [Metric(f"Overall {metric.name}", MetricCategory.PERFORMANCE_METRIC_VALUE, overall)]
         )
 
     return test
@@ -256,7 +250,7 @@ def _case(
     gap: np.ndarray,
     bound: np.ndarray,
     overall: float,
-    thresholds: list[float],
+    thresholds: Thresholds,
     factor: float,
     reference: tuple[np.ndarray, float, np.ndarray] | None,
 ) -> TestCase:
@@ -347,8 +341,11 @@ for _key in _SUBSET_METRICS:
         f"subset_{_key}",
         name=f"Subset {_metric.name}",
         category=CATEGORY,
-        description=f"Worst subset of each feature on {_metric.name}, against the whole evaluation data.",
-        defaults=dict(_DEFAULTS),
+        description=(
+            f"{_metric.name} of the model on subsets of each feature's values, against the whole "
+            "evaluation data; the worst subset decides."
+        ),
+        params=SubsetParams,
         needs_labels=_metric.needs_labels,
         needs_preds=True,
         enabled_by_default=_key not in _OFF_BY_DEFAULT,

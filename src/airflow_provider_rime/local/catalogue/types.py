@@ -1,8 +1,10 @@
 """The vocabulary of the test catalogue: inputs, metrics, test cases and test batches.
 
-Every test in the catalogue is a pure function ``(StressInputs, config) -> TestBatch | None``.
-It reads arrays and DataFrames, never touches storage or HTTP, and returns results in
-RIME's shapes (``to_api`` gives the wire JSON of ``rime-api.md`` §11).
+Every test in the catalogue is a pure function ``(StressInputs, params) -> Findings | None``
+registered with its key, name, category and description (``registry.register``). It reads
+arrays and DataFrames, never touches storage or HTTP, and returns its test cases; the runner
+wraps them in a :class:`TestBatch` in RIME's shapes (``Metric.to_api`` gives the wire JSON of
+a ``RimeTestMetric``). The enum strings are RIME's, from ``airflow_provider_rime.rime_api``.
 """
 
 from __future__ import annotations
@@ -11,91 +13,71 @@ import enum
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from airflow_provider_rime.local.catalogue.params import P
+from airflow_provider_rime.rime_api.enums import (
+    MetricCategory,
+    TestCaseStatus,
+    TestCategory,
+    TestSensitivity,
+)
+from airflow_provider_rime.rime_api.enums import Severity as WireSeverity
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+T = TypeVar("T")
+
 
 class Severity(enum.IntEnum):
-    """Ordered so that ``max()`` gives the worst severity."""
+    """A test case's severity, ordered so that ``max()`` gives the worst.
+
+    The catalogue compares severities; the wire strings are rime_api's (:attr:`api_name`).
+    """
 
     PASS = 0
     WARNING = 1
     ALERT = 2
 
     @property
-    def api_name(self) -> str:
-        return f"SEVERITY_{self.name}"
+    def api_name(self) -> WireSeverity:
+        """The severity as RIME's API spells it (``SEVERITY_PASS``, ...)."""
+        return WireSeverity.from_rank(self.value)
 
     @property
-    def status(self) -> str:
-        return {
-            Severity.PASS: "TEST_CASE_STATUS_PASS_UNSPECIFIED",
-            Severity.WARNING: "TEST_CASE_STATUS_WARNING",
-            Severity.ALERT: "TEST_CASE_STATUS_FAIL",
-        }[self]
+    def status(self) -> TestCaseStatus:
+        """The status of a test case of this severity that was not skipped."""
+        return self.api_name.case_status
 
 
-class Category(str, enum.Enum):
-    MODEL_PERFORMANCE = "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE"
-    SUBSET_PERFORMANCE = "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE"
-    DRIFT = "TEST_CATEGORY_TYPE_DRIFT"
-    ABNORMAL_INPUTS = "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS"
-    DATA_CLEANLINESS = "TEST_CATEGORY_TYPE_DATA_CLEANLINESS"
-    TRANSFORMATIONS = "TEST_CATEGORY_TYPE_TRANSFORMATIONS"
-    ADVERSARIAL = "TEST_CATEGORY_TYPE_ADVERSARIAL"
-
-    @property
-    def display_name(self) -> str:
-        return {
-            "ADVERSARIAL": "Attacks",
-        }.get(self.name, self.name.replace("_", " ").title())
-
-    @property
-    def risk_category(self) -> str:
-        if self is Category.ADVERSARIAL:
-            return "RISK_CATEGORY_TYPE_SECURITY_RISK"
-        return "RISK_CATEGORY_TYPE_OPERATIONAL_HEALTH"
+# How much larger an effect must be before a test warns, per global sensitivity: less
+# sensitive needs a 50% larger effect, more sensitive a third less. A rule of this catalogue:
+# RIME documents the three levels but not their factors.
+_THRESHOLD_FACTORS = {
+    TestSensitivity.LESS_SENSITIVE: 1.5,
+    TestSensitivity.DEFAULT: 1.0,
+    TestSensitivity.UNSPECIFIED: 1.0,
+    TestSensitivity.MORE_SENSITIVE: 2.0 / 3.0,
+}
 
 
-class MetricCategory(str, enum.Enum):
-    FAILING_INPUTS = "TEST_METRIC_CATEGORY_FAILING_INPUTS"
-    DRIFT_STAT = "TEST_METRIC_CATEGORY_DRIFT_STAT"
-    PERFORMANCE_DIFF = "TEST_METRIC_CATEGORY_PERFORMANCE_DIFF"
-    STATISTICAL_DEPENDENCE = "TEST_METRIC_CATEGORY_STATISTICAL_DEPENDENCE"
-    FEATURE = "TEST_METRIC_CATEGORY_FEATURE"
-    MODEL_ERROR = "TEST_METRIC_CATEGORY_MODEL_ERROR"
-    OUTPUT_DIFF = "TEST_METRIC_CATEGORY_OUTPUT_DIFF"
-    PERFORMANCE_METRIC_NAME = "TEST_METRIC_CATEGORY_PERFORMANCE_METRIC_NAME"
-    PERFORMANCE_METRIC_VALUE = "TEST_METRIC_CATEGORY_PERFORMANCE_METRIC_VALUE"
-    DIRECTION = "TEST_METRIC_CATEGORY_DIRECTION"
-    SUBSET_DETAILS = "TEST_METRIC_CATEGORY_SUBSET_DETAILS"
-    UNSPECIFIED = "TEST_METRIC_CATEGORY_UNSPECIFIED"
+def parse_sensitivity(value: str | None) -> TestSensitivity:
+    """``global_test_sensitivity`` as given: the wire name, the short name or nothing (default).
 
-
-class Sensitivity(str, enum.Enum):
-    LESS_SENSITIVE = "TEST_SENSITIVITY_LESS_SENSITIVE"
-    DEFAULT = "TEST_SENSITIVITY_DEFAULT"
-    MORE_SENSITIVE = "TEST_SENSITIVITY_MORE_SENSITIVE"
-
-    @property
-    def threshold_factor(self) -> float:
-        """Multiplier applied to "how bad before we warn" thresholds.
-
-        Less sensitive needs a 50% larger effect before it warns, more sensitive a third less.
-        """
-        return {"LESS_SENSITIVE": 1.5, "DEFAULT": 1.0, "MORE_SENSITIVE": 2.0 / 3.0}[self.name]
-
-    @classmethod
-    def parse(cls, value: str | None) -> Sensitivity:
-        if not value or value == "TEST_SENSITIVITY_UNSPECIFIED":
-            return cls.DEFAULT
-        for member in cls:
-            if value in (member.value, member.name):
-                return member
-        raise ValueError(f"global_test_sensitivity {value!r} is not one of {', '.join(m.value for m in cls)}")
+    Raises
+    ------
+    ValueError
+        Not one of the three sensitivities; the message lists them.
+    """
+    if not value or value == TestSensitivity.UNSPECIFIED:
+        return TestSensitivity.DEFAULT
+    choices = [s for s in TestSensitivity if s is not TestSensitivity.UNSPECIFIED]
+    for member in choices:
+        if value in (member.value, member.name):
+            return member
+    raise ValueError(f"global_test_sensitivity {value!r} is not one of {', '.join(m.value for m in choices)}")
 
 
 class FeatureKind(str, enum.Enum):
@@ -159,6 +141,8 @@ class Metric:
 class TestCase:
     """One finding: a test applied to one feature (or none, for model-wide tests)."""
 
+    __test__ = False  # not a pytest class
+
     features: list[str]
     severity: Severity
     explanation: str
@@ -167,18 +151,32 @@ class TestCase:
     skipped: bool = False
 
     @property
-    def status(self) -> str:
-        return "TEST_CASE_STATUS_SKIP" if self.skipped else self.severity.status
+    def status(self) -> TestCaseStatus:
+        return TestCaseStatus.SKIP if self.skipped else self.severity.status
+
+
+@dataclass
+class Findings:
+    """What a test function returns: its test cases and the batch-level metrics."""
+
+    cases: list[TestCase]
+    metrics: list[Metric] = field(default_factory=list)
 
 
 @dataclass
 class TestBatch:
-    """The result of one test type: its cases and the batch-level summary."""
+    """The result of one test type: its cases and the batch-level summary.
+
+    Built by the runner from the test's registration (key, name, category, description)
+    and the :class:`Findings` its function returned.
+    """
+
+    __test__ = False
 
     test_type: str
     name: str
     description: str
-    category: Category
+    category: TestCategory
     cases: list[TestCase]
     metrics: list[Metric] = field(default_factory=list)
     duration_ms: int = 0
@@ -215,21 +213,38 @@ class TestBatch:
 class SuiteConfig:
     """What the test run config says about the suite (``test_suite_config``)."""
 
-    sensitivity: Sensitivity = Sensitivity.DEFAULT
+    sensitivity: TestSensitivity = TestSensitivity.DEFAULT
     individual_tests_config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     exclude_columns: frozenset[str] = frozenset()
-    categories: frozenset[Category] | None = None  # None: the stress-testing defaults
+    categories: frozenset[TestCategory] | None = None  # None: the stress-testing defaults
     prediction_threshold: float = 0.5
     random_seed: int = 0
 
-    def for_test(self, key: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
-        """The test's defaults overlaid with ``individual_tests_config[key]``."""
-        merged = dict(defaults)
-        merged.update(self.individual_tests_config.get(key, {}))
-        return merged
+    @property
+    def threshold_factor(self) -> float:
+        """Multiplier of "how bad before we warn" thresholds for the global sensitivity."""
+        return _THRESHOLD_FACTORS[self.sensitivity]
 
 
-@dataclass
+class RunCache:
+    """Derived arrays of one run (coded columns, bins, sorted predictions), built once.
+
+    Held by the run's :class:`StressInputs`, so it lives and dies with them. It only ever
+    saves work: every entry is a pure function of the inputs and its key.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[Any, Any] = {}
+
+    def get(self, key: Any, build: Callable[[], T]) -> T:
+        """The entry under ``key``, built by ``build()`` the first time it is asked for."""
+        if key not in self._entries:
+            self._entries[key] = build()
+        value: T = self._entries[key]
+        return value
+
+
+@dataclass(eq=False)
 class StressInputs:
     """Everything a test may read. Feature frames hold features only (no label, no prediction)."""
 
@@ -241,6 +256,7 @@ class StressInputs:
     ref_preds: np.ndarray | None
     eval_preds: np.ndarray | None
     config: SuiteConfig = field(default_factory=SuiteConfig)
+    cache: RunCache = field(default_factory=RunCache, repr=False)
 
     @property
     def has_labels(self) -> bool:
@@ -251,22 +267,38 @@ class StressInputs:
         return self.ref_preds is not None and self.eval_preds is not None
 
 
-TestFunction = Callable[[StressInputs, dict[str, Any]], "TestBatch | None"]
+#: A test of the catalogue: ``None`` when it does not apply to the inputs.
+TestFunction = Callable[[StressInputs, P], "Findings | None"]
 
 
 @dataclass(frozen=True)
-class TestSpec:
-    """A catalogue entry. ``func`` returns None when the test does not apply to the inputs."""
+class TestSpec(Generic[P]):
+    """A catalogue entry: the test's identity, said once, its parameters and its function.
+
+    ``description`` is a text, or a function of the parameters for a test whose description
+    names a chosen method.
+    """
+
+    __test__ = False
 
     key: str
     name: str
-    category: Category
-    description: str
-    func: TestFunction
-    defaults: Mapping[str, Any] = field(default_factory=dict)
+    category: TestCategory
+    description: str | Callable[[P], str]
+    func: TestFunction[P]
+    params: type[P]
     needs_labels: bool = False
     needs_preds: bool = False
     enabled_by_default: bool = True
+
+    def describe(self, params: P) -> str:
+        """The description of a batch run with ``params``."""
+        if isinstance(self.description, str):
+            return self.description
+        return self.description(params)
+
+    def is_enabled(self, params: P) -> bool:
+        return self.enabled_by_default if params.enabled is None else params.enabled
 
 
 def severity_from_thresholds(
@@ -274,9 +306,28 @@ def severity_from_thresholds(
 ) -> Severity:
     """Severity of ``value`` against ``[warning, alert]`` thresholds, scaled by the sensitivity.
 
-    ``factor`` scales the thresholds (``Sensitivity.threshold_factor``). With
-    ``lower_is_worse`` the comparison is reversed (for p-values and the like), and the
-    thresholds are divided by the factor instead, so "more sensitive" still flags more.
+    Parameters
+    ----------
+    value : float
+        The test's statistic; ``nan`` or infinite passes (nothing to judge).
+    thresholds : sequence of two floats
+        ``[warning, alert]``.
+    factor : float, default 1.0
+        Sensitivity multiplier of the thresholds (``SuiteConfig.threshold_factor``).
+    lower_is_worse : bool, default False
+        Reverse the comparison (for p-values, shares of a minority class, ...).
+
+    Returns
+    -------
+    Severity
+        ``ALERT`` at or beyond the alert threshold, ``WARNING`` at or beyond the warning
+        threshold, else ``PASS``.
+
+    Notes
+    -----
+    Higher is worse: thresholds become ``warning * factor`` and ``alert * factor``. Lower is
+    worse: they become ``warning / factor`` and ``alert / factor``, so that "more sensitive"
+    (factor < 1) flags more in both directions.
     """
     if value is None or not math.isfinite(value):
         return Severity.PASS

@@ -17,11 +17,10 @@ from airflow_provider_rime.local.catalogue.features import infer_features
 from airflow_provider_rime.local.catalogue.model_performance import model_perf_summary
 from airflow_provider_rime.local.catalogue.runner import PlannedTest
 from airflow_provider_rime.local.catalogue.types import (
-    Category,
-    Sensitivity,
     StressInputs,
     SuiteConfig,
     TestBatch,
+    parse_sensitivity,
 )
 from airflow_provider_rime.local.data import DataError, missing_column_message, read_table
 from airflow_provider_rime.local.jobs.queue import StressTestPayload
@@ -38,7 +37,7 @@ from airflow_provider_rime.local.store.schema import (
     TestRun,
 )
 from airflow_provider_rime.rime_api.documents import DataInfo, DataParams, PredInfo
-from airflow_provider_rime.rime_api.enums import JobStatus, TestTaskStatus, ValidityStatus
+from airflow_provider_rime.rime_api.enums import JobStatus, TestCategory, TestTaskStatus, ValidityStatus
 from airflow_provider_rime.rime_api.naming import utc_now
 
 if TYPE_CHECKING:
@@ -193,10 +192,10 @@ def load_inputs(sessions: sessionmaker[Session], payload: StressTestPayload) -> 
 
     categories = payload.categories
     suite = SuiteConfig(
-        sensitivity=Sensitivity.parse(payload.sensitivity),
+        sensitivity=parse_sensitivity(payload.sensitivity),
         individual_tests_config=payload.individual_tests_config,
         exclude_columns=frozenset(payload.exclude_columns),
-        categories=frozenset(Category(c) for c in categories) if categories is not None else None,
+        categories=frozenset(TestCategory(c) for c in categories) if categories is not None else None,
         random_seed=payload.random_seed,
     )
     return StressInputs(

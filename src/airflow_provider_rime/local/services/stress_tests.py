@@ -22,7 +22,14 @@ from airflow_provider_rime.rime_api.documents import (
     TestRunConfig,
     ValidateConfigRequest,
 )
-from airflow_provider_rime.rime_api.enums import ConfigType, JobType, TestTaskStatus, TestType, ValidityStatus
+from airflow_provider_rime.rime_api.enums import (
+    ConfigType,
+    JobType,
+    TestCategory,
+    TestTaskStatus,
+    TestType,
+    ValidityStatus,
+)
 
 
 def check_test_run_config(config: TestRunConfig, where: str) -> StressTestPayload:
@@ -32,12 +39,12 @@ def check_test_run_config(config: TestRunConfig, where: str) -> StressTestPayloa
     :raises InvalidInput: A category this engine cannot run, an unknown test or parameter.
     """
     # The catalogue imports pandas and SciPy: load it on first use, not with the API.
-    from airflow_provider_rime.local.catalogue import CATALOGUE
+    from airflow_provider_rime.local.catalogue.registry import runnable_categories
     from airflow_provider_rime.local.catalogue.runner import validate_suite_config
-    from airflow_provider_rime.local.catalogue.types import Category, Sensitivity, SuiteConfig
+    from airflow_provider_rime.local.catalogue.types import SuiteConfig, parse_sensitivity
 
     categories = [c.value for c in config.categories] if config.categories is not None else None
-    runnable = {spec.category.value for spec in CATALOGUE.values()}
+    runnable = {c.value for c in runnable_categories()}
     for category in categories or []:
         if category not in runnable:
             raise InvalidInput(
@@ -56,10 +63,10 @@ def check_test_run_config(config: TestRunConfig, where: str) -> StressTestPayloa
     try:
         validate_suite_config(
             SuiteConfig(
-                sensitivity=Sensitivity.parse(sensitivity),
+                sensitivity=parse_sensitivity(sensitivity),
                 individual_tests_config=individual,
                 exclude_columns=frozenset(exclude),
-                categories=frozenset(Category(c) for c in categories) if categories is not None else None,
+                categories=frozenset(TestCategory(c) for c in categories) if categories is not None else None,
             )
         )
     except ValueError as exc:

@@ -1,0 +1,97 @@
+"""Distances between the binned distributions of reference and evaluation.
+
+Each function takes the counts of the same bins in both splits (one entry per bin, same
+order) and returns ``nan`` when either split has no counts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from airflow_provider_rime.local.catalogue.docstrings import fill_docstring
+
+_DISTANCE_DOC = """{summary}
+
+Parameters
+----------
+ref_counts, eval_counts : numpy.ndarray
+    Counts of the same bins in the reference and the evaluation split.
+
+Returns
+-------
+float
+    {returns}; ``nan`` when a split has no counts.
+
+Notes
+-----
+{formula}
+"""
+
+
+def proportions(counts: np.ndarray, pseudo: float = 0.5) -> np.ndarray:
+    """Bin shares with a pseudo-count, so that empty bins keep the log-ratios finite.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        Counts per bin.
+    pseudo : float, default 0.5
+        Added to every bin's count.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(counts_i + pseudo) / sum_j (counts_j + pseudo)``.
+    """
+    c = counts.astype(np.float64) + pseudo
+    out: np.ndarray = c / c.sum()
+    return out
+
+
+@fill_docstring(
+    _DISTANCE_DOC,
+    summary="Population stability index of evaluation against reference.",
+    returns="PSI >= 0 (0: the same shares)",
+    formula="``PSI = sum_i (e_i - r_i) ln(e_i / r_i)`` with ``r``, ``e`` the shares of "
+    ":func:`proportions` (pseudo-count 0.5, so that an empty bin does not make it infinite). "
+    "RIME's thresholds are 0.2 (warning) and 0.6 (alert).",
+)
+def psi(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
+    if ref_counts.sum() == 0 or eval_counts.sum() == 0:
+        return math.nan
+    r, e = proportions(ref_counts), proportions(eval_counts)
+    return float(np.sum((e - r) * np.log(e / r)))
+
+
+@fill_docstring(
+    _DISTANCE_DOC,
+    summary="Kullback-Leibler divergence of evaluation from reference, in nats.",
+    returns="KL >= 0",
+    formula="``KL(e || r) = sum_i e_i ln(e_i / r_i)`` with the pseudo-counted shares of :func:`proportions`.",
+)
+def kl(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
+    if ref_counts.sum() == 0 or eval_counts.sum() == 0:
+        return math.nan
+    r, e = proportions(ref_counts), proportions(eval_counts)
+    return float(np.sum(e * np.log(e / r)))
+
+
+@fill_docstring(
+    _DISTANCE_DOC,
+    summary="Jensen-Shannon divergence between reference and evaluation, in bits.",
+    returns="In [0, 1]: 0 for the same distribution, 1 for disjoint supports",
+    formula="``JS = (KL(r || m) + KL(e || m)) / 2`` in base 2, with ``m = (r + e) / 2`` and the "
+    "plain shares ``r``, ``e`` (no pseudo-count: ``0 log 0 = 0``).",
+)
+def js(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
+    if ref_counts.sum() == 0 or eval_counts.sum() == 0:
+        return math.nan
+    r = ref_counts / ref_counts.sum()
+    e = eval_counts / eval_counts.sum()
+    m = (r + e) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(r > 0, r * np.log2(r / m), 0.0)
+        b = np.where(e > 0, e * np.log2(e / m), 0.0)
+    return float(max(0.0, 0.5 * a.sum() + 0.5 * b.sum()))
