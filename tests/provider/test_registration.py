@@ -17,10 +17,13 @@ from airflow_provider_rime.operators.stress_test import RimeStressTestOperator
 PROVIDER_MODULES = [
     "airflow_provider_rime",
     "airflow_provider_rime.get_provider_info",
-    "airflow_provider_rime.models",
+    "airflow_provider_rime.rime_api",
     "airflow_provider_rime.links",
     "airflow_provider_rime.exceptions",
+    "airflow_provider_rime.hooks.base",
     "airflow_provider_rime.hooks.rime",
+    "airflow_provider_rime.utils.data_sources",
+    "airflow_provider_rime.utils.files",
     "airflow_provider_rime.operators.stress_test",
     "airflow_provider_rime.sensors.test_run",
     "airflow_provider_rime.triggers.job",
@@ -169,7 +172,7 @@ def test_operator_interface():
     assert operator.rime_conn_id == "rime_default"
     assert operator.pred_col == "pred" and operator.label_col == "label"
     assert operator.fail_on == "none"
-    assert operator._normalized_categories() == [
+    assert operator._categories() == [
         "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",
         "TEST_CATEGORY_TYPE_DRIFT",
         "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE",
@@ -184,7 +187,7 @@ def test_test_suite_config_is_sent_like_the_sdk_sends_it_without_changing_the_us
     operator = RimeStressTestOperator(
         task_id="suite", project="p", reference_data="r.csv", evaluation_data="e.csv", test_suite_config=suite
     )
-    config = operator._test_run_config("run", "ref", "eval", "model")
+    config = operator._test_run_config("run", "ref", "eval", "model").to_wire()
     assert config["test_suite_config"]["individual_tests_config"] == '{"a": {"b": 1}}'
     assert suite["individual_tests_config"] == {"a": {"b": 1}}
     assert config["model_id"] == {"uuid": "model"}

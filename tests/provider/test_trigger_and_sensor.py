@@ -14,7 +14,7 @@ from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_rime.exceptions import RimeJobError, RimeRegistryValidationError, RimeTriggerEventError
 from airflow_provider_rime.hooks.rime import RimeHook
-from airflow_provider_rime.models import RimeJob
+from airflow_provider_rime.rime_api.documents import Job
 from airflow_provider_rime.sensors.test_run import RimeTestRunSensor
 from airflow_provider_rime.triggers.job import RimeJobTrigger, validate_trigger_event
 
@@ -25,7 +25,7 @@ async def events_of(trigger: RimeJobTrigger) -> list[TriggerEvent]:
     return [event async for event in trigger.run()]
 
 
-def expected(status: str, message: str, job: RimeJob, rime_status: str | None) -> TriggerEvent:
+def expected(status: str, message: str, job: Job, rime_status: str | None) -> TriggerEvent:
     return TriggerEvent(
         {
             "status": status,
@@ -38,13 +38,13 @@ def expected(status: str, message: str, job: RimeJob, rime_status: str | None) -
 
 
 @pytest.fixture(scope="module")
-def finished_job(hook: RimeHook, project_id: str, registered: dict[str, Any]) -> RimeJob:
+def finished_job(hook: RimeHook, project_id: str, registered: dict[str, Any]) -> Job:
     job = hook.start_stress_test(project_id, stress_test_config(registered, "trigger-finished"))
     return hook.wait_for_job(job.job_id, poll_interval=0.3, timeout=300)
 
 
 @pytest.fixture(scope="module")
-def failed_job(hook: RimeHook, project_id: str, tmp_path_factory: pytest.TempPathFactory) -> RimeJob:
+def failed_job(hook: RimeHook, project_id: str, tmp_path_factory: pytest.TempPathFactory) -> Job:
     """A stress test on data without its label column: RIME fails the job."""
     path = hook.upload_file(write_data(tmp_path_factory.mktemp("bad") / "no_label.csv", 200))
     dataset_id = hook.register_dataset(project_id, "no-label", path, label_col="missing_label")
@@ -62,7 +62,7 @@ def failed_job(hook: RimeHook, project_id: str, tmp_path_factory: pytest.TempPat
     return job
 
 
-def start(hook: RimeHook, project_id: str, registered: dict[str, Any], run_name: str) -> RimeJob:
+def start(hook: RimeHook, project_id: str, registered: dict[str, Any], run_name: str) -> Job:
     return hook.start_stress_test(project_id, stress_test_config(registered, run_name))
 
 
@@ -85,7 +85,7 @@ def test_serializes_only_json_safe_values(rime_connection: str):
     assert rebuilt.serialize() == (classpath, kwargs)
 
 
-async def test_success_event_for_a_finished_job(rime_connection: str, finished_job: RimeJob):
+async def test_success_event_for_a_finished_job(rime_connection: str, finished_job: Job):
     trigger = RimeJobTrigger(rime_conn_id=rime_connection, job_id=finished_job.job_id, poll_interval=0.2)
     events = await events_of(trigger)
     assert events == [
@@ -127,7 +127,7 @@ async def test_a_timeout_cancels_the_job_then_reports_it(
     ]
 
 
-async def test_failed_event_carries_rimes_message(rime_connection: str, failed_job: RimeJob):
+async def test_failed_event_carries_rimes_message(rime_connection: str, failed_job: Job):
     events = await events_of(RimeJobTrigger(rime_conn_id=rime_connection, job_id=failed_job.job_id))
     assert len(events) == 1
     payload = events[0].payload
@@ -136,7 +136,7 @@ async def test_failed_event_carries_rimes_message(rime_connection: str, failed_j
     assert failed_job.error_msg and failed_job.error_msg in payload["message"]
 
 
-async def test_waits_on_a_test_run_without_a_job(rime_connection: str, finished_job: RimeJob):
+async def test_waits_on_a_test_run_without_a_job(rime_connection: str, finished_job: Job):
     trigger = RimeJobTrigger(rime_conn_id=rime_connection, test_run_id=finished_job.test_run_id)
     events = await events_of(trigger)
     assert events == [
@@ -184,7 +184,7 @@ def sensor(conn_id: str, **kwargs: Any) -> RimeTestRunSensor:
     return RimeTestRunSensor(task_id="wait", rime_conn_id=conn_id, poke_interval=0.3, **kwargs)
 
 
-def test_sensor_pokes_a_finished_job_and_test_run(rime_connection: str, finished_job: RimeJob):
+def test_sensor_pokes_a_finished_job_and_test_run(rime_connection: str, finished_job: Job):
     context = make_context(TaskInstanceStandIn())
     assert sensor(rime_connection, job_id=finished_job.job_id).poke(context) is True
     assert sensor(rime_connection, test_run_id=finished_job.test_run_id).poke(context) is True
@@ -213,7 +213,7 @@ def test_sensor_on_a_running_job_pokes_defers_and_fails_when_cancelled(
         sensor(rime_connection, job_id=job.job_id).poke(context)
 
 
-def test_sensor_fails_or_skips_on_a_failed_job(rime_connection: str, failed_job: RimeJob):
+def test_sensor_fails_or_skips_on_a_failed_job(rime_connection: str, failed_job: Job):
     context = make_context(TaskInstanceStandIn())
     with pytest.raises(RimeJobError, match="JOB_STATUS_FAILED"):
         sensor(rime_connection, job_id=failed_job.job_id).poke(context)
@@ -221,7 +221,7 @@ def test_sensor_fails_or_skips_on_a_failed_job(rime_connection: str, failed_job:
         sensor(rime_connection, job_id=failed_job.job_id, soft_fail=True).poke(context)
 
 
-def test_deferred_sensor_completes_on_success(rime_connection: str, finished_job: RimeJob):
+def test_deferred_sensor_completes_on_success(rime_connection: str, finished_job: Job):
     waiting = sensor(rime_connection, job_id=finished_job.job_id, deferrable=True)
     context = make_context(TaskInstanceStandIn())
     assert waiting.execute(context) is None  # already finished: no deferral

@@ -16,11 +16,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_rime.exceptions import RimeJobError
 from airflow_provider_rime.hooks.rime import RimeHook
-from airflow_provider_rime.models import (
-    JOB_STATUS_SUCCEEDED,
-    TERMINAL_TEST_RUN_STATUSES,
-    TEST_RUN_STATUS_COMPLETED,
-)
+from airflow_provider_rime.rime_api.documents import TestRun
 from airflow_provider_rime.triggers.job import RimeJobTrigger, validate_trigger_event
 
 if TYPE_CHECKING:
@@ -82,19 +78,19 @@ class RimeTestRunSensor(BaseSensorOperator):
             self.log.info("RIME job %s: %s", self.job_id, job.status)
             if not job.is_terminal:
                 return False
-            if job.status == JOB_STATUS_SUCCEEDED:
+            if job.succeeded:
                 return True
             reason = f": {job.error_msg}" if job.error_msg else ""
-            self._fail(f"RIME job {self.job_id} ended as {job.status}{reason}")
+            self._fail(f"RIME job {self.job_id} ended as {job.job_status.value}{reason}")
         else:
             assert self.test_run_id is not None
-            status = str(self.hook.get_test_run(self.test_run_id).get("status") or "")
-            self.log.info("RIME test run %s: %s", self.test_run_id, status)
-            if status not in TERMINAL_TEST_RUN_STATUSES:
+            test_run = TestRun.model_validate(self.hook.get_test_run(self.test_run_id))
+            self.log.info("RIME test run %s: %s", self.test_run_id, test_run.status)
+            if not test_run.is_terminal:
                 return False
-            if status == TEST_RUN_STATUS_COMPLETED:
+            if test_run.completed:
                 return True
-            self._fail(f"RIME test run {self.test_run_id} ended as {status}")
+            self._fail(f"RIME test run {self.test_run_id} ended as {test_run.task_status.value}")
         return False  # pragma: no cover  (_fail raises)
 
     def execute(self, context: Context) -> Any:
