@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import time
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowSkipException, TaskDeferred
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_rime.exceptions import RimeJobError, RimeRegistryValidationError, RimeTriggerEventError
+from airflow_provider_rime.exceptions import RimeJobError, RimeRegistryValidationError
 from airflow_provider_rime.hooks.rime import RimeHook
 from airflow_provider_rime.rime_api.documents import Job
 from airflow_provider_rime.sensors.test_run import RimeTestRunSensor
-from airflow_provider_rime.triggers.job import RimeJobTrigger, validate_trigger_event
+from airflow_provider_rime.triggers.job import RimeJobTrigger
 
 from .conftest import TaskInstanceStandIn, make_context, stress_test_config, write_data
 
@@ -64,25 +62,6 @@ def failed_job(hook: RimeHook, project_id: str, tmp_path_factory: pytest.TempPat
 
 def start(hook: RimeHook, project_id: str, registered: dict[str, Any], run_name: str) -> Job:
     return hook.start_stress_test(project_id, stress_test_config(registered, run_name))
-
-
-def test_serializes_only_json_safe_values(rime_connection: str):
-    trigger = RimeJobTrigger(
-        rime_conn_id=rime_connection,
-        job_id="j1",
-        test_run_id="t1",
-        poll_interval=2,
-        end_time=1.5e9,
-        hook_params={"timeout": 30, "not_json": object()},
-    )
-    classpath, kwargs = trigger.serialize()
-    assert classpath == "airflow_provider_rime.triggers.job.RimeJobTrigger"
-    json.dumps(kwargs)
-    assert kwargs["hook_params"] == {"timeout": 30}
-    from airflow.sdk._shared.module_loading import import_string
-
-    rebuilt = import_string(classpath)(**kwargs)
-    assert rebuilt.serialize() == (classpath, kwargs)
 
 
 async def test_success_event_for_a_finished_job(rime_connection: str, finished_job: Job):
@@ -170,13 +149,6 @@ async def test_on_kill_cancels_the_job(
     assert final.status == "JOB_STATUS_CANCELLED"
 
 
-def test_validate_trigger_event():
-    assert validate_trigger_event({"status": "success", "job_id": "j"})["job_id"] == "j"
-    for bad in (None, "success", {"status": "success"}, {"status": "odd", "job_id": "j"}):
-        with pytest.raises(RimeTriggerEventError):
-            validate_trigger_event(bad)  # type: ignore[arg-type]
-
-
 # ---------------------------------------------------------------------- sensor
 
 
@@ -227,24 +199,3 @@ def test_deferred_sensor_completes_on_success(rime_connection: str, finished_job
     assert waiting.execute(context) is None  # already finished: no deferral
     event = {"status": "success", "job_id": finished_job.job_id, "message": "done"}
     assert waiting.execute_complete(context, event) is None
-
-
-def test_deferred_sensor_timeout_and_soft_fail(rime_connection: str):
-    context = make_context(TaskInstanceStandIn())
-    timeout_event = {"status": "timeout", "job_id": "j", "message": "RIME job j did not finish in time"}
-    with pytest.raises(AirflowSensorTimeout):
-        sensor(rime_connection, job_id="j", deferrable=True).execute_complete(context, timeout_event)
-    with pytest.raises(AirflowSkipException):
-        sensor(rime_connection, job_id="j", deferrable=True, soft_fail=True).execute_complete(
-            context, timeout_event
-        )
-    failed_event = {"status": "failed", "job_id": "j", "message": "RIME job j failed: boom"}
-    with pytest.raises(RimeJobError, match="boom"):
-        sensor(rime_connection, job_id="j", deferrable=True).execute_complete(context, failed_event)
-    with pytest.raises(AirflowSkipException):
-        sensor(rime_connection, job_id="j", soft_fail=True).execute_complete(context, failed_event)
-
-
-def test_sensor_needs_a_job_or_test_run(rime_connection: str, tmp_path: Path):
-    with pytest.raises(ValueError, match="job_id or a test_run_id"):
-        RimeTestRunSensor(task_id="nothing", rime_conn_id=rime_connection)
