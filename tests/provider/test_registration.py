@@ -114,3 +114,17 @@ def test_provider_modules_import_nothing_heavy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_dag_files_do_not_import_the_hook_or_the_wire_documents():
+    """Operators and the sensor import the hook, the trigger and RIME's models when a task runs."""
+    code = (
+        "import sys\n"
+        "import airflow_provider_rime.operators.stress_test, airflow_provider_rime.operators.mlflow\n"
+        "import airflow_provider_rime.sensors.test_run\n"
+        "names = ('hooks.base', 'hooks.rime', 'triggers.job', 'rime_api.documents')\n"
+        "print(sorted(n for n in names if 'airflow_provider_rime.' + n in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

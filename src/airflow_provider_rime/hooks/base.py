@@ -32,6 +32,7 @@ from airflow_provider_rime.exceptions import (
     RimeNotFoundError,
     RimeTransportError,
 )
+from airflow_provider_rime.hooks import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Connection
@@ -163,7 +164,7 @@ class RimeBaseHook(BaseHook):
     """
 
     conn_name_attr = "rime_conn_id"
-    default_conn_name = "rime_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "rime"
 
     def __init__(

@@ -24,6 +24,7 @@ from airflow_provider_rime.exceptions import (
     RimeNotFoundError,
     RimeRegistryValidationError,
 )
+from airflow_provider_rime.hooks import DEFAULT_CONN_ID
 from airflow_provider_rime.hooks.base import RimeBaseHook
 from airflow_provider_rime.rime_api.documents import (
     ConnectionInfo,
@@ -116,7 +117,7 @@ class RimeHook(RimeBaseHook):
 
     # The connection type Airflow registers names this class (get_provider_info).
     conn_type = "rime"
-    default_conn_name = "rime_default"
+    default_conn_name = DEFAULT_CONN_ID
     hook_name = "RIME (Robust Intelligence)"
 
     # ------------------------------------------------------------------ cluster

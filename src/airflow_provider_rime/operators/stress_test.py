@@ -5,6 +5,9 @@ It reads like Airflow's ``DbtCloudRunJobOperator``: validate the arguments, subm
 to XCom *before* waiting, wait in the worker or defer to
 :class:`~airflow_provider_rime.triggers.job.RimeJobTrigger`, then finish: read the summary,
 push it, and apply the severity gate.
+
+The module imports only what parsing a DAG needs; the hook, the trigger and RIME's document
+models are imported where a task runs (they cost more than the rest of the provider).
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from airflow.providers.common.compat.sdk import (
     ResumableJobMixin,
     conf,
 )
-from pydantic import ValidationError
 
 from airflow_provider_rime.exceptions import (
     RimeApiError,
@@ -31,7 +33,7 @@ from airflow_provider_rime.exceptions import (
     RimeNotFoundError,
     RimeSeverityGateError,
 )
-from airflow_provider_rime.hooks.rime import RegisteredDataset, RimeHook
+from airflow_provider_rime.hooks import DEFAULT_CONN_ID
 from airflow_provider_rime.links import (
     XCOM_JOB_ID,
     XCOM_PROJECT_ID,
@@ -39,16 +41,8 @@ from airflow_provider_rime.links import (
     XCOM_TEST_RUN_URL,
     RimeStressTestLink,
 )
-from airflow_provider_rime.rime_api.documents import (
-    Job,
-    RimeUUID,
-    StressDataInfo,
-    TestRunConfig,
-    TestSuiteConfig,
-)
 from airflow_provider_rime.rime_api.enums import JobStatus, TestCategory
-from airflow_provider_rime.rime_api.results import FailOn, TestRunSummary, severity_gate
-from airflow_provider_rime.triggers.job import RimeJobTrigger, validate_trigger_event
+from airflow_provider_rime.rime_api.results import FailOn
 from airflow_provider_rime.utils.data_sources import (
     DataSource,
     DataSourceKind,
@@ -58,6 +52,9 @@ from airflow_provider_rime.utils.data_sources import (
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_rime.hooks.rime import RegisteredDataset, RimeHook
+    from airflow_provider_rime.rime_api.documents import Job, TestRunConfig, TestSuiteConfig
 
 #: XCom key of the summary, pushed before the severity gate decides (also the return value).
 XCOM_SUMMARY = "summary"
@@ -148,7 +145,7 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
     def __init__(
         self,
         *,
-        rime_conn_id: str = RimeHook.default_conn_name,
+        rime_conn_id: str = DEFAULT_CONN_ID,
         project: str,
         project_description: str = "",
         reference_data: str,
@@ -202,6 +199,8 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
     @cached_property
     def hook(self) -> RimeHook:
         """The RIME hook of this task."""
+        from airflow_provider_rime.hooks.rime import RimeHook
+
         return RimeHook(self.rime_conn_id)
 
     # ------------------------------------------------------------------ 1. validate
@@ -225,6 +224,10 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
 
     def _suite_config(self) -> TestSuiteConfig | None:
         """``test_suite_config`` as RIME takes it, without changing the user's dict."""
+        from pydantic import ValidationError
+
+        from airflow_provider_rime.rime_api.documents import TestSuiteConfig
+
         config: Any = self.test_suite_config
         if config in (None, "", {}):
             return None
@@ -287,6 +290,8 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         return self.run_name
 
     def _test_run_config(self, run_name: str, ref_id: str, eval_id: str, model_id: str) -> TestRunConfig:
+        from airflow_provider_rime.rime_api.documents import RimeUUID, StressDataInfo, TestRunConfig
+
         return TestRunConfig(
             run_name=run_name,
             data_info=StressDataInfo(ref_dataset_id=ref_id, eval_dataset_id=eval_id),
@@ -394,6 +399,8 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
             if not job.succeeded:
                 raise self._job_error(job)
             return self.get_job_result(job_id, context)
+        from airflow_provider_rime.triggers.job import RimeJobTrigger
+
         self.defer(
             trigger=RimeJobTrigger(
                 rime_conn_id=self.rime_conn_id,
@@ -477,6 +484,8 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: check the event, then summarise (or fail)."""
+        from airflow_provider_rime.triggers.job import validate_trigger_event
+
         event = validate_trigger_event(event)
         job_id = str(event["job_id"])
         self.job_id = job_id
@@ -492,6 +501,8 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
 
     def _finish(self, context: Context, job: Job) -> dict[str, Any]:
         """Read the summary, push it to XCom, then apply the severity gate."""
+        from airflow_provider_rime.rime_api.results import TestRunSummary, severity_gate
+
         test_run_id = job.test_run_id or self.test_run_id
         if not test_run_id:
             raise RimeJobError(f"RIME job {job.job_id} succeeded but names no test run", job_id=job.job_id)

@@ -15,12 +15,12 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_rime.exceptions import RimeJobError
-from airflow_provider_rime.hooks.rime import RimeHook
-from airflow_provider_rime.rime_api.documents import TestRun
-from airflow_provider_rime.triggers.job import RimeJobTrigger, validate_trigger_event
+from airflow_provider_rime.hooks import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_rime.hooks.rime import RimeHook
 
 
 class RimeTestRunSensor(BaseSensorOperator):
@@ -44,7 +44,7 @@ class RimeTestRunSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        rime_conn_id: str = RimeHook.default_conn_name,
+        rime_conn_id: str = DEFAULT_CONN_ID,
         job_id: str | None = None,
         test_run_id: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -60,7 +60,9 @@ class RimeTestRunSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> RimeHook:
-        """The RIME hook of this task."""
+        """The RIME hook of this task (imported here: DAG parsing does not need it)."""
+        from airflow_provider_rime.hooks.rime import RimeHook
+
         return RimeHook(self.rime_conn_id)
 
     def _what(self) -> str:
@@ -83,6 +85,8 @@ class RimeTestRunSensor(BaseSensorOperator):
             reason = f": {job.error_msg}" if job.error_msg else ""
             self._fail(f"RIME job {self.job_id} ended as {job.job_status.value}{reason}")
         else:
+            from airflow_provider_rime.rime_api.documents import TestRun
+
             assert self.test_run_id is not None
             test_run = TestRun.model_validate(self.hook.get_test_run(self.test_run_id))
             self.log.info("RIME test run %s: %s", self.test_run_id, test_run.status)
@@ -99,6 +103,8 @@ class RimeTestRunSensor(BaseSensorOperator):
             return super().execute(context)
         if self.poke(context):
             return None
+        from airflow_provider_rime.triggers.job import RimeJobTrigger
+
         self.defer(
             trigger=RimeJobTrigger(
                 rime_conn_id=self.rime_conn_id,
@@ -113,6 +119,8 @@ class RimeTestRunSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
         """Resume after the trigger fired: check the event; fail, skip or succeed."""
+        from airflow_provider_rime.triggers.job import validate_trigger_event
+
         event = validate_trigger_event(event)
         status = event["status"]
         message = str(event.get("message") or f"RIME {self._what()}: {status}")
