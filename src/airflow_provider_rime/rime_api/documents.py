@@ -436,20 +436,7 @@ class TestRun(ResponseModel):
     @property
     def task_status(self) -> TestTaskStatus:
         """The status as an enum (``UNSPECIFIED`` for a value this version does not know)."""
-        try:
-            return TestTaskStatus(self.status)
-        except ValueError:
-            return TestTaskStatus.UNSPECIFIED
-
-    @property
-    def is_terminal(self) -> bool:
-        """Whether the test run has finished, one way or another."""
-        return self.task_status.is_terminal
-
-    @property
-    def completed(self) -> bool:
-        """Whether the test run finished successfully."""
-        return self.task_status is TestTaskStatus.COMPLETED
+        return next((s for s in TestTaskStatus if s.value == self.status), TestTaskStatus.UNSPECIFIED)
 
     @property
     def url(self) -> str | None:
