@@ -24,20 +24,18 @@ def sensor(**kwargs: Any) -> RimeTestRunSensor:
     return RimeTestRunSensor(task_id="wait", rime_conn_id=CONN_ID, poke_interval=0.3, **kwargs)
 
 
-def test_poke_a_running_then_a_finished_job(api: respx.MockRouter):
-    api.get(f"/v1/jobs/{JOB_ID}").mock(
-        side_effect=[recorded("job_running").response(), recorded("job_succeeded").response()]
-    )
-    waiting = sensor(job_id=JOB_ID)
-    assert waiting.poke(CONTEXT) is False
-    assert waiting.poke(CONTEXT) is True
-
-
-def test_poke_a_test_run(api: respx.MockRouter):
-    api.get(f"/v1/test-runs/{TEST_RUN_ID}").mock(
-        side_effect=[recorded("test_run_running").response(), recorded("test_run").response()]
-    )
-    waiting = sensor(test_run_id=TEST_RUN_ID)
+@pytest.mark.parametrize(
+    ("path", "watched", "answers"),
+    [
+        (f"/v1/jobs/{JOB_ID}", {"job_id": JOB_ID}, ("job_running", "job_succeeded")),
+        (f"/v1/test-runs/{TEST_RUN_ID}", {"test_run_id": TEST_RUN_ID}, ("test_run_running", "test_run")),
+    ],
+)
+def test_poke_while_running_then_when_finished(
+    api: respx.MockRouter, path: str, watched: dict[str, str], answers: tuple[str, str]
+):
+    api.get(path).mock(side_effect=[recorded(name).response() for name in answers])
+    waiting = sensor(**watched)
     assert waiting.poke(CONTEXT) is False
     assert waiting.poke(CONTEXT) is True
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -36,6 +36,7 @@ from airflow_provider_rime.hooks import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Connection
+    from typing_extensions import Unpack
 
 T = TypeVar("T")
 _Hook = TypeVar("_Hook", bound="RimeBaseHook")
@@ -117,6 +118,17 @@ class RimeConnectionSettings:
         return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
 
+class CallOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`RimeBaseHook.request` and :meth:`~RimeBaseHook.arequest`."""
+
+    #: Query parameters; a list value repeats the key.
+    params: dict[str, Any] | None
+    #: JSON body; POST, PUT and DELETE send ``{}`` when it is ``None`` (like rime-sdk).
+    json_body: dict[str, Any] | None
+    #: Whether to retry on 429, 5xx and transport errors; by default every method but POST is.
+    idempotent: bool | None
+
+
 @dataclass(frozen=True)
 class RimeCall:
     """One REST call as both :meth:`RimeBaseHook.request` and :meth:`~RimeBaseHook.arequest` send it."""
@@ -129,19 +141,15 @@ class RimeCall:
     retry: bool
 
     @classmethod
-    def of(
-        cls,
-        method: str,
-        path: str,
-        params: dict[str, Any] | None,
-        json_body: dict[str, Any] | None,
-        idempotent: bool | None,
-    ) -> RimeCall:
+    def of(cls, method: str, path: str, **options: Unpack[CallOptions]) -> RimeCall:
         """The call with rime-sdk's defaults: ``{}`` as body, and every method but POST retried."""
         method = method.upper()
+        json_body = options.get("json_body")
         if json_body is None and method in _BODY_METHODS:
             json_body = {}
-        return cls(method, path, params, json_body, method != "POST" if idempotent is None else idempotent)
+        idempotent = options.get("idempotent")
+        retry = method != "POST" if idempotent is None else idempotent
+        return cls(method, path, options.get("params"), json_body, retry)
 
 
 class RimeBaseHook(BaseHook):
@@ -404,26 +412,19 @@ class RimeBaseHook(BaseHook):
 
     # ------------------------------------------------------------------ requests
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: dict[str, Any] | None = None,
-        idempotent: bool | None = None,
-    ) -> dict[str, Any]:
+    def request(self, method: str, path: str, **options: Unpack[CallOptions]) -> dict[str, Any]:
         """
         Send one REST call and return its JSON body (``{}`` when empty).
 
         :param method: HTTP method.
         :param path: Path below the cluster URL, e.g. ``/v1/rime-info``.
-        :param params: Query parameters; a list value repeats the key.
-        :param json_body: JSON body; POST, PUT and DELETE send ``{}`` when ``None`` (like rime-sdk).
-        :param idempotent: Whether to retry on 429/5xx/transport errors; default: every method but POST.
+        :param options: ``params`` (query parameters; a list value repeats the key),
+            ``json_body`` (POST, PUT and DELETE send ``{}`` without one, like rime-sdk) and
+            ``idempotent`` (whether to retry on 429/5xx/transport errors; by default every
+            method but POST is); see :class:`CallOptions`.
         :raises RimeApiError: (or a subclass) when RIME answers with an error or cannot be reached.
         """
-        call = RimeCall.of(method, path, params, json_body, idempotent)
+        call = RimeCall.of(method, path, **options)
 
         def send() -> dict[str, Any]:
             with self._sending(call.method, call.path):
@@ -434,17 +435,9 @@ class RimeBaseHook(BaseHook):
 
         return Retrying(**self._retry_kwargs(self.settings, retry=call.retry))(send)
 
-    async def arequest(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: dict[str, Any] | None = None,
-        idempotent: bool | None = None,
-    ) -> dict[str, Any]:
+    async def arequest(self, method: str, path: str, **options: Unpack[CallOptions]) -> dict[str, Any]:
         """The asynchronous :meth:`request` (same arguments, same retries and errors)."""
-        call = RimeCall.of(method, path, params, json_body, idempotent)
+        call = RimeCall.of(method, path, **options)
         settings = await self.asettings()
 
         async def send() -> dict[str, Any]:

@@ -99,20 +99,10 @@ class RimeHook(RimeBaseHook):
     """
     Talk to a RIME cluster or the local engine through its REST API.
 
-    The connection (type ``rime``) holds the cluster URL as host and the API key as password;
-    extras ``verify_ssl`` (default true), ``ca_bundle``, ``timeout`` (seconds, default 60) and
-    ``max_retries`` (default 5).
-
-    Reads and other requests that are safe to repeat are retried with exponential backoff
-    and jitter on HTTP 429, 5xx and transport errors, honouring ``Retry-After``. Creating
-    calls look the object up first, and look again before re-sending, so a retry never makes
-    a duplicate.
-
-    :param rime_conn_id: The Airflow connection to RIME.
-    :param timeout: Per-request timeout in seconds; overrides the connection's ``timeout``.
-    :param max_retries: Retries after the first attempt; overrides the connection's ``max_retries``.
-    :param retry_min_wait: First backoff delay in seconds (doubles per retry, with jitter).
-    :param retry_max_wait: Longest backoff delay in seconds.
+    The methods follow rime-sdk 2.13.2's calls; creating methods find an existing object
+    first and never make a duplicate when retried. The connection (type ``rime``: cluster
+    URL as host, API key as password), the retries and the constructor's arguments are
+    :class:`~airflow_provider_rime.hooks.base.RimeBaseHook`'s.
     """
 
     # The connection type Airflow registers names this class (get_provider_info).

@@ -86,13 +86,14 @@ class RimeTestRunSensor(BaseSensorOperator):
             self._fail(f"RIME job {self.job_id} ended as {job.job_status.value}{reason}")
         else:
             from airflow_provider_rime.rime_api.documents import TestRun
+            from airflow_provider_rime.rime_api.enums import TestTaskStatus
 
             assert self.test_run_id is not None
             test_run = TestRun.model_validate(self.hook.get_test_run(self.test_run_id))
             self.log.info("RIME test run %s: %s", self.test_run_id, test_run.status)
-            if not test_run.is_terminal:
+            if not test_run.task_status.is_terminal:
                 return False
-            if test_run.completed:
+            if test_run.task_status is TestTaskStatus.COMPLETED:
                 return True
             self._fail(f"RIME test run {self.test_run_id} ended as {test_run.task_status.value}")
         return False  # pragma: no cover  (_fail raises)

@@ -37,12 +37,6 @@ class DataSource:
     kind: DataSourceKind
     value: str
 
-    @property
-    def display_name(self) -> str:
-        """The file's base name without extension (the start of a dataset name)."""
-        name = Path(urlsplit(self.value).path if self.kind is DataSourceKind.REMOTE else self.value).name
-        return name.split(".")[0] or "data"
-
     def content_digest(self, extra: str = "") -> str:
         """
         SHA-256 naming this source's content: a local file's bytes, or a remote URI itself.
@@ -55,6 +49,12 @@ class DataSource:
         if self.kind is DataSourceKind.REMOTE:
             return hashlib.sha256((self.value + extra).encode()).hexdigest()
         raise ValueError(f"dataset id {self.value!r} is registered already; it has no content to digest")
+
+    @property
+    def display_name(self) -> str:
+        """The file's base name without extension (the start of a dataset name)."""
+        name = Path(urlsplit(self.value).path if self.kind is DataSourceKind.REMOTE else self.value).name
+        return name.split(".")[0] or "data"
 
 
 def resolve_data_source(value: str, argument: str) -> DataSource:
