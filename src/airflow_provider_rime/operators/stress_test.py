@@ -53,7 +53,7 @@ from airflow_provider_rime.utils.data_sources import (
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_rime.hooks.rime import RegisteredDataset, RimeHook
+    from airflow_provider_rime.hooks.rime import RimeHook
     from airflow_provider_rime.rime_api.documents import Job, TestRunConfig, TestSuiteConfig
 
 #: XCom key of the summary, pushed before the severity gate decides (also the return value).
@@ -332,8 +332,13 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         reference = hook.register_dataset_once(project_id, inputs.reference, role="reference", **columns)
         evaluation = hook.register_dataset_once(project_id, inputs.evaluation, role="evaluation", **columns)
         model_id = hook.register_model_once(project_id, inputs.model_dir, self.model_name)
-        if self.pred_col:
-            self._register_predictions(project_id, model_id, (reference, evaluation))
+        pred_col = self.pred_col
+        for dataset in (reference, evaluation):
+            # The prediction column is in the file the dataset was registered from.
+            if pred_col and dataset.path:
+                hook.register_predictions(
+                    project_id, model_id, dataset.dataset_id, dataset.path, pred_col, self.timestamp_col
+                )
         if self.wait_for_registry_validation:
             for dataset_id in dict.fromkeys((reference.dataset_id, evaluation.dataset_id)):
                 hook.wait_for_validation("dataset", partial(hook.get_dataset, dataset_id), dataset_id)
@@ -343,17 +348,6 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         except RimeNotFoundError:
             self.log.debug("The cluster has no config validator; RIME checks the config on start")
         return hook.start_stress_test(project_id, config)
-
-    def _register_predictions(
-        self, project_id: str, model_id: str, datasets: Sequence[RegisteredDataset]
-    ) -> None:
-        """The prediction column of each data file, as the model's predictions on that dataset."""
-        assert self.pred_col
-        for dataset in datasets:
-            if dataset.path:
-                self.hook.register_predictions(
-                    project_id, model_id, dataset.dataset_id, dataset.path, self.pred_col, self.timestamp_col
-                )
 
     # ------------------------------------------------------------------ 3. push XCom
 
