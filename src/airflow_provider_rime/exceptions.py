@@ -1,7 +1,10 @@
 """The provider's exception family.
 
 Every error that comes back from RIME (or from the way there) is a :class:`RimeApiError`
-carrying the HTTP status, RIME's own message and the request path, never the API key.
+carrying the HTTP status, RIME's own message and the request path, never the API key. Its
+:attr:`~RimeApiError.retryable` is the one place that decides which failures the hook
+retries (throttling, server and transport errors), so the sync and async paths, uploads and
+create-once all agree.
 """
 
 from __future__ import annotations

@@ -44,7 +44,12 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["software"],
             }
         ],
-        "hooks": [{"integration-name": "RIME", "python-modules": ["airflow_provider_rime.hooks.rime"]}],
+        "hooks": [
+            {
+                "integration-name": "RIME",
+                "python-modules": ["airflow_provider_rime.hooks.base", "airflow_provider_rime.hooks.rime"],
+            }
+        ],
         "operators": [
             {
                 "integration-name": "RIME",

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from airflow_provider_rime.hooks.rime import RimeHook
+from tests.task_context import TaskInstanceStandIn, TaskStateStore, make_context
+
+# The provider tests import the stand-ins from here.
+__all__ = ["TaskInstanceStandIn", "TaskStateStore", "make_context"]
 
 
 def write_data(path: Path, rows: int, *, shift: float = 0.0, pred_noise: float = 0.5, seed: int = 0) -> Path:
@@ -94,29 +98,6 @@ def stress_test_config(registered: dict[str, Any], run_name: str) -> dict[str, A
     }
 
 
-@dataclass
-class TaskInstanceStandIn:
-    """What an operator's ``execute`` uses of ``context["ti"]``: ids and ``xcom_push`` (recorded)."""
-
-    dag_id: str = "provider_tests"
-    task_id: str = "stress_test"
-    run_id: str = field(default_factory=lambda: f"manual__{uuid.uuid4().hex[:8]}")
-    map_index: int = -1
-    try_number: int = 1
-    stats_tags: dict[str, str] = field(default_factory=dict)
-    xcom: dict[str, Any] = field(default_factory=dict)
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
-
-
-class TaskStateStore(dict):
-    """The ``task_state_store`` interface (get/set) that Airflow 3.3 hands a task."""
-
-    def set(self, key: str, value: Any, **_: Any) -> None:
-        self[key] = value
-
-
 class LogCapture:
     """Everything logged during a test: stdlib records and Airflow's structlog output (stdout/stderr)."""
 
@@ -137,10 +118,3 @@ def logs(caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]) ->
 
     caplog.set_level(logging.DEBUG)
     return LogCapture(caplog, capfd)
-
-
-def make_context(ti: TaskInstanceStandIn, store: TaskStateStore | None = None) -> dict[str, Any]:
-    context: dict[str, Any] = {"ti": ti, "task_instance": ti, "run_id": ti.run_id}
-    if store is not None:
-        context["task_state_store"] = store
-    return context

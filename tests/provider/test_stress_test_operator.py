@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 
-from airflow_provider_rime.exceptions import RimeJobError, RimeSeverityGateError, RimeTriggerEventError
+from airflow_provider_rime.exceptions import RimeJobError, RimeSeverityGateError
 from airflow_provider_rime.hooks.rime import RimeHook
-from airflow_provider_rime.links import RimeStressTestLink
 from airflow_provider_rime.operators.stress_test import RimeStressTestOperator
 from airflow_provider_rime.triggers.job import RimeJobTrigger
 
@@ -128,31 +127,6 @@ def test_defers_with_the_right_trigger_then_completes(
     assert summary["job_id"] == kwargs["job_id"]
     assert summary["test_run_id"] == kwargs["test_run_id"]
     assert ti.xcom["summary"] == summary
-
-
-def test_execute_complete_rejects_a_malformed_event(
-    rime_connection: str, project_name: str, data_files: DataFiles
-):
-    operator = make_operator(rime_connection, project_name, data_files)
-    ti = TaskInstanceStandIn()
-    with pytest.raises(RimeTriggerEventError):
-        operator.execute_complete(make_context(ti), None)
-    with pytest.raises(RimeTriggerEventError):
-        operator.execute_complete(make_context(ti), {"status": "weird", "job_id": "x"})
-
-
-def test_execute_complete_fails_on_a_timeout_event(
-    rime_connection: str, project_name: str, data_files: DataFiles
-):
-    operator = make_operator(rime_connection, project_name, data_files)
-    event = {
-        "status": "timeout",
-        "message": "RIME job j did not finish in time",
-        "job_id": "j",
-        "test_run_id": None,
-    }
-    with pytest.raises(RimeJobError, match="did not finish in time"):
-        operator.execute_complete(make_context(TaskInstanceStandIn()), event)
 
 
 @pytest.mark.parametrize(
@@ -290,27 +264,6 @@ def test_a_model_directory_is_uploaded_and_registered(
     models = [m for m in hook.list_models(project_id) if m["name"].startswith("fraud-")]
     assert len(models) == 1
     assert models[0]["modelInfo"]["modelPath"]["path"].endswith("/model.py")
-
-
-def test_the_extra_link_reads_the_test_run_url():
-    link = RimeStressTestLink()
-    assert link.name == "RIME Stress Test"
-    assert RimeStressTestOperator.operator_extra_links[0].name == "RIME Stress Test"
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
-    [
-        ({"fail_on": "sometimes"}, ValueError, "fail_on"),
-        ({"categories": ["drift", "astrology"]}, ValueError, "astrology"),
-        ({"poll_interval": 0}, ValueError, "poll_interval"),
-    ],
-)
-def test_bad_arguments_fail_at_parse_time(
-    rime_connection: str, data_files: DataFiles, kwargs: dict[str, Any], error: type, match: str
-):
-    with pytest.raises(error, match=match):
-        make_operator(rime_connection, "never-created", data_files, **kwargs)
 
 
 @pytest.mark.parametrize(

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import time
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
+from airflow.providers.common.compat.sdk import AirflowSkipException, TaskDeferred
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_rime.exceptions import RimeJobError, RimeRegistryValidationError, RimeTriggerEventError
+from airflow_provider_rime.exceptions import RimeJobError, RimeRegistryValidationError
 from airflow_provider_rime.hooks.rime import RimeHook
-from airflow_provider_rime.models import RimeJob
+from airflow_provider_rime.rime_api.documents import Job
 from airflow_provider_rime.sensors.test_run import RimeTestRunSensor
-from airflow_provider_rime.triggers.job import RimeJobTrigger, validate_trigger_event
+from airflow_provider_rime.triggers.job import RimeJobTrigger
 
 from .conftest import TaskInstanceStandIn, make_context, stress_test_config, write_data
 
@@ -25,7 +23,7 @@ async def events_of(trigger: RimeJobTrigger) -> list[TriggerEvent]:
     return [event async for event in trigger.run()]
 
 
-def expected(status: str, message: str, job: RimeJob, rime_status: str | None) -> TriggerEvent:
+def expected(status: str, message: str, job: Job, rime_status: str | None) -> TriggerEvent:
     return TriggerEvent(
         {
             "status": status,
@@ -38,13 +36,13 @@ def expected(status: str, message: str, job: RimeJob, rime_status: str | None) -
 
 
 @pytest.fixture(scope="module")
-def finished_job(hook: RimeHook, project_id: str, registered: dict[str, Any]) -> RimeJob:
+def finished_job(hook: RimeHook, project_id: str, registered: dict[str, Any]) -> Job:
     job = hook.start_stress_test(project_id, stress_test_config(registered, "trigger-finished"))
     return hook.wait_for_job(job.job_id, poll_interval=0.3, timeout=300)
 
 
 @pytest.fixture(scope="module")
-def failed_job(hook: RimeHook, project_id: str, tmp_path_factory: pytest.TempPathFactory) -> RimeJob:
+def failed_job(hook: RimeHook, project_id: str, tmp_path_factory: pytest.TempPathFactory) -> Job:
     """A stress test on data without its label column: RIME fails the job."""
     path = hook.upload_file(write_data(tmp_path_factory.mktemp("bad") / "no_label.csv", 200))
     dataset_id = hook.register_dataset(project_id, "no-label", path, label_col="missing_label")
@@ -62,30 +60,11 @@ def failed_job(hook: RimeHook, project_id: str, tmp_path_factory: pytest.TempPat
     return job
 
 
-def start(hook: RimeHook, project_id: str, registered: dict[str, Any], run_name: str) -> RimeJob:
+def start(hook: RimeHook, project_id: str, registered: dict[str, Any], run_name: str) -> Job:
     return hook.start_stress_test(project_id, stress_test_config(registered, run_name))
 
 
-def test_serializes_only_json_safe_values(rime_connection: str):
-    trigger = RimeJobTrigger(
-        rime_conn_id=rime_connection,
-        job_id="j1",
-        test_run_id="t1",
-        poll_interval=2,
-        end_time=1.5e9,
-        hook_params={"timeout": 30, "not_json": object()},
-    )
-    classpath, kwargs = trigger.serialize()
-    assert classpath == "airflow_provider_rime.triggers.job.RimeJobTrigger"
-    json.dumps(kwargs)
-    assert kwargs["hook_params"] == {"timeout": 30}
-    from airflow.sdk._shared.module_loading import import_string
-
-    rebuilt = import_string(classpath)(**kwargs)
-    assert rebuilt.serialize() == (classpath, kwargs)
-
-
-async def test_success_event_for_a_finished_job(rime_connection: str, finished_job: RimeJob):
+async def test_success_event_for_a_finished_job(rime_connection: str, finished_job: Job):
     trigger = RimeJobTrigger(rime_conn_id=rime_connection, job_id=finished_job.job_id, poll_interval=0.2)
     events = await events_of(trigger)
     assert events == [
@@ -127,7 +106,7 @@ async def test_a_timeout_cancels_the_job_then_reports_it(
     ]
 
 
-async def test_failed_event_carries_rimes_message(rime_connection: str, failed_job: RimeJob):
+async def test_failed_event_carries_rimes_message(rime_connection: str, failed_job: Job):
     events = await events_of(RimeJobTrigger(rime_conn_id=rime_connection, job_id=failed_job.job_id))
     assert len(events) == 1
     payload = events[0].payload
@@ -136,7 +115,7 @@ async def test_failed_event_carries_rimes_message(rime_connection: str, failed_j
     assert failed_job.error_msg and failed_job.error_msg in payload["message"]
 
 
-async def test_waits_on_a_test_run_without_a_job(rime_connection: str, finished_job: RimeJob):
+async def test_waits_on_a_test_run_without_a_job(rime_connection: str, finished_job: Job):
     trigger = RimeJobTrigger(rime_conn_id=rime_connection, test_run_id=finished_job.test_run_id)
     events = await events_of(trigger)
     assert events == [
@@ -170,13 +149,6 @@ async def test_on_kill_cancels_the_job(
     assert final.status == "JOB_STATUS_CANCELLED"
 
 
-def test_validate_trigger_event():
-    assert validate_trigger_event({"status": "success", "job_id": "j"})["job_id"] == "j"
-    for bad in (None, "success", {"status": "success"}, {"status": "odd", "job_id": "j"}):
-        with pytest.raises(RimeTriggerEventError):
-            validate_trigger_event(bad)  # type: ignore[arg-type]
-
-
 # ---------------------------------------------------------------------- sensor
 
 
@@ -184,7 +156,7 @@ def sensor(conn_id: str, **kwargs: Any) -> RimeTestRunSensor:
     return RimeTestRunSensor(task_id="wait", rime_conn_id=conn_id, poke_interval=0.3, **kwargs)
 
 
-def test_sensor_pokes_a_finished_job_and_test_run(rime_connection: str, finished_job: RimeJob):
+def test_sensor_pokes_a_finished_job_and_test_run(rime_connection: str, finished_job: Job):
     context = make_context(TaskInstanceStandIn())
     assert sensor(rime_connection, job_id=finished_job.job_id).poke(context) is True
     assert sensor(rime_connection, test_run_id=finished_job.test_run_id).poke(context) is True
@@ -213,7 +185,7 @@ def test_sensor_on_a_running_job_pokes_defers_and_fails_when_cancelled(
         sensor(rime_connection, job_id=job.job_id).poke(context)
 
 
-def test_sensor_fails_or_skips_on_a_failed_job(rime_connection: str, failed_job: RimeJob):
+def test_sensor_fails_or_skips_on_a_failed_job(rime_connection: str, failed_job: Job):
     context = make_context(TaskInstanceStandIn())
     with pytest.raises(RimeJobError, match="JOB_STATUS_FAILED"):
         sensor(rime_connection, job_id=failed_job.job_id).poke(context)
@@ -221,30 +193,9 @@ def test_sensor_fails_or_skips_on_a_failed_job(rime_connection: str, failed_job:
         sensor(rime_connection, job_id=failed_job.job_id, soft_fail=True).poke(context)
 
 
-def test_deferred_sensor_completes_on_success(rime_connection: str, finished_job: RimeJob):
+def test_deferred_sensor_completes_on_success(rime_connection: str, finished_job: Job):
     waiting = sensor(rime_connection, job_id=finished_job.job_id, deferrable=True)
     context = make_context(TaskInstanceStandIn())
     assert waiting.execute(context) is None  # already finished: no deferral
     event = {"status": "success", "job_id": finished_job.job_id, "message": "done"}
     assert waiting.execute_complete(context, event) is None
-
-
-def test_deferred_sensor_timeout_and_soft_fail(rime_connection: str):
-    context = make_context(TaskInstanceStandIn())
-    timeout_event = {"status": "timeout", "job_id": "j", "message": "RIME job j did not finish in time"}
-    with pytest.raises(AirflowSensorTimeout):
-        sensor(rime_connection, job_id="j", deferrable=True).execute_complete(context, timeout_event)
-    with pytest.raises(AirflowSkipException):
-        sensor(rime_connection, job_id="j", deferrable=True, soft_fail=True).execute_complete(
-            context, timeout_event
-        )
-    failed_event = {"status": "failed", "job_id": "j", "message": "RIME job j failed: boom"}
-    with pytest.raises(RimeJobError, match="boom"):
-        sensor(rime_connection, job_id="j", deferrable=True).execute_complete(context, failed_event)
-    with pytest.raises(AirflowSkipException):
-        sensor(rime_connection, job_id="j", soft_fail=True).execute_complete(context, failed_event)
-
-
-def test_sensor_needs_a_job_or_test_run(rime_connection: str, tmp_path: Path):
-    with pytest.raises(ValueError, match="job_id or a test_run_id"):
-        RimeTestRunSensor(task_id="nothing", rime_conn_id=rime_connection)

@@ -1,64 +1,74 @@
-"""RimeHook: every byte of I/O between Airflow and a RIME cluster (or the local engine).
+"""RimeHook: RIME's REST API as typed methods, on top of :class:`~.base.RimeBaseHook`'s transport.
 
-One code path for both: the hook speaks RIME's REST API (``rime-api.md``) over httpx, with
-a synchronous client for workers and an asynchronous one for the triggerer. Retries,
-authentication, pagination, uploads and error mapping live here and nowhere else.
+Every method builds its request from :mod:`airflow_provider_rime.rime_api` (the enum strings
+and the pydantic documents of RIME's API, shared with the local engine) and sends it through
+the base hook, which owns retries, error mapping, paging and create-once. No method here
+touches httpx.
 """
 
 from __future__ import annotations
 
-import email.utils
-import hashlib
+import copy
 import json
-import random
 import re
-import ssl
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote, urlsplit
-
-import httpx
-from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook, mask_secret
-from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import quote
 
 from airflow_provider_rime.exceptions import (
     RimeApiError,
-    RimeAuthError,
     RimeJobError,
     RimeNotFoundError,
     RimeRegistryValidationError,
-    RimeTransportError,
 )
-from airflow_provider_rime.models import (
-    ACTIVE_JOB_STATUSES,
-    JOB_TYPE_MODEL_STRESS_TEST,
-    MODEL_TASK_BINARY_CLASSIFICATION,
-    VALIDITY_STATUS_INVALID,
-    VALIDITY_STATUS_PENDING,
-    RimeJob,
-    TestRunSummary,
-    normalize_web_url,
+from airflow_provider_rime.hooks import DEFAULT_CONN_ID
+from airflow_provider_rime.hooks.base import RimeBaseHook
+from airflow_provider_rime.rime_api.documents import (
+    ConnectionInfo,
+    CreateProjectRequest,
+    DataFile,
+    DataInfo,
+    DataParams,
+    DatasetUploadUrlRequest,
+    Job,
+    ModelInfo,
+    ModelPath,
+    ModelUploadUrlRequest,
+    PredInfo,
+    PredParams,
+    RegisterDatasetRequest,
+    RegisterModelRequest,
+    RegisterPredictionsRequest,
+    RimeUUID,
+    StartStressTestRequest,
+    TestRunConfig,
+    UploadUrls,
+    ValidateConfigRequest,
 )
+from airflow_provider_rime.rime_api.enums import (
+    ConfigType,
+    JobStatus,
+    JobType,
+    JobView,
+    ModelTask,
+    TestType,
+    ValidityStatus,
+)
+from airflow_provider_rime.rime_api.naming import normalize_web_url, uuid_of
+from airflow_provider_rime.rime_api.paging import SDK_PAGE_SIZE
+from airflow_provider_rime.rime_api.results import TestRunSummary
+from airflow_provider_rime.utils.data_sources import DataSource, DataSourceKind
+from airflow_provider_rime.utils.files import directory_digest, directory_files
 
 if TYPE_CHECKING:
     import pandas as pd
-    from airflow.providers.common.compat.sdk import Connection
 
-T = TypeVar("T")
-
-DEFAULT_TIMEOUT = 60.0
-DEFAULT_MAX_RETRIES = 5
-#: RIME's page size for test cases, batch results and jobs (as the SDK sends it).
-PAGE_SIZE = 20
-#: Longest wait a ``Retry-After`` header may impose on one retry.
-MAX_RETRY_AFTER = 300.0
 _ID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
-_TRUE_STRINGS = {"1", "true", "yes", "on"}
+#: The job statuses a task retry may re-attach to, in the order rime-sdk lists them.
+_ACTIVE_JOB_STATUSES = tuple(status for status in JobStatus if status.is_active)
 
 
 def looks_like_id(value: str) -> bool:
@@ -67,482 +77,38 @@ def looks_like_id(value: str) -> bool:
 
 
 def _segment(value: str) -> str:
-    """Quote one path segment (ids go into paths raw, as the SDK sends them, but safely)."""
+    """Quote one path segment (ids go into paths raw, as rime-sdk sends them, but safely)."""
     return quote(str(value), safe="")
 
 
-def _as_bool(value: Any, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in _TRUE_STRINGS
+def _data_file_path(dataset: Mapping[str, Any]) -> str | None:
+    """Where RIME reads a registered dataset from (its ``dataFile`` path), if it is a file."""
+    connection = (dataset.get("dataInfo") or {}).get("connectionInfo") or {}
+    return (connection.get("dataFile") or {}).get("path")
 
 
-def _parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+class RegisteredDataset(NamedTuple):
+    """A dataset registered (or found) by :meth:`RimeHook.register_dataset_once`."""
+
+    dataset_id: str
+    #: The file RIME reads it from; predictions in the same file are registered from there.
+    path: str | None
 
 
-def _error_message(response: httpx.Response) -> str:
-    """RIME's message from a grpc-gateway error body ``{"code", "message", "details"}``, or the raw text."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        for key in ("message", "detail", "error"):
-            if body.get(key):
-                value = body[key]
-                return value if isinstance(value, str) else json.dumps(value)
-    text = response.text.strip()
-    return text[:500] if text else response.reason_phrase
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, RimeApiError) and exc.retryable
-
-
-def file_digest(path: Path, extra: str = "") -> str:
-    """SHA-256 of a file's bytes (streamed) and an optional string: names uploads by content."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    digest.update(extra.encode())
-    return digest.hexdigest()
-
-
-def directory_files(directory: Path) -> list[str]:
-    """The files of a model directory, relative and sorted, without Python caches."""
-    return sorted(
-        p.relative_to(directory).as_posix()
-        for p in directory.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
-    )
-
-
-@dataclass(frozen=True)
-class RimeConnectionSettings:
-    """What the hook needs from an Airflow connection of type ``rime`` (the key never in ``repr``)."""
-
-    conn_id: str
-    base_url: str
-    api_key: str = field(repr=False)
-    verify: bool | str = True
-    timeout: float = DEFAULT_TIMEOUT
-    max_retries: int = DEFAULT_MAX_RETRIES
-
-    def ssl_verify(self) -> bool | ssl.SSLContext:
-        """The ``verify`` argument for httpx: a bool, or a context trusting ``ca_bundle``."""
-        if isinstance(self.verify, str):
-            return ssl.create_default_context(cafile=self.verify)
-        return self.verify
-
-    def same_origin(self, url: str) -> bool:
-        """Whether ``url`` points at the RIME cluster itself (the API key may go there)."""
-        a, b = urlsplit(self.base_url), urlsplit(url)
-        return (a.scheme, a.netloc) == (b.scheme, b.netloc)
-
-
-class RimeHook(BaseHook):
+class RimeHook(RimeBaseHook):
     """
     Talk to a RIME cluster or the local engine through its REST API.
 
-    The connection (type ``rime``) holds the cluster URL as host and the API key as password;
-    extras ``verify_ssl`` (default true), ``ca_bundle``, ``timeout`` (seconds, default 60) and
-    ``max_retries`` (default 5).
-
-    Reads and other requests that are safe to repeat are retried with exponential backoff
-    and jitter on HTTP 429, 5xx and transport errors, honouring ``Retry-After``. Creating
-    calls look the object up first, and look again before re-sending, so a retry never makes
-    a duplicate.
-
-    :param rime_conn_id: The Airflow connection to RIME.
-    :param timeout: Per-request timeout in seconds; overrides the connection's ``timeout``.
-    :param max_retries: Retries after the first attempt; overrides the connection's ``max_retries``.
-    :param retry_min_wait: First backoff delay in seconds (doubles per retry, with jitter).
-    :param retry_max_wait: Longest backoff delay in seconds.
+    The methods follow rime-sdk 2.13.2's calls; creating methods find an existing object
+    first and never make a duplicate when retried. The connection (type ``rime``: cluster
+    URL as host, API key as password), the retries and the constructor's arguments are
+    :class:`~airflow_provider_rime.hooks.base.RimeBaseHook`'s.
     """
 
-    conn_name_attr = "rime_conn_id"
-    default_conn_name = "rime_default"
+    # The connection type Airflow registers names this class (get_provider_info).
     conn_type = "rime"
+    default_conn_name = DEFAULT_CONN_ID
     hook_name = "RIME (Robust Intelligence)"
-
-    def __init__(
-        self,
-        rime_conn_id: str = default_conn_name,
-        *,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        retry_min_wait: float = 1.0,
-        retry_max_wait: float = 30.0,
-    ) -> None:
-        super().__init__()
-        self.rime_conn_id = rime_conn_id
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.retry_min_wait = retry_min_wait
-        self.retry_max_wait = retry_max_wait
-        self._settings_cache: RimeConnectionSettings | None = None
-        self._client: httpx.Client | None = None
-
-    # ------------------------------------------------------------------ connection form
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Labels and hidden fields of the connection form (Airflow < 3.2 reads this)."""
-        return {
-            "hidden_fields": ["schema", "port", "login"],
-            "relabeling": {"host": "RIME cluster URL", "password": "API key"},
-            "placeholders": {
-                "host": "https://rime.<cluster>.rime.dev or http://127.0.0.1:8642",
-                "password": "the API key from the RIME workspace settings",
-                "extra": '{"verify_ssl": true, "timeout": 60, "max_retries": 5}',
-            },
-        }
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra fields of the connection form (Airflow < 3.2 reads this)."""
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import BooleanField, IntegerField, StringField
-        from wtforms.validators import NumberRange, Optional
-
-        return {
-            "verify_ssl": BooleanField(lazy_gettext("Verify TLS certificate"), default=True),
-            "ca_bundle": StringField(lazy_gettext("CA bundle path"), widget=BS3TextFieldWidget()),
-            "timeout": IntegerField(
-                lazy_gettext("Request timeout (s)"),
-                widget=BS3TextFieldWidget(),
-                validators=[Optional(), NumberRange(min=1)],
-                default=int(DEFAULT_TIMEOUT),
-            ),
-            "max_retries": IntegerField(
-                lazy_gettext("Max retries"),
-                widget=BS3TextFieldWidget(),
-                validators=[Optional(), NumberRange(min=0)],
-                default=DEFAULT_MAX_RETRIES,
-            ),
-        }
-
-    # ------------------------------------------------------------------ settings and clients
-
-    def _settings_from(self, conn: Connection, extra: dict[str, Any]) -> RimeConnectionSettings:
-        def extra_value(name: str) -> Any:
-            value = extra.get(name)
-            return extra.get(f"extra__rime__{name}") if value in (None, "") else value
-
-        host = (conn.host or "").strip().rstrip("/")
-        if not host:
-            raise ValueError(
-                f"The Airflow connection {self.rime_conn_id!r} has no host (the RIME cluster URL)."
-            )
-        if "://" not in host:
-            scheme = conn.schema if conn.schema in ("http", "https") else "https"
-            host = f"{scheme}://{host}"
-        if conn.port and not urlsplit(host).port:
-            parts = urlsplit(host)
-            host = f"{parts.scheme}://{parts.hostname}:{conn.port}{parts.path}".rstrip("/")
-        api_key = conn.password or extra_value("api_key")
-        if not api_key:
-            raise ValueError(
-                f"The Airflow connection {self.rime_conn_id!r} has no API key: put it in the password field."
-            )
-        ca_bundle = extra_value("ca_bundle")
-        verify: bool | str = _as_bool(extra_value("verify_ssl"), True)
-        if verify and ca_bundle:
-            verify = str(ca_bundle)
-        timeout = (
-            self.timeout if self.timeout is not None else float(extra_value("timeout") or DEFAULT_TIMEOUT)
-        )
-        max_retries = self.max_retries
-        if max_retries is None:
-            raw = extra_value("max_retries")
-            max_retries = DEFAULT_MAX_RETRIES if raw in (None, "") else int(raw)
-        return RimeConnectionSettings(
-            conn_id=self.rime_conn_id,
-            base_url=host,
-            api_key=str(api_key),
-            verify=verify,
-            timeout=float(timeout),
-            max_retries=max(0, int(max_retries)),
-        )
-
-    @property
-    def settings(self) -> RimeConnectionSettings:
-        """The connection's settings, read once per hook (synchronously)."""
-        if self._settings_cache is None:
-            conn = self.get_connection(self.rime_conn_id)
-            self._settings_cache = self._settings_from(conn, conn.extra_dejson)
-        return self._settings_cache
-
-    async def asettings(self) -> RimeConnectionSettings:
-        """The connection's settings, read without blocking the event loop (for triggers)."""
-        if self._settings_cache is None:
-            from airflow.providers.common.compat.connection import (
-                get_async_connection,
-                get_async_extra_dejson,
-            )
-
-            try:
-                conn = await get_async_connection(self.rime_conn_id, self)
-            except AirflowNotFoundException:
-                # Some in-process runners (``dag.test()`` on Airflow 3.3) serve only synchronous
-                # lookups; run that one in a thread so the event loop is still not blocked.
-                from asgiref.sync import sync_to_async
-
-                conn = await sync_to_async(self.get_connection)(self.rime_conn_id)
-            extra = await get_async_extra_dejson(conn)
-            self._settings_cache = self._settings_from(conn, extra)
-        return self._settings_cache
-
-    @staticmethod
-    def _client_kwargs(settings: RimeConnectionSettings) -> dict[str, Any]:
-        return {
-            "base_url": settings.base_url,
-            "headers": {
-                "rime-api-key": settings.api_key,
-                "Accept": "application/json",
-                "User-Agent": "airflow-provider-rime",
-            },
-            "timeout": httpx.Timeout(settings.timeout, connect=min(settings.timeout, 30.0)),
-            "verify": settings.ssl_verify(),
-            "follow_redirects": False,
-        }
-
-    def get_conn(self) -> httpx.Client:
-        """The hook's synchronous httpx client (created on first use, with the API key header)."""
-        if self._client is None:
-            self._client = httpx.Client(**self._client_kwargs(self.settings))
-        return self._client
-
-    def close(self) -> None:
-        """Close the synchronous client."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    def __enter__(self) -> RimeHook:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    # ------------------------------------------------------------------ request core
-
-    def _retry_kwargs(self, settings: RimeConnectionSettings) -> dict[str, Any]:
-        """Tenacity arguments shared by the sync and async paths."""
-        return {
-            "stop": stop_after_attempt(settings.max_retries + 1),
-            "wait": self._retry_wait,
-            "retry": retry_if_exception(_is_retryable),
-            "before_sleep": self._log_retry,
-            "reraise": True,
-        }
-
-    def _retry_wait(self, retry_state: RetryCallState) -> float:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(exc, RimeApiError) and exc.retry_after is not None:
-            return min(exc.retry_after, MAX_RETRY_AFTER)
-        backoff = self.retry_min_wait * 2 ** (retry_state.attempt_number - 1)
-        return min(self.retry_max_wait, backoff) * random.uniform(0.5, 1.0)
-
-    def _log_retry(self, retry_state: RetryCallState) -> None:
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
-        self.log.warning(
-            "RIME request failed (attempt %d), retrying in %.1f s: %s", retry_state.attempt_number, wait, exc
-        )
-
-    def _raise_for_response(self, response: httpx.Response, method: str, path: str) -> None:
-        if response.is_success:
-            return
-        message = _error_message(response)
-        status = response.status_code
-        if status in (401, 403):
-            raise RimeAuthError(
-                f"RIME rejected the API key of the Airflow connection {self.rime_conn_id!r} "
-                f"({message}). Check the connection's password.",
-                status=status,
-                method=method,
-                path=path,
-            )
-        error_class = RimeNotFoundError if status == 404 else RimeApiError
-        raise error_class(
-            message,
-            status=status,
-            method=method,
-            path=path,
-            retry_after=_parse_retry_after(response.headers.get("Retry-After")),
-        )
-
-    @staticmethod
-    def _decode(response: httpx.Response) -> dict[str, Any]:
-        if not response.content:
-            return {}
-        try:
-            body = response.json()
-        except ValueError:
-            raise RimeApiError(
-                f"RIME answered HTTP {response.status_code} with a body that is not JSON",
-                status=response.status_code,
-                method=response.request.method,
-                path=response.request.url.path,
-            ) from None
-        return body if isinstance(body, dict) else {"result": body}
-
-    def _send(
-        self, method: str, path: str, params: dict[str, Any] | None, json_body: dict[str, Any] | None
-    ) -> dict[str, Any]:
-        client = self.get_conn()
-        self.log.debug("RIME %s %s", method, path)
-        try:
-            response = client.request(method, path, params=params, json=json_body)
-        except httpx.TransportError as exc:
-            raise RimeTransportError(f"{type(exc).__name__}: {exc}", method=method, path=path) from None
-        self._raise_for_response(response, method, path)
-        return self._decode(response)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: dict[str, Any] | None = None,
-        idempotent: bool | None = None,
-    ) -> dict[str, Any]:
-        """
-        Send one REST call and return its JSON body (``{}`` when empty).
-
-        :param method: HTTP method.
-        :param path: Path below the cluster URL, e.g. ``/v1/rime-info``.
-        :param params: Query parameters; a list value repeats the key.
-        :param json_body: JSON body; POST, PUT and DELETE send ``{}`` when ``None`` (like the SDK).
-        :param idempotent: Whether to retry on 429/5xx/transport errors; default: every method but POST.
-        :raises RimeApiError: (or a subclass) when RIME answers with an error or cannot be reached.
-        """
-        if json_body is None and method in ("POST", "PUT", "DELETE"):
-            json_body = {}
-        if idempotent is None:
-            idempotent = method != "POST"
-        if not idempotent:
-            return self._send(method, path, params, json_body)
-        for attempt in Retrying(**self._retry_kwargs(self.settings)):
-            with attempt:
-                return self._send(method, path, params, json_body)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def arequest(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: dict[str, Any] | None = None,
-        idempotent: bool | None = None,
-    ) -> dict[str, Any]:
-        """The asynchronous :meth:`request` (same arguments, same retries and errors)."""
-        settings = await self.asettings()
-        if json_body is None and method in ("POST", "PUT", "DELETE"):
-            json_body = {}
-        if idempotent is None:
-            idempotent = method != "POST"
-
-        async def send() -> dict[str, Any]:
-            async with httpx.AsyncClient(**self._client_kwargs(settings)) as client:
-                self.log.debug("RIME %s %s", method, path)
-                try:
-                    response = await client.request(method, path, params=params, json=json_body)
-                except httpx.TransportError as exc:
-                    raise RimeTransportError(
-                        f"{type(exc).__name__}: {exc}", method=method, path=path
-                    ) from None
-            self._raise_for_response(response, method, path)
-            return self._decode(response)
-
-        if not idempotent:
-            return await send()
-        async for attempt in AsyncRetrying(**self._retry_kwargs(settings)):
-            with attempt:
-                return await send()
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _create_once(
-        self, find: Callable[[], T | None], create: Callable[[], T], *, look_first: bool = True
-    ) -> T:
-        """
-        Return what ``find`` finds, or ``create`` it; after a failed create, look again before re-sending.
-
-        This is how non-idempotent POSTs are retried: a create whose response was lost may
-        have happened, and the second look finds it instead of making a duplicate.
-
-        :param find: Looks the object up; ``None`` when it does not exist.
-        :param create: Creates it (one request, not retried by itself).
-        :param look_first: Look before the first create too (off when the caller has just looked).
-        """
-        if look_first:
-            existing = find()
-            if existing is not None:
-                return existing
-        for attempt in Retrying(**self._retry_kwargs(self.settings)):
-            with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    existing = find()
-                    if existing is not None:
-                        return existing
-                return create()
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def paginate(
-        self,
-        path: str,
-        items_key: str,
-        params: dict[str, Any] | None = None,
-        *,
-        page_size: int | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """
-        Iterate over the items of a paged RIME list, fetching pages as needed.
-
-        Filters go on the first request only; later requests carry ``pageToken`` (and
-        ``pageSize``); the loop ends when ``hasMore`` is false.
-
-        :param path: The list path.
-        :param items_key: The response key holding the page's items.
-        :param params: First-page query parameters (filters).
-        :param page_size: ``pageSize`` to send, if any.
-        """
-        query: dict[str, Any] = dict(params or {})
-        if page_size:
-            query["pageSize"] = page_size
-        seen_tokens: set[str] = set()
-        while True:
-            body = self.request("GET", path, params=query)
-            yield from body.get(items_key) or []
-            token = body.get("nextPageToken")
-            if not body.get("hasMore") or not token or token in seen_tokens:
-                return
-            seen_tokens.add(token)
-            query = {"pageToken": token}
-            if page_size:
-                query["pageSize"] = page_size
 
     # ------------------------------------------------------------------ cluster
 
@@ -575,7 +141,7 @@ class RimeHook(BaseHook):
         """The id of the project called ``name``, or ``None``."""
         for project in self.list_projects():
             if project.get("name") == name:
-                return str((project.get("id") or {}).get("uuid"))
+                return uuid_of(project.get("id"))
         return None
 
     def get_project(self, project_id: str) -> dict[str, Any]:
@@ -588,12 +154,12 @@ class RimeHook(BaseHook):
         self,
         project: str,
         description: str = "",
-        model_task: str = MODEL_TASK_BINARY_CLASSIFICATION,
+        model_task: ModelTask | str = ModelTask.BINARY_CLASSIFICATION,
     ) -> str:
         """
         Resolve a project given by id or name, creating it (by that name) if missing.
 
-        :param project: A project id, or a project name.
+        :param project: A project id, or a project name (surrounding spaces are dropped).
         :param description: Description of a project created here.
         :param model_task: ``MODEL_TASK_*`` of a project created here.
         :return: The project id.
@@ -606,16 +172,15 @@ class RimeHook(BaseHook):
             except RimeApiError as exc:
                 if exc.status != 400:
                     raise
+        request = CreateProjectRequest(
+            name=project, description=description, model_task=ModelTask(model_task)
+        )
 
         def create() -> str:
-            body = self.request(
-                "POST",
-                "/v1/projects",
-                json_body={"name": project, "description": description, "modelTask": model_task},
-            )
+            body = self.request("POST", "/v1/projects", json_body=request.to_wire())
             return str(body["project"]["id"]["uuid"])
 
-        return self._create_once(lambda: self.find_project_id(project), create)
+        return self._create_once(lambda: self.find_project_id(request.name), create)
 
     def get_project_url(self, project_id: str) -> str | None:
         """The project's web page (``GET /v1/projects/{id}/url``), with a scheme."""
@@ -628,51 +193,6 @@ class RimeHook(BaseHook):
 
     # ------------------------------------------------------------------ uploads
 
-    def _upload_headers(self, url: str, size: int | None = None) -> dict[str, str]:
-        # Pre-signed URLs carry their own authorisation; the key only goes to the cluster itself.
-        headers = {"rime-api-key": self.settings.api_key} if self.settings.same_origin(url) else {}
-        if size is not None:
-            headers["Content-Length"] = str(size)
-        return headers
-
-    def _put(self, url: str, *, file_path: Path | None = None, text: str | None = None) -> None:
-        """PUT a file (streamed from disk, re-opened per attempt) or a text to an upload URL."""
-        settings = self.settings
-        parts = urlsplit(url)
-        path_only = parts.path
-        if parts.query:
-            # A pre-signed URL's query string is a credential: keep it out of the task logs.
-            mask_secret(parts.query)
-        # The connection's CA bundle is for the cluster; storage elsewhere uses the default trust.
-        verify = settings.ssl_verify() if settings.same_origin(url) else settings.verify is not False
-
-        def send() -> None:
-            with httpx.Client(timeout=httpx.Timeout(None, connect=30.0), verify=verify) as client:
-                try:
-                    if file_path is not None:
-                        size = file_path.stat().st_size
-                        with file_path.open("rb") as handle:
-                            response = client.put(
-                                url, content=handle, headers=self._upload_headers(url, size)
-                            )
-                    else:
-                        response = client.put(
-                            url, content=(text or "").encode(), headers=self._upload_headers(url)
-                        )
-                except httpx.TransportError as exc:
-                    raise RimeTransportError(
-                        f"{type(exc).__name__}: {exc}", method="PUT", path=path_only
-                    ) from None
-            self._raise_for_response(response, "PUT", path_only)
-
-        for attempt in Retrying(**self._retry_kwargs(settings)):
-            with attempt:
-                send()
-
-    def _put_done_marker(self, url: str) -> None:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S%z")
-        self._put(url, text=f"Upload complete: {stamp}")
-
     def upload_file(self, file_path: str | Path, upload_path: str | None = None) -> str:
         """
         Upload a local file to the cluster's storage (``/v1-beta/datasets/upload-url`` + PUTs).
@@ -684,23 +204,26 @@ class RimeHook(BaseHook):
         path = Path(file_path)
         if not path.is_file():
             raise FileNotFoundError(f"Cannot upload {str(path)!r}: no such file")
-        body: dict[str, Any] = {"fileName": path.name}
-        if upload_path:
-            body["uploadPath"] = upload_path
+        request = DatasetUploadUrlRequest(file_name=path.name, upload_path=upload_path or None)
         # Asking for an upload URL creates nothing lasting, so it is safe to repeat.
-        urls = self.request("POST", "/v1-beta/datasets/upload-url", json_body=body, idempotent=True)
-        limit = int(urls.get("uploadLimit") or 0)
+        urls = UploadUrls.model_validate(
+            self.request("POST", "/v1-beta/datasets/upload-url", json_body=request.to_wire(), idempotent=True)
+        )
         size = path.stat().st_size
-        if limit and size > limit:
+        if urls.upload_limit and size > urls.upload_limit:
             raise ValueError(
                 f"{path.name} is {size / 1e6:.1f} MB, more than the cluster's upload limit "
-                f"of {limit / 1e6:.1f} MB"
+                f"of {urls.upload_limit / 1e6:.1f} MB"
+            )
+        if not urls.upload_url:
+            raise RimeApiError(
+                "the answer names no uploadUrl", method="POST", path="/v1-beta/datasets/upload-url"
             )
         self.log.info("Uploading %s (%d bytes) to RIME", path.name, size)
-        self._put(urls["uploadUrl"], file_path=path)
-        if urls.get("doneFileUploadUrl"):
-            self._put_done_marker(urls["doneFileUploadUrl"])
-        return str(urls["destinationUrl"])
+        self._put(urls.upload_url, file_path=path)
+        if urls.done_file_upload_url:
+            self._put_done_marker(urls.done_file_upload_url)
+        return urls.destination_url
 
     def upload_dataframe(
         self, df: pd.DataFrame, name: str | None = None, upload_path: str | None = None
@@ -730,19 +253,21 @@ class RimeHook(BaseHook):
         :return: The directory's ``destinationUrl``; the model file is ``<destinationUrl>/model.py``.
         """
         root = Path(directory)
-        files = directory_files(root)
+        files = directory_files(root) if root.is_dir() else []
         if not files:
             raise FileNotFoundError(f"Model directory {str(root)!r} is empty or missing")
-        body: dict[str, Any] = {"directoryName": root.name, "relativeFilePaths": files}
-        if upload_path:
-            body["uploadPath"] = upload_path
-        urls = self.request("POST", "/v1-beta/models/upload-url", json_body=body, idempotent=True)
+        request = ModelUploadUrlRequest(
+            directory_name=root.name, relative_file_paths=files, upload_path=upload_path or None
+        )
+        urls = UploadUrls.model_validate(
+            self.request("POST", "/v1-beta/models/upload-url", json_body=request.to_wire(), idempotent=True)
+        )
         self.log.info("Uploading model directory %s (%d files) to RIME", root.name, len(files))
-        for relative, url in (urls.get("uploadPathMap") or {}).items():
+        for relative, url in (urls.upload_path_map or {}).items():
             self._put(url, file_path=root / relative)
-        if urls.get("doneFileUploadUrl"):
-            self._put_done_marker(urls["doneFileUploadUrl"])
-        return str(urls["destinationUrl"]).rstrip("/")
+        if urls.done_file_upload_url:
+            self._put_done_marker(urls.done_file_upload_url)
+        return urls.destination_url.rstrip("/")
 
     # ------------------------------------------------------------------ registry
 
@@ -764,9 +289,8 @@ class RimeHook(BaseHook):
 
     def get_dataset(self, dataset_id: str) -> dict[str, Any]:
         """``GET /v1/registry/dataset?datasetId=``: the dataset, with ``validityStatus``."""
-        return (
-            self.request("GET", "/v1/registry/dataset", params={"datasetId": dataset_id}).get("dataset") or {}
-        )
+        body = self.request("GET", "/v1/registry/dataset", params={"datasetId": dataset_id})
+        return body.get("dataset") or {}
 
     def register_dataset(
         self,
@@ -783,6 +307,8 @@ class RimeHook(BaseHook):
         """
         Register a data file as a dataset of the project, unless one of that name exists.
 
+        Rows are sampled (``sample: true``), as rime-sdk does by default.
+
         :param project_id: The project.
         :param name: Dataset name (unique within the project).
         :param path: Where the cluster reads the file: an upload's ``destinationUrl`` or a URI.
@@ -790,30 +316,102 @@ class RimeHook(BaseHook):
         :param timestamp_col: Timestamp column.
         :param categorical_features: Columns to treat as categorical.
         :param features_not_in_model: Columns the model does not take as input (e.g. predictions).
-        :param data_params: More ``dataParams`` fields, in their JSON (camelCase) names.
+        :param data_params: More ``dataParams`` fields, in their JSON (camelCase) names; they
+            win over the arguments above.
         :return: The dataset id.
         """
-        params: dict[str, Any] = {"sample": True}
-        if label_col:
-            params["labelCol"] = label_col
-        if timestamp_col:
-            params["timestampCol"] = timestamp_col
-        if categorical_features:
-            params["categoricalFeatures"] = list(categorical_features)
-        if features_not_in_model:
-            params["featuresNotInModel"] = list(features_not_in_model)
-        params.update(data_params or {})
-        body = {
-            "projectId": {"uuid": project_id},
-            "name": name,
-            "dataInfo": {"connectionInfo": {"dataFile": {"path": path}}, "dataParams": params},
+        params: dict[str, Any] = {
+            "sample": True,
+            "label_col": label_col or None,
+            "timestamp_col": timestamp_col or None,
+            "categorical_features": list(categorical_features or []) or None,
+            "features_not_in_model": list(features_not_in_model or []) or None,
         }
+        request = RegisterDatasetRequest(
+            project_id=RimeUUID.of(project_id),
+            name=name,
+            data_info=DataInfo(
+                connection_info=ConnectionInfo(data_file=DataFile(path=path)),
+                data_params=DataParams.model_validate({**params, **(data_params or {})}),
+            ),
+        )
 
         def create() -> str:
-            response = self.request("POST", f"/v1/registry/{_segment(project_id)}/dataset", json_body=body)
-            return str(response["datasetId"])
+            body = self.request(
+                "POST", f"/v1/registry/{_segment(project_id)}/dataset", json_body=request.to_wire()
+            )
+            return str(body["datasetId"])
 
-        return self._create_once(lambda: self.find_dataset_id(project_id, name), create)
+        return self._create_once(lambda: self.find_dataset_id(project_id, request.name), create)
+
+    def register_dataset_once(
+        self,
+        project_id: str,
+        source: DataSource,
+        *,
+        label_col: str,
+        pred_col: str | None = None,
+        timestamp_col: str | None = None,
+        categorical_features: Sequence[str] | None = None,
+        role: str = "",
+    ) -> RegisteredDataset:
+        """
+        Register a data source once per content: find it by a content-hash name, else upload and register.
+
+        The dataset is named ``<file name>-<12 hex digits>``, the digits hashing the file's bytes
+        (a remote URI: the URI) and the column parameters; the same data with the same
+        parameters finds its registration instead of uploading again. A registered dataset id
+        is checked and used as it is.
+
+        :param project_id: The project.
+        :param source: What the user named (see
+            :func:`~airflow_provider_rime.utils.data_sources.resolve_data_source`).
+        :param label_col: Label column.
+        :param pred_col: Prediction column (registered as not a model input).
+        :param timestamp_col: Timestamp column.
+        :param categorical_features: Columns to treat as categorical.
+        :param role: ``"reference"`` or ``"evaluation"`` (for messages).
+        :raises ValueError: ``source`` names a dataset id that is not registered.
+        """
+        if source.kind is DataSourceKind.DATASET_ID:
+            try:
+                dataset = self.get_dataset(source.value)
+            except RimeNotFoundError:
+                raise ValueError(
+                    f"{role} data {source.value!r} is neither a file nor a registered dataset id".strip()
+                ) from None
+            return RegisteredDataset(source.value, _data_file_path(dataset))
+        # The parameters are part of the digest: other columns make another registration.
+        params_key = json.dumps(
+            {
+                "label_col": label_col,
+                "timestamp_col": timestamp_col,
+                "categorical_features": categorical_features,
+                "pred_col": pred_col,
+            },
+            sort_keys=True,
+        )
+        digest = source.content_digest(params_key)
+        name = f"{source.display_name}-{digest[:12]}"
+        existing = self.find_dataset(project_id, name)
+        if existing is not None:
+            self.log.info("Reusing the %s dataset %s (%s)", role, existing["datasetId"], name)
+            return RegisteredDataset(str(existing["datasetId"]), _data_file_path(existing))
+        if source.kind is DataSourceKind.LOCAL:
+            path = self.upload_file(source.value, upload_path=f"airflow/{digest[:16]}")
+        else:
+            path = source.value
+        dataset_id = self.register_dataset(
+            project_id,
+            name,
+            path,
+            label_col=label_col,
+            timestamp_col=timestamp_col,
+            categorical_features=categorical_features,
+            features_not_in_model=[pred_col] if pred_col else None,
+        )
+        self.log.info("Registered the %s dataset %s (%s)", role, dataset_id, name)
+        return RegisteredDataset(dataset_id, path)
 
     def list_models(self, project_id: str) -> Iterator[dict[str, Any]]:
         """Iterate over the models (``ModelModel`` dicts) registered in a project."""
@@ -824,7 +422,7 @@ class RimeHook(BaseHook):
         """The id of the model called ``name`` in the project, or ``None``."""
         for model in self.list_models(project_id):
             if model.get("name") == name:
-                return str((model.get("modelId") or {}).get("uuid"))
+                return uuid_of(model.get("modelId"))
         return None
 
     def get_model(self, model_id: str) -> dict[str, Any]:
@@ -843,15 +441,48 @@ class RimeHook(BaseHook):
             predictions-only model.
         :return: The model id.
         """
-        body: dict[str, Any] = {"projectId": {"uuid": project_id}, "name": name}
-        if model_path:
-            body["modelInfo"] = {"modelPath": {"path": model_path}}
+        request = RegisterModelRequest(
+            project_id=RimeUUID.of(project_id),
+            name=name,
+            model_info=ModelInfo(model_path=ModelPath(path=model_path)) if model_path else None,
+        )
 
         def create() -> str:
-            response = self.request("POST", f"/v1/registry/{_segment(project_id)}/model", json_body=body)
-            return str(response["modelId"]["uuid"])
+            body = self.request(
+                "POST", f"/v1/registry/{_segment(project_id)}/model", json_body=request.to_wire()
+            )
+            return str(body["modelId"]["uuid"])
 
-        return self._create_once(lambda: self.find_model_id(project_id, name), create)
+        return self._create_once(lambda: self.find_model_id(project_id, request.name), create)
+
+    def register_model_once(
+        self, project_id: str, model_dir: Path | None, model_name: str | None = None
+    ) -> str:
+        """
+        Register a model directory once per content, or a predictions-only model.
+
+        A directory is registered as ``<model_name or directory name>-<12 hex digits>`` of its
+        files' names and bytes: the same model finds its registration, a changed one is
+        uploaded and registered anew. Without a directory, a predictions-only model called
+        ``model_name`` (default ``predictions-only``) is found or registered.
+
+        :param project_id: The project.
+        :param model_dir: A directory with the model's ``model.py``, or ``None``.
+        :param model_name: The model's name (a directory's gets the content hash appended).
+        :return: The model id.
+        """
+        if model_dir is None:
+            return self.register_model(project_id, model_name or "predictions-only")
+        digest = directory_digest(model_dir)
+        name = f"{model_name or model_dir.name}-{digest[:12]}"
+        model_id = self.find_model_id(project_id, name)
+        if model_id is not None:
+            self.log.info("Reusing the model %s (%s)", model_id, name)
+            return model_id
+        destination = self.upload_model_directory(model_dir, upload_path=f"airflow/models/{digest[:16]}")
+        model_id = self.register_model(project_id, name, f"{destination}/model.py")
+        self.log.info("Registered the model %s (%s)", model_id, name)
+        return model_id
 
     def get_predictions(self, model_id: str, dataset_id: str) -> dict[str, Any] | None:
         """The prediction set of a model on a dataset, or ``None`` when none is registered."""
@@ -880,21 +511,21 @@ class RimeHook(BaseHook):
         :param pred_col: The prediction column.
         :param timestamp_col: Timestamp column, if the file has one.
         """
-        pred_params: dict[str, Any] = {"predCol": pred_col}
-        if timestamp_col:
-            pred_params["timestampCol"] = timestamp_col
-        body = {
-            "projectId": {"uuid": project_id},
-            "modelId": {"uuid": model_id},
-            "predInfo": {"connectionInfo": {"dataFile": {"path": path}}, "predParams": pred_params},
-        }
+        request = RegisterPredictionsRequest(
+            project_id=RimeUUID.of(project_id),
+            model_id=RimeUUID.of(model_id),
+            pred_info=PredInfo(
+                connection_info=ConnectionInfo(data_file=DataFile(path=path)),
+                pred_params=PredParams(pred_col=pred_col, timestamp_col=timestamp_col or None),
+            ),
+        )
         endpoint = (
             f"/v1/registry/{_segment(project_id)}/model/{_segment(model_id)}"
             f"/dataset/{_segment(dataset_id)}/prediction"
         )
 
         def create() -> bool:
-            self.request("POST", endpoint, json_body=body)
+            self.request("POST", endpoint, json_body=request.to_wire())
             return True
 
         self._create_once(lambda: True if self.get_predictions(model_id, dataset_id) else None, create)
@@ -915,11 +546,11 @@ class RimeHook(BaseHook):
         delay = 0.2
         while True:
             item = get()
-            status = item.get("validityStatus") or VALIDITY_STATUS_PENDING
-            if status == VALIDITY_STATUS_INVALID:
+            status = item.get("validityStatus") or ValidityStatus.PENDING
+            if status == ValidityStatus.INVALID:
                 message = item.get("validityStatusMessage") or "no reason given"
                 raise RimeRegistryValidationError(f"RIME found {kind} {name!r} invalid: {message}")
-            if status != VALIDITY_STATUS_PENDING:
+            if status != ValidityStatus.PENDING:
                 return item
             if time.monotonic() >= deadline:
                 raise RimeRegistryValidationError(
@@ -930,20 +561,21 @@ class RimeHook(BaseHook):
 
     # ------------------------------------------------------------------ stress tests and jobs
 
-    def validate_test_run_config(self, test_run_config: dict[str, Any]) -> None:
+    def validate_test_run_config(self, test_run_config: TestRunConfig | Mapping[str, Any]) -> None:
         """Check a test run config with ``/v1-beta/config-validator/CONFIG_TYPE_TEST_RUN`` (4xx: invalid)."""
+        request = ValidateConfigRequest(config_json=json.dumps(_config_document(test_run_config)))
         self.request(
             "POST",
-            "/v1-beta/config-validator/CONFIG_TYPE_TEST_RUN",
-            json_body={"configJson": json.dumps(test_run_config)},
+            f"/v1-beta/config-validator/{ConfigType.TEST_RUN.value}",
+            json_body=request.to_wire(),
             idempotent=True,
         )
 
     def list_jobs(
         self,
         project_id: str,
-        statuses: Iterable[str] | None = None,
-        job_types: Iterable[str] = (JOB_TYPE_MODEL_STRESS_TEST,),
+        statuses: Iterable[JobStatus | str] | None = None,
+        job_types: Iterable[JobType | str] = (JobType.MODEL_STRESS_TEST,),
     ) -> Iterator[dict[str, Any]]:
         """
         Iterate over a project's jobs (``RimeJobMetadata`` dicts) of the last two weeks.
@@ -952,21 +584,21 @@ class RimeHook(BaseHook):
         :param statuses: ``JOB_STATUS_*`` values to keep; all when ``None``.
         :param job_types: ``JOB_TYPE_*`` values to keep.
         """
-        params: dict[str, Any] = {"firstPageQuery.selectedTypes": list(job_types)}
+        params: dict[str, Any] = {"firstPageQuery.selectedTypes": [str(t) for t in job_types]}
         if statuses:
-            params["firstPageQuery.selectedStatuses"] = list(statuses)
+            params["firstPageQuery.selectedStatuses"] = [str(s) for s in statuses]
         yield from self.paginate(
-            f"/v1/jobs/project/{_segment(project_id)}", "jobs", params, page_size=PAGE_SIZE
+            f"/v1/jobs/project/{_segment(project_id)}", "jobs", params, page_size=SDK_PAGE_SIZE
         )
 
-    def find_active_stress_test(self, project_id: str, run_name: str) -> RimeJob | None:
+    def find_active_stress_test(self, project_id: str, run_name: str) -> Job | None:
         """
         The still-running stress test job of the project whose test run is called ``run_name``.
 
         This is how a retried task re-attaches to its job instead of starting another.
         """
-        for item in self.list_jobs(project_id, statuses=ACTIVE_JOB_STATUSES):
-            job = RimeJob.model_validate(item)
+        for item in self.list_jobs(project_id, statuses=_ACTIVE_JOB_STATUSES):
+            job = Job.model_validate(item)
             if job.is_terminal:
                 continue
             if job.test_run_id is None:
@@ -981,7 +613,7 @@ class RimeHook(BaseHook):
                 return job
         return None
 
-    def start_stress_test(self, project_id: str, test_run_config: dict[str, Any]) -> RimeJob:
+    def start_stress_test(self, project_id: str, test_run_config: TestRunConfig | Mapping[str, Any]) -> Job:
         """
         Start a stress test (``POST /v1/stress-tests/{projectId}``).
 
@@ -989,32 +621,37 @@ class RimeHook(BaseHook):
         with the config's ``run_name``.
 
         :param project_id: The project.
-        :param test_run_config: The snake_case ``testRunConfig`` (``run_name``, ``data_info``,
-            ``model_id``, ...).
+        :param test_run_config: The ``testRunConfig``: a :class:`TestRunConfig`, or the
+            snake_case dict rime-sdk takes (``run_name``, ``data_info``, ``model_id``, ...),
+            which is sent as it is (never changed) and checked by RIME.
         :return: The new job.
         """
-        run_name = test_run_config.get("run_name")
+        config = _config_document(test_run_config)
+        if isinstance(test_run_config, TestRunConfig):
+            body = StartStressTestRequest(test_run_config=test_run_config).to_wire()
+        else:
+            body = {"testRunConfig": config}
+        run_name = config.get("run_name")
         path = f"/v1/stress-tests/{_segment(project_id)}"
 
-        def create() -> RimeJob:
-            body = self.request("POST", path, json_body={"testRunConfig": test_run_config})
-            return RimeJob.model_validate(body["job"])
+        def create() -> Job:
+            return Job.model_validate(self.request("POST", path, json_body=body)["job"])
 
-        def find() -> RimeJob | None:
+        def find() -> Job | None:
             return self.find_active_stress_test(project_id, run_name) if run_name else None
 
         # The caller decides about re-attaching before starting; the look here only guards re-sends.
         return self._create_once(find, create, look_first=False)
 
-    def get_job(self, job_id: str) -> RimeJob:
+    def get_job(self, job_id: str) -> Job:
         """``GET /v1/jobs/{id}?view=JOB_VIEW_FULL``."""
-        body = self.request("GET", f"/v1/jobs/{_segment(job_id)}", params={"view": "JOB_VIEW_FULL"})
-        return RimeJob.model_validate(body["job"])
+        body = self.request("GET", f"/v1/jobs/{_segment(job_id)}", params={"view": JobView.FULL.value})
+        return Job.model_validate(body["job"])
 
-    async def aget_job(self, job_id: str) -> RimeJob:
+    async def aget_job(self, job_id: str) -> Job:
         """The asynchronous :meth:`get_job`."""
-        body = await self.arequest("GET", f"/v1/jobs/{_segment(job_id)}", params={"view": "JOB_VIEW_FULL"})
-        return RimeJob.model_validate(body["job"])
+        body = await self.arequest("GET", f"/v1/jobs/{_segment(job_id)}", params={"view": JobView.FULL.value})
+        return Job.model_validate(body["job"])
 
     def cancel_job(self, job_id: str) -> None:
         """Ask RIME to cancel a job (``POST /v1/jobs/cancel/{id}``); a finished job is left alone."""
@@ -1042,7 +679,7 @@ class RimeHook(BaseHook):
         poll_interval: float = 10.0,
         timeout: float | None = None,
         cancel_on_timeout: bool = True,
-    ) -> RimeJob:
+    ) -> Job:
         """
         Poll a job until it finishes.
 
@@ -1091,10 +728,13 @@ class RimeHook(BaseHook):
         return url
 
     def list_test_runs(
-        self, project_id: str, testing_type: str = "TEST_TYPE_STRESS_TESTING_UNSPECIFIED"
+        self, project_id: str, testing_type: TestType | str = TestType.STRESS_TESTING
     ) -> Iterator[dict[str, Any]]:
         """Iterate over the project's test runs of one testing type."""
-        params = {"firstPageQuery.projectId.uuid": project_id, "firstPageQuery.testingType": testing_type}
+        params = {
+            "firstPageQuery.projectId.uuid": project_id,
+            "firstPageQuery.testingType": str(testing_type),
+        }
         yield from self.paginate("/v1/test-runs", "testRuns", params)
 
     def list_test_cases(
@@ -1109,7 +749,7 @@ class RimeHook(BaseHook):
         params: dict[str, Any] = {"listTestCasesQuery.testRunId": test_run_id}
         if test_types:
             params["listTestCasesQuery.testTypes"] = list(test_types)
-        yield from self.paginate("/v1/test-cases", "testCases", params, page_size=PAGE_SIZE)
+        yield from self.paginate("/v1/test-cases", "testCases", params, page_size=SDK_PAGE_SIZE)
 
     def get_category_results(self, test_run_id: str) -> list[dict[str, Any]]:
         """The test run's results per category (``GET /v1/category-results/{id}``)."""
@@ -1119,7 +759,7 @@ class RimeHook(BaseHook):
     def list_batch_results(self, test_run_id: str) -> Iterator[dict[str, Any]]:
         """Iterate over the test run's results per test type (``GET /v1/batch-results``)."""
         yield from self.paginate(
-            "/v1/batch-results", "testBatches", {"testRunId": test_run_id}, page_size=PAGE_SIZE
+            "/v1/batch-results", "testBatches", {"testRunId": test_run_id}, page_size=SDK_PAGE_SIZE
         )
 
     def get_batch_result(self, test_run_id: str, test_type: str) -> dict[str, Any]:
@@ -1129,7 +769,7 @@ class RimeHook(BaseHook):
 
     def get_test_run_summary(self, test_run_id: str, job_id: str | None = None) -> dict[str, Any]:
         """
-        The JSON-safe summary of a test run.
+        The JSON-safe summary of a test run (:class:`~airflow_provider_rime.rime_api.results.TestRunSummary`).
 
         Keys: ``test_run_id``, ``project_id``, ``job_id``, ``run_name``, ``url``, ``status``,
         ``summary_counts`` (total/pass/warning/fail/skip), ``severity_counts``
@@ -1140,3 +780,10 @@ class RimeHook(BaseHook):
         :param job_id: The job that produced it, if known (copied into the summary).
         """
         return TestRunSummary.from_test_run(self.get_test_run(test_run_id), job_id=job_id).to_dict()
+
+
+def _config_document(test_run_config: TestRunConfig | Mapping[str, Any]) -> dict[str, Any]:
+    """The snake_case ``testRunConfig`` dict; a caller's mapping is copied (rime-sdk changes it in place)."""
+    if isinstance(test_run_config, TestRunConfig):
+        return test_run_config.to_wire()
+    return copy.deepcopy(dict(test_run_config))

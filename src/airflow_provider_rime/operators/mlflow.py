@@ -2,8 +2,9 @@
 
 The operator reads the results through :class:`~airflow_provider_rime.hooks.rime.RimeHook`
 and writes them with MLflow's client API, so it never touches MLflow's process-global
-state (active run, tracking URI). MLflow is imported inside ``execute``: the provider core
-does not depend on it (install the ``mlflow`` extra).
+state (active run, tracking URI). MLflow is imported inside ``execute`` (the provider core
+does not depend on it: install the ``mlflow`` extra), and so is the hook (DAG parsing does
+not need it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_rime.hooks.rime import RimeHook
+from airflow_provider_rime.hooks import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -196,7 +197,7 @@ class MlflowLogRimeResultsOperator(BaseOperator):
         *,
         test_run_id: str,
         job_id: str | None = None,
-        rime_conn_id: str = RimeHook.default_conn_name,
+        rime_conn_id: str = DEFAULT_CONN_ID,
         mlflow_run_id: str | None = None,
         tracking_uri: str | None = None,
         registry_uri: str | None = None,
@@ -224,6 +225,8 @@ class MlflowLogRimeResultsOperator(BaseOperator):
         test_run_id = str(self.test_run_id).strip()
         if not test_run_id or test_run_id == "None":
             raise ValueError("test_run_id is empty: pass the stress test's test_run_id (XCom).")
+
+        from airflow_provider_rime.hooks.rime import RimeHook
 
         hook = RimeHook(rime_conn_id=self.rime_conn_id)
         summary = hook.get_test_run_summary(test_run_id, job_id=str(self.job_id) if self.job_id else None)

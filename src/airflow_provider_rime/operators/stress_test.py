@@ -1,18 +1,24 @@
-"""RimeStressTestOperator: register data and a model, run a RIME stress test, return its summary."""
+"""RimeStressTestOperator: register data and a model, run a RIME stress test, return its summary.
+
+It reads like Airflow's ``DbtCloudRunJobOperator``: validate the arguments, submit the job
+(registering what it needs through the hook, once per content), push the job's references
+to XCom *before* waiting, wait in the worker or defer to
+:class:`~airflow_provider_rime.triggers.job.RimeJobTrigger`, then finish: read the summary,
+push it, and apply the severity gate.
+
+The module imports only what parsing a DAG needs; the hook, the trigger and RIME's document
+models are imported where a task runs (they cost more than the rest of the provider).
+"""
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from airflow.providers.common.compat.sdk import (
     AirflowTaskTimeout,
@@ -27,7 +33,7 @@ from airflow_provider_rime.exceptions import (
     RimeNotFoundError,
     RimeSeverityGateError,
 )
-from airflow_provider_rime.hooks.rime import RimeHook, directory_files, file_digest
+from airflow_provider_rime.hooks import DEFAULT_CONN_ID
 from airflow_provider_rime.links import (
     XCOM_JOB_ID,
     XCOM_PROJECT_ID,
@@ -35,96 +41,32 @@ from airflow_provider_rime.links import (
     XCOM_TEST_RUN_URL,
     RimeStressTestLink,
 )
-from airflow_provider_rime.models import (
-    ACTIVE_JOB_STATUSES,
-    JOB_STATUS_SUCCEEDED,
-    RimeJob,
-    normalize_category,
+from airflow_provider_rime.rime_api.enums import JobStatus, TestCategory
+from airflow_provider_rime.rime_api.results import FailOn
+from airflow_provider_rime.utils.data_sources import (
+    DataSource,
+    DataSourceKind,
+    check_columns,
+    resolve_data_source,
 )
-from airflow_provider_rime.triggers.job import RimeJobTrigger, validate_trigger_event
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
-FAIL_ON_CHOICES = ("none", "warning", "alert")
+    from airflow_provider_rime.hooks.rime import RimeHook
+    from airflow_provider_rime.rime_api.documents import Job, TestRunConfig, TestSuiteConfig
+
 #: XCom key of the summary, pushed before the severity gate decides (also the return value).
 XCOM_SUMMARY = "summary"
-_DATA_SUFFIXES = (".csv", ".parquet", ".pq", ".json", ".jsonl", ".gz", ".zip", ".xlsx", ".feather", ".tsv")
 
 
 @dataclass(frozen=True)
-class DataSource:
-    """Where a dataset comes from: a local file (uploaded), a remote URI, or a registered dataset id."""
+class StressTestInputs:
+    """The checked data and model arguments of one stress test."""
 
-    kind: str  # "local", "remote" or "dataset_id"
-    value: str
-
-    @property
-    def display_name(self) -> str:
-        """The file's base name without extension (for dataset names)."""
-        name = Path(urlsplit(self.value).path if self.kind == "remote" else self.value).name
-        return name.split(".")[0] or "data"
-
-
-def resolve_data_source(value: str, argument: str) -> DataSource:
-    """
-    Decide what a ``reference_data`` / ``evaluation_data`` value names, and check local files.
-
-    A ``file://`` URI or anything that looks like a path (a separator or a data-file
-    extension) is a local file and must exist; ``s3://``-style URIs are passed to RIME as
-    they are; anything else is a registered dataset id.
-
-    :param value: The rendered argument.
-    :param argument: The argument's name (for messages).
-    :raises FileNotFoundError: A local file does not exist.
-    :raises ValueError: The value is empty.
-    """
-    value = (value or "").strip() if isinstance(value, str) else str(value or "")
-    if not value:
-        raise ValueError(f"{argument} is empty: give a data file path or URI, or a registered dataset id")
-    if value.startswith("file://"):
-        path = Path(unquote(urlsplit(value).path))
-    elif "://" in value:
-        return DataSource("remote", value)
-    else:
-        path = Path(value).expanduser()
-        looks_like_path = os.sep in value or "/" in value or value.lower().endswith(_DATA_SUFFIXES)
-        if not looks_like_path and not path.exists():
-            return DataSource("dataset_id", value)
-    if not path.is_file():
-        raise FileNotFoundError(f"{argument}: no such file {str(path)!r}")
-    return DataSource("local", str(path.resolve()))
-
-
-def read_columns(path: Path) -> list[str] | None:
-    """
-    The column names of a local CSV/TSV (its header) or parquet file (its schema), cheaply.
-
-    ``None`` when the format is not one of those, or parquet cannot be read here (no pyarrow).
-    """
-    import csv
-
-    name = path.name.lower()
-    if name.endswith((".csv", ".tsv")):
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle, delimiter="\t" if name.endswith(".tsv") else ","), [])
-        return [column.strip() for column in header]
-    if name.endswith((".parquet", ".pq")):
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            return None
-        return list(pq.read_schema(path).names)
-    return None
-
-
-def directory_digest(directory: Path) -> str:
-    """SHA-256 over a directory's file names and bytes: names a model upload by its content."""
-    digest = hashlib.sha256()
-    for relative in directory_files(directory):
-        digest.update(relative.encode() + b"\0")
-        digest.update(file_digest(directory / relative).encode())
-    return digest.hexdigest()
+    reference: DataSource
+    evaluation: DataSource
+    model_dir: Path | None
 
 
 class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
@@ -203,7 +145,7 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
     def __init__(
         self,
         *,
-        rime_conn_id: str = RimeHook.default_conn_name,
+        rime_conn_id: str = DEFAULT_CONN_ID,
         project: str,
         project_description: str = "",
         reference_data: str,
@@ -252,13 +194,19 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         # Bad arguments that are already known at parse time fail the DAG import.
         self._validate_static()
         if isinstance(categories, list) and not any(_is_template(c) for c in categories):
-            self._normalized_categories()
+            self._categories()
 
-    # ------------------------------------------------------------------ validation
+    @cached_property
+    def hook(self) -> RimeHook:
+        """The RIME hook of this task."""
+        from airflow_provider_rime.hooks.rime import RimeHook
+
+        return RimeHook(self.rime_conn_id)
+
+    # ------------------------------------------------------------------ 1. validate
 
     def _validate_static(self) -> None:
-        if self.fail_on not in FAIL_ON_CHOICES:
-            raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON_CHOICES)}; got {self.fail_on!r}")
+        FailOn.parse(self.fail_on)
         if not self.poll_interval or self.poll_interval <= 0:
             raise ValueError(
                 f"poll_interval must be a positive number of seconds; got {self.poll_interval!r}"
@@ -266,14 +214,20 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds or None; got {self.timeout!r}")
 
-    def _normalized_categories(self) -> list[str] | None:
+    def _categories(self) -> list[TestCategory] | None:
+        """The categories in RIME's spelling (``TEST_CATEGORY_TYPE_*``); ``None`` runs RIME's default set."""
         if not self.categories:
             return None
         if isinstance(self.categories, str):
             raise ValueError(f"categories must be a list of category names; got {self.categories!r}")
-        return [normalize_category(str(c)) for c in self.categories]
+        return [TestCategory.parse(str(c)) for c in self.categories]
 
-    def _suite_config(self) -> dict[str, Any] | None:
+    def _suite_config(self) -> TestSuiteConfig | None:
+        """``test_suite_config`` as RIME takes it, without changing the user's dict."""
+        from pydantic import ValidationError
+
+        from airflow_provider_rime.rime_api.documents import TestSuiteConfig
+
         config: Any = self.test_suite_config
         if config in (None, "", {}):
             return None
@@ -284,78 +238,121 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
                 raise ValueError(f"test_suite_config is not a dict nor JSON: {exc}") from None
         if not isinstance(config, dict):
             raise ValueError(f"test_suite_config must be a dict; got {type(config).__name__}")
-        config = copy.deepcopy(config)  # never change the user's dict (the SDK does)
+        config = dict(config)
         if isinstance(config.get("individual_tests_config"), dict):
+            # rime-sdk sends it as a JSON string; RIME expects that.
             config["individual_tests_config"] = json.dumps(config["individual_tests_config"])
-        return config
+        try:
+            return TestSuiteConfig.model_validate(config)
+        except ValidationError as exc:
+            raise ValueError(f"test_suite_config is not valid: {exc}") from None
 
-    def _validate_inputs(self) -> tuple[DataSource, DataSource, Path | None]:
+    def _validate_inputs(self) -> StressTestInputs:
         """Check the rendered arguments; raise a clear error before any remote call."""
         self._validate_static()
         if not self.project or not str(self.project).strip():
             raise ValueError("project is empty: give a RIME project id or name")
         if not self.label_col:
             raise ValueError("label_col is empty")
-        reference = resolve_data_source(self.reference_data, "reference_data")
-        evaluation = resolve_data_source(self.evaluation_data, "evaluation_data")
-        model_dir = None
-        if self.model_dir:
-            model_dir = Path(self.model_dir).expanduser()
-            if not (model_dir / "model.py").is_file():
-                raise FileNotFoundError(
-                    f"model_dir {str(model_dir)!r} must be a directory with a model.py defining predict_df"
-                )
-        for source, argument in ((reference, "reference_data"), (evaluation, "evaluation_data")):
-            if source.kind == "local":
-                self._check_columns(Path(source.value), argument)
-        self._normalized_categories()
-        self._suite_config()
-        return reference, evaluation, model_dir
-
-    def _check_columns(self, path: Path, argument: str) -> None:
-        """Fail early, with the file's columns, when a named column is not in a local data file."""
-        columns = read_columns(path)
-        if columns is None:
-            return
-        named = {
+        inputs = StressTestInputs(
+            reference=resolve_data_source(self.reference_data, "reference_data"),
+            evaluation=resolve_data_source(self.evaluation_data, "evaluation_data"),
+            model_dir=Path(self.model_dir).expanduser() if self.model_dir else None,
+        )
+        if inputs.model_dir is not None and not (inputs.model_dir / "model.py").is_file():
+            raise FileNotFoundError(
+                f"model_dir {str(inputs.model_dir)!r} must be a directory with a model.py defining predict_df"
+            )
+        named_columns = {
             "label_col": [self.label_col],
             "pred_col": [self.pred_col] if self.pred_col else [],
             "timestamp_col": [self.timestamp_col] if self.timestamp_col else [],
             "categorical_features": list(self.categorical_features or []),
         }
-        for parameter, wanted in named.items():
-            missing = [c for c in wanted if c not in columns]
-            if missing:
-                hint = (
-                    " (set pred_col=None if the file has no predictions)" if parameter == "pred_col" else ""
-                )
-                raise ValueError(
-                    f"{parameter} {', '.join(map(repr, missing))} is not a column of {argument} "
-                    f"{path.name}; its columns are: {', '.join(columns)}{hint}"
-                )
-
-    # ------------------------------------------------------------------ helpers
-
-    @cached_property
-    def hook(self) -> RimeHook:
-        """The RIME hook of this task."""
-        return RimeHook(self.rime_conn_id)
-
-    def _default_run_name(self, context: Context) -> str:
-        ti = context["ti"]
-        name = f"{ti.dag_id}.{ti.task_id}.{ti.run_id}"
-        map_index = getattr(ti, "map_index", -1)
-        if map_index is not None and map_index >= 0:
-            name += f".{map_index}"
-        return name
+        for source, argument in (
+            (inputs.reference, "reference_data"),
+            (inputs.evaluation, "evaluation_data"),
+        ):
+            if source.kind is DataSourceKind.LOCAL:
+                check_columns(Path(source.value), argument, named_columns)
+        self._categories()
+        self._suite_config()
+        return inputs
 
     def _resolved_run_name(self, context: Context) -> str:
         if not self.run_name:
-            self.run_name = self._default_run_name(context)
+            ti = context["ti"]
+            name = f"{ti.dag_id}.{ti.task_id}.{ti.run_id}"
+            map_index = getattr(ti, "map_index", -1)
+            if map_index is not None and map_index >= 0:
+                name += f".{map_index}"
+            self.run_name = name
         return self.run_name
 
-    def _push_references(self, context: Context, job: RimeJob) -> None:
-        """Push the ids and the test run URL to XCom: before waiting, so links work meanwhile."""
+    def _test_run_config(self, run_name: str, ref_id: str, eval_id: str, model_id: str) -> TestRunConfig:
+        from airflow_provider_rime.rime_api.documents import RimeUUID, StressDataInfo, TestRunConfig
+
+        return TestRunConfig(
+            run_name=run_name,
+            data_info=StressDataInfo(ref_dataset_id=ref_id, eval_dataset_id=eval_id),
+            model_id=RimeUUID.of(model_id),
+            categories=self._categories(),
+            test_suite_config=self._suite_config(),
+        )
+
+    # ------------------------------------------------------------------ 2. submit
+
+    def submit_job(self, context: Context) -> str:
+        """Start the stress test (registering what it needs), or re-attach to this task's running one."""
+        inputs = self._validate_inputs()
+        hook = self.hook
+        project_id = hook.get_or_create_project(str(self.project), self.project_description or "")
+        self.project_id = project_id
+        run_name = self._resolved_run_name(context)
+        job = hook.find_active_stress_test(project_id, run_name)
+        if job is not None:
+            self.log.info("Re-attaching to the running stress test job %s (run %r)", job.job_id, run_name)
+        else:
+            job = self._start(project_id, run_name, inputs)
+            self.log.info("Started RIME stress test job %s (run %r)", job.job_id, run_name)
+        if not job.project_id:
+            job.job_data.setdefault("stress", {}).setdefault("projectId", {"uuid": project_id})
+        self._push_references(context, job)
+        return job.job_id
+
+    def _start(self, project_id: str, run_name: str, inputs: StressTestInputs) -> Job:
+        """Register the data, the model and its predictions (each once per content), then start the test."""
+        hook = self.hook
+        columns: dict[str, Any] = {
+            "label_col": self.label_col,
+            "pred_col": self.pred_col,
+            "timestamp_col": self.timestamp_col,
+            "categorical_features": self.categorical_features,
+        }
+        reference = hook.register_dataset_once(project_id, inputs.reference, role="reference", **columns)
+        evaluation = hook.register_dataset_once(project_id, inputs.evaluation, role="evaluation", **columns)
+        model_id = hook.register_model_once(project_id, inputs.model_dir, self.model_name)
+        pred_col = self.pred_col
+        for dataset in (reference, evaluation):
+            # The prediction column is in the file the dataset was registered from.
+            if pred_col and dataset.path:
+                hook.register_predictions(
+                    project_id, model_id, dataset.dataset_id, dataset.path, pred_col, self.timestamp_col
+                )
+        if self.wait_for_registry_validation:
+            for dataset_id in dict.fromkeys((reference.dataset_id, evaluation.dataset_id)):
+                hook.wait_for_validation("dataset", partial(hook.get_dataset, dataset_id), dataset_id)
+        config = self._test_run_config(run_name, reference.dataset_id, evaluation.dataset_id, model_id)
+        try:
+            hook.validate_test_run_config(config)
+        except RimeNotFoundError:
+            self.log.debug("The cluster has no config validator; RIME checks the config on start")
+        return hook.start_stress_test(project_id, config)
+
+    # ------------------------------------------------------------------ 3. push XCom
+
+    def _push_references(self, context: Context, job: Job) -> None:
+        """Push the ids and the test run URL to XCom: before waiting, so the link works meanwhile."""
         if self._pushed_job_id == job.job_id:
             return
         ti = context["ti"]
@@ -376,126 +373,81 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
                 self.log.info("RIME stress test %s (job %s): %s", self.test_run_id, self.job_id, url)
         self._pushed_job_id = job.job_id
 
-    def _register_dataset(self, project_id: str, source: DataSource, role: str) -> tuple[str, str | None]:
-        """Register one dataset (once per content); return its id and the path RIME reads it from."""
-        hook = self.hook
-        if source.kind == "dataset_id":
-            try:
-                dataset = hook.get_dataset(source.value)
-            except RimeNotFoundError:
-                raise ValueError(
-                    f"{role} data {source.value!r} is neither a file nor a registered dataset id"
-                ) from None
-            path = ((dataset.get("dataInfo") or {}).get("connectionInfo") or {}).get("dataFile") or {}
-            return source.value, path.get("path")
-        params = {
-            "label_col": self.label_col,
-            "timestamp_col": self.timestamp_col,
-            "categorical_features": self.categorical_features,
-            "pred_col": self.pred_col,
-        }
-        params_key = json.dumps(params, sort_keys=True)
-        if source.kind == "local":
-            digest = file_digest(Path(source.value), params_key)
-        else:
-            digest = hashlib.sha256((source.value + params_key).encode()).hexdigest()
-        name = f"{source.display_name}-{digest[:12]}"
-        existing = hook.find_dataset(project_id, name)
-        if existing is not None:
-            self.log.info("Reusing the %s dataset %s (%s)", role, existing["datasetId"], name)
-            data_file = ((existing.get("dataInfo") or {}).get("connectionInfo") or {}).get("dataFile") or {}
-            return str(existing["datasetId"]), data_file.get("path")
-        if source.kind == "local":
-            path = hook.upload_file(source.value, upload_path=f"airflow/{digest[:16]}")
-        else:
-            path = source.value
-        dataset_id = hook.register_dataset(
-            project_id,
-            name,
-            path,
-            label_col=self.label_col,
-            timestamp_col=self.timestamp_col,
-            categorical_features=self.categorical_features,
-            features_not_in_model=[self.pred_col] if self.pred_col else None,
-        )
-        self.log.info("Registered the %s dataset %s (%s)", role, dataset_id, name)
-        return dataset_id, path
+    # ------------------------------------------------------------------ 4. wait or defer
 
-    def _register_model(self, project_id: str, model_dir: Path | None) -> str:
-        hook = self.hook
-        if model_dir is None:
-            return hook.register_model(project_id, self.model_name or "predictions-only")
-        digest = directory_digest(model_dir)
-        name = f"{self.model_name or model_dir.name}-{digest[:12]}"
-        model_id = hook.find_model_id(project_id, name)
-        if model_id is not None:
-            self.log.info("Reusing the model %s (%s)", model_id, name)
-            return model_id
-        destination = hook.upload_model_directory(model_dir, upload_path=f"airflow/models/{digest[:16]}")
-        model_id = hook.register_model(project_id, name, f"{destination}/model.py")
-        self.log.info("Registered the model %s (%s)", model_id, name)
-        return model_id
-
-    def _test_run_config(self, run_name: str, ref_id: str, eval_id: str, model_id: str) -> dict[str, Any]:
-        config: dict[str, Any] = {
-            "run_name": run_name,
-            "data_info": {"ref_dataset_id": ref_id, "eval_dataset_id": eval_id},
-            "model_id": {"uuid": model_id},
-        }
-        if categories := self._normalized_categories():
-            config["categories"] = categories
-        if suite := self._suite_config():
-            config["test_suite_config"] = suite
-        return config
-
-    # ------------------------------------------------------------------ ResumableJobMixin
-
-    def submit_job(self, context: Context) -> str:
-        """Start the stress test (registering what it needs), or re-attach to this task's running one."""
-        reference, evaluation, model_dir = self._validate_inputs()
-        hook = self.hook
-        project_id = hook.get_or_create_project(str(self.project), self.project_description or "")
-        self.project_id = project_id
-        run_name = self._resolved_run_name(context)
-        job = hook.find_active_stress_test(project_id, run_name)
-        if job is not None:
-            self.log.info("Re-attaching to the running stress test job %s (run %r)", job.job_id, run_name)
-        else:
-            ref_id, ref_path = self._register_dataset(project_id, reference, "reference")
-            eval_id, eval_path = self._register_dataset(project_id, evaluation, "evaluation")
-            model_id = self._register_model(project_id, model_dir)
-            if self.pred_col:
-                for dataset_id, path in ((ref_id, ref_path), (eval_id, eval_path)):
-                    if path:
-                        hook.register_predictions(
-                            project_id, model_id, dataset_id, path, self.pred_col, self.timestamp_col
-                        )
-            if self.wait_for_registry_validation:
-                for dataset_id in dict.fromkeys((ref_id, eval_id)):
-                    hook.wait_for_validation("dataset", partial(hook.get_dataset, dataset_id), dataset_id)
-            config = self._test_run_config(run_name, ref_id, eval_id, model_id)
-            try:
-                hook.validate_test_run_config(config)
-            except RimeNotFoundError:
-                self.log.debug("The cluster has no config validator; RIME checks the config on start")
-            job = hook.start_stress_test(project_id, config)
-            self.log.info("Started RIME stress test job %s (run %r)", job.job_id, run_name)
-        if not job.project_id:
-            job.job_data.setdefault("stress", {}).setdefault("projectId", {"uuid": project_id})
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Start (or re-attach to) the stress test, then wait in the worker or defer."""
+        if not self.deferrable:
+            result = self.execute_resumable(context)
+            # On re-attaching, the mixin returns what poll_until_complete returns (nothing).
+            if result is None and self.job_id:
+                result = self.get_job_result(self.job_id, context)
+            return result
+        job_id = self._stored_job_id(context)
+        if job_id is None:
+            job_id = self.submit_job(context)
+            self._store_job_id(context, job_id)
+        job = self.hook.get_job(job_id)
         self._push_references(context, job)
-        return job.job_id
+        if job.is_terminal:
+            if not job.succeeded:
+                raise self._job_error(job)
+            return self.get_job_result(job_id, context)
+        from airflow_provider_rime.triggers.job import RimeJobTrigger
+
+        self.defer(
+            trigger=RimeJobTrigger(
+                rime_conn_id=self.rime_conn_id,
+                job_id=job_id,
+                test_run_id=job.test_run_id,
+                poll_interval=self.poll_interval,
+                end_time=self._end_time(),
+                cancel_on_timeout=True,
+            ),
+            method_name="execute_complete",
+        )
+        raise AssertionError("unreachable")  # pragma: no cover  (defer raises TaskDeferred)
+
+    def _end_time(self) -> float | None:
+        """When the deferred wait gives up: ``timeout`` or ``execution_timeout``, whichever is first."""
+        end_time = None if self.timeout is None else time.time() + self.timeout
+        if self.execution_timeout is not None:
+            deadline = time.time() + self.execution_timeout.total_seconds()
+            end_time = deadline if end_time is None else min(end_time, deadline)
+        return end_time
+
+    def _stored_job_id(self, context: Context) -> str | None:
+        """The job of an earlier try, kept in the task state store (Airflow 3.3+), if worth resuming."""
+        store = context.get("task_state_store") if self.durable else None
+        if store is None:
+            return None
+        stored = store.get(self.external_id_key)
+        if not stored:
+            return None
+        status = self.get_job_status(stored, context)
+        if self.is_job_active(status) or self.is_job_succeeded(status):
+            self.log.info("Re-attaching to job %s of an earlier try (%s)", stored, status)
+            return str(stored)
+        return None
+
+    def _store_job_id(self, context: Context, job_id: str) -> None:
+        store = context.get("task_state_store") if self.durable else None
+        if store is not None:
+            store.set(self.external_id_key, job_id)
+
+    # ResumableJobMixin: how the worker path submits, re-attaches and waits.
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         """The job's ``JOB_STATUS_*``."""
-        return self.hook.get_job(str(external_id)).status
+        return str(self.hook.get_job(str(external_id)).status)
 
     def is_job_active(self, status: str) -> bool:
         """Whether a job in this status can be re-attached to."""
-        return status in ACTIVE_JOB_STATUSES
+        return _job_status(status).is_active
 
     def is_job_succeeded(self, status: str) -> bool:
         """Whether the job finished successfully."""
-        return status == JOB_STATUS_SUCCEEDED
+        return _job_status(status) is JobStatus.SUCCEEDED
 
     def poll_until_complete(self, external_id: Any, context: Context) -> None:
         """Wait in the worker for the job; cancel it on timeout; raise if it did not succeed."""
@@ -522,64 +474,12 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
             self._result = (job_id, self._finish(context, job))
         return self._result[1]
 
-    # ------------------------------------------------------------------ execution
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        """Start (or re-attach to) the stress test, then wait or defer."""
-        if not self.deferrable:
-            result = self.execute_resumable(context)
-            # On re-attaching, the mixin returns what poll_until_complete returns (nothing).
-            if result is None and self.job_id:
-                result = self.get_job_result(self.job_id, context)
-            return result
-        job_id = self._stored_job_id(context)
-        if job_id is None:
-            job_id = self.submit_job(context)
-            self._store_job_id(context, job_id)
-        job = self.hook.get_job(job_id)
-        self._push_references(context, job)
-        if job.is_terminal:
-            if not job.succeeded:
-                raise self._job_error(job)
-            return self.get_job_result(job_id, context)
-        end_time = None if self.timeout is None else time.time() + self.timeout
-        if self.execution_timeout is not None:
-            deadline = time.time() + self.execution_timeout.total_seconds()
-            end_time = deadline if end_time is None else min(end_time, deadline)
-        self.defer(
-            trigger=RimeJobTrigger(
-                rime_conn_id=self.rime_conn_id,
-                job_id=job_id,
-                test_run_id=job.test_run_id,
-                poll_interval=self.poll_interval,
-                end_time=end_time,
-                cancel_on_timeout=True,
-            ),
-            method_name="execute_complete",
-        )
-        raise AssertionError("unreachable")  # pragma: no cover  (defer raises TaskDeferred)
-
-    def _stored_job_id(self, context: Context) -> str | None:
-        """The job of an earlier try, kept in the task state store (Airflow 3.3+), if worth resuming."""
-        store = context.get("task_state_store") if self.durable else None
-        if store is None:
-            return None
-        stored = store.get(self.external_id_key)
-        if not stored:
-            return None
-        status = self.get_job_status(stored, context)
-        if self.is_job_active(status) or self.is_job_succeeded(status):
-            self.log.info("Re-attaching to job %s of an earlier try (%s)", stored, status)
-            return str(stored)
-        return None
-
-    def _store_job_id(self, context: Context, job_id: str) -> None:
-        store = context.get("task_state_store") if self.durable else None
-        if store is not None:
-            store.set(self.external_id_key, job_id)
+    # ------------------------------------------------------------------ 5. finish
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: check the event, then summarise (or fail)."""
+        from airflow_provider_rime.triggers.job import validate_trigger_event
+
         event = validate_trigger_event(event)
         job_id = str(event["job_id"])
         self.job_id = job_id
@@ -593,6 +493,35 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
             str(event.get("message") or f"RIME job {job_id}: {status}"), job_id=job_id, status=status
         )
 
+    def _finish(self, context: Context, job: Job) -> dict[str, Any]:
+        """Read the summary, push it to XCom, then apply the severity gate."""
+        from airflow_provider_rime.rime_api.results import TestRunSummary, severity_gate
+
+        test_run_id = job.test_run_id or self.test_run_id
+        if not test_run_id:
+            raise RimeJobError(f"RIME job {job.job_id} succeeded but names no test run", job_id=job.job_id)
+        summary = TestRunSummary.from_test_run(self.hook.get_test_run(test_run_id), job_id=job.job_id)
+        summary.project_id = summary.project_id or self.project_id
+        summary.run_name = summary.run_name or self.run_name
+        result = summary.to_dict()
+        # Pushed before the gate: a task failed by the gate still shows its results.
+        context["ti"].xcom_push(key=XCOM_SUMMARY, value=result)
+        counts = summary.summary_counts
+        self.log.info(
+            "RIME stress test %s: %d tests, %d passed, %d warnings, %d failed (pass rate %.1f%%): %s",
+            test_run_id,
+            counts["total"],
+            counts["pass"],
+            counts["warning"],
+            counts["fail"],
+            100 * summary.pass_rate,
+            summary.url,
+        )
+        reason = severity_gate(summary, self.fail_on)
+        if reason is not None:
+            raise RimeSeverityGateError(reason)
+        return result
+
     def on_kill(self) -> None:
         """Cancel the RIME job when the task is killed."""
         if self.job_id:
@@ -605,7 +534,8 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         except Exception:
             self.log.warning("Could not cancel RIME job %s", job_id, exc_info=True)
 
-    def _job_error(self, job: RimeJob) -> RimeJobError:
+    def _job_error(self, job: Job) -> RimeJobError:
+        """The error of a job that did not succeed, with RIME's message and the end of its log."""
         reason = f": {job.error_msg}" if job.error_msg else ""
         logs = ""
         try:
@@ -613,45 +543,19 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
             logs = ("\nLast lines of the job log:\n" + "\n".join(tail)) if tail else ""
         except Exception:
             self.log.debug("No logs for RIME job %s", job.job_id, exc_info=True)
-        verb = "was cancelled" if job.status.endswith("CANCELLED") else f"ended as {job.status}"
+        status = str(job.status)
+        verb = "was cancelled" if job.job_status is JobStatus.CANCELLED else f"ended as {status}"
         return RimeJobError(
-            f"RIME stress test job {job.job_id} {verb}{reason}{logs}", job_id=job.job_id, status=job.status
+            f"RIME stress test job {job.job_id} {verb}{reason}{logs}", job_id=job.job_id, status=status
         )
 
-    def _finish(self, context: Context, job: RimeJob) -> dict[str, Any]:
-        """Read the summary, push it to XCom, then apply the severity gate."""
-        test_run_id = job.test_run_id or self.test_run_id
-        if not test_run_id:
-            raise RimeJobError(f"RIME job {job.job_id} succeeded but names no test run", job_id=job.job_id)
-        summary = self.hook.get_test_run_summary(test_run_id, job_id=job.job_id)
-        summary["project_id"] = summary.get("project_id") or self.project_id
-        summary["run_name"] = summary.get("run_name") or self.run_name
-        context["ti"].xcom_push(key=XCOM_SUMMARY, value=summary)
-        counts, severities = summary["summary_counts"], summary["severity_counts"]
-        self.log.info(
-            "RIME stress test %s: %d tests, %d passed, %d warnings, %d failed (pass rate %.1f%%): %s",
-            test_run_id,
-            counts["total"],
-            counts["pass"],
-            counts["warning"],
-            counts["fail"],
-            100 * summary["pass_rate"],
-            summary["url"],
-        )
-        alerts = severities["num_high_severity"] + counts["fail"]
-        warnings = severities["num_low_severity"] + counts["warning"]
-        if self.fail_on == "alert" and alerts:
-            raise RimeSeverityGateError(
-                f"RIME stress test {test_run_id} raised alerts ({counts['fail']} failed tests, "
-                f"{severities['num_high_severity']} high-severity results) and fail_on='alert': "
-                f"{summary['url']}"
-            )
-        if self.fail_on == "warning" and (alerts or warnings):
-            raise RimeSeverityGateError(
-                f"RIME stress test {test_run_id} raised {counts['warning']} warnings and {counts['fail']} "
-                f"failed tests and fail_on='warning': {summary['url']}"
-            )
-        return summary
+
+def _job_status(value: str) -> JobStatus:
+    """A job status string as the enum (``UNSPECIFIED`` for one this version does not know)."""
+    try:
+        return JobStatus(value)
+    except ValueError:
+        return JobStatus.UNSPECIFIED
 
 
 def _is_template(value: Any) -> bool:

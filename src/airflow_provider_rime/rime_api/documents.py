@@ -38,8 +38,9 @@ from airflow_provider_rime.rime_api.enums import (
     ModelTask,
     TestCategory,
     TestSensitivity,
+    TestTaskStatus,
 )
-from airflow_provider_rime.rime_api.naming import to_camel, uuid_of
+from airflow_provider_rime.rime_api.naming import normalize_web_url, to_camel, uuid_of
 
 #: A non-empty string, surrounding whitespace removed.
 Name = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -440,3 +441,27 @@ class Job(ResponseModel):
             if found:
                 return found
         return None
+
+
+# ----------------------------------------------------------------------------- results
+
+
+class TestRun(ResponseModel):
+    """The ``testRun`` of ``GET /v1/test-runs/{testRunId}``, in the parts a client reads."""
+
+    __test__ = False
+
+    test_run_id: StrictStr = ""
+    name: str | None = None
+    status: TestTaskStatus | StrictStr = TestTaskStatus.UNSPECIFIED
+    web_app_url: dict[str, Any] | None = None
+
+    @property
+    def task_status(self) -> TestTaskStatus:
+        """The status as an enum (``UNSPECIFIED`` for a value this version does not know)."""
+        return next((s for s in TestTaskStatus if s.value == self.status), TestTaskStatus.UNSPECIFIED)
+
+    @property
+    def url(self) -> str | None:
+        """The test run's web page, with a scheme (a cluster sends it without one)."""
+        return normalize_web_url((self.web_app_url or {}).get("url"))

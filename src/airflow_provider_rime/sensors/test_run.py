@@ -15,16 +15,12 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_rime.exceptions import RimeJobError
-from airflow_provider_rime.hooks.rime import RimeHook
-from airflow_provider_rime.models import (
-    JOB_STATUS_SUCCEEDED,
-    TERMINAL_TEST_RUN_STATUSES,
-    TEST_RUN_STATUS_COMPLETED,
-)
-from airflow_provider_rime.triggers.job import RimeJobTrigger, validate_trigger_event
+from airflow_provider_rime.hooks import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_rime.hooks.rime import RimeHook
 
 
 class RimeTestRunSensor(BaseSensorOperator):
@@ -48,7 +44,7 @@ class RimeTestRunSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        rime_conn_id: str = RimeHook.default_conn_name,
+        rime_conn_id: str = DEFAULT_CONN_ID,
         job_id: str | None = None,
         test_run_id: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -64,7 +60,9 @@ class RimeTestRunSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> RimeHook:
-        """The RIME hook of this task."""
+        """The RIME hook of this task (imported here: DAG parsing does not need it)."""
+        from airflow_provider_rime.hooks.rime import RimeHook
+
         return RimeHook(self.rime_conn_id)
 
     def _what(self) -> str:
@@ -82,19 +80,22 @@ class RimeTestRunSensor(BaseSensorOperator):
             self.log.info("RIME job %s: %s", self.job_id, job.status)
             if not job.is_terminal:
                 return False
-            if job.status == JOB_STATUS_SUCCEEDED:
+            if job.succeeded:
                 return True
             reason = f": {job.error_msg}" if job.error_msg else ""
-            self._fail(f"RIME job {self.job_id} ended as {job.status}{reason}")
+            self._fail(f"RIME job {self.job_id} ended as {job.job_status.value}{reason}")
         else:
+            from airflow_provider_rime.rime_api.documents import TestRun
+            from airflow_provider_rime.rime_api.enums import TestTaskStatus
+
             assert self.test_run_id is not None
-            status = str(self.hook.get_test_run(self.test_run_id).get("status") or "")
-            self.log.info("RIME test run %s: %s", self.test_run_id, status)
-            if status not in TERMINAL_TEST_RUN_STATUSES:
+            test_run = TestRun.model_validate(self.hook.get_test_run(self.test_run_id))
+            self.log.info("RIME test run %s: %s", self.test_run_id, test_run.status)
+            if not test_run.task_status.is_terminal:
                 return False
-            if status == TEST_RUN_STATUS_COMPLETED:
+            if test_run.task_status is TestTaskStatus.COMPLETED:
                 return True
-            self._fail(f"RIME test run {self.test_run_id} ended as {status}")
+            self._fail(f"RIME test run {self.test_run_id} ended as {test_run.task_status.value}")
         return False  # pragma: no cover  (_fail raises)
 
     def execute(self, context: Context) -> Any:
@@ -103,6 +104,8 @@ class RimeTestRunSensor(BaseSensorOperator):
             return super().execute(context)
         if self.poke(context):
             return None
+        from airflow_provider_rime.triggers.job import RimeJobTrigger
+
         self.defer(
             trigger=RimeJobTrigger(
                 rime_conn_id=self.rime_conn_id,
@@ -117,6 +120,8 @@ class RimeTestRunSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
         """Resume after the trigger fired: check the event; fail, skip or succeed."""
+        from airflow_provider_rime.triggers.job import validate_trigger_event
+
         event = validate_trigger_event(event)
         status = event["status"]
         message = str(event.get("message") or f"RIME {self._what()}: {status}")

@@ -12,13 +12,8 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_rime.exceptions import RimeApiError, RimeTriggerEventError
 from airflow_provider_rime.hooks.rime import RimeHook
-from airflow_provider_rime.models import (
-    JOB_STATUS_CANCELLED,
-    JOB_STATUS_SUCCEEDED,
-    TERMINAL_TEST_RUN_STATUSES,
-    TEST_RUN_STATUS_CANCELLED,
-    TEST_RUN_STATUS_COMPLETED,
-)
+from airflow_provider_rime.rime_api.documents import TestRun
+from airflow_provider_rime.rime_api.enums import JobStatus, TestTaskStatus
 
 #: The statuses of the events the trigger yields.
 TRIGGER_EVENT_STATUSES = frozenset({"success", "failed", "cancelled", "timeout", "error"})
@@ -103,14 +98,17 @@ class RimeJobTrigger(BaseTrigger):
     def _hook(self) -> RimeHook:
         return RimeHook(self.rime_conn_id, **self.hook_params)
 
-    def _event(self, status: str, message: str, rime_status: str | None = None) -> TriggerEvent:
+    def _event(
+        self, status: str, message: str, rime_status: JobStatus | TestTaskStatus | None = None
+    ) -> TriggerEvent:
+        # Plain strings only: the payload crosses into the worker through the metadata DB.
         return TriggerEvent(
             {
                 "status": status,
                 "message": message,
                 "job_id": self.job_id,
                 "test_run_id": self.test_run_id,
-                "rime_status": rime_status,
+                "rime_status": None if rime_status is None else rime_status.value,
             }
         )
 
@@ -121,22 +119,24 @@ class RimeJobTrigger(BaseTrigger):
             self.test_run_id = self.test_run_id or job.test_run_id
             if not job.is_terminal:
                 return None
-            if job.status == JOB_STATUS_SUCCEEDED:
-                return self._event("success", f"RIME job {self.job_id} succeeded.", job.status)
-            if job.status == JOB_STATUS_CANCELLED:
-                return self._event("cancelled", f"RIME job {self.job_id} was cancelled.", job.status)
+            status = job.job_status
+            if status is JobStatus.SUCCEEDED:
+                return self._event("success", f"RIME job {self.job_id} succeeded.", status)
+            if status is JobStatus.CANCELLED:
+                return self._event("cancelled", f"RIME job {self.job_id} was cancelled.", status)
             reason = f": {job.error_msg}" if job.error_msg else "."
-            return self._event("failed", f"RIME job {self.job_id} failed{reason}", job.status)
+            return self._event("failed", f"RIME job {self.job_id} failed{reason}", status)
         assert self.test_run_id is not None
-        test_run = await hook.aget_test_run(self.test_run_id)
-        status = str(test_run.get("status") or "")
-        if status not in TERMINAL_TEST_RUN_STATUSES:
+        test_run = TestRun.model_validate(await hook.aget_test_run(self.test_run_id))
+        task_status = test_run.task_status
+        if not task_status.is_terminal:
             return None
-        if status == TEST_RUN_STATUS_COMPLETED:
-            return self._event("success", f"RIME test run {self.test_run_id} completed.", status)
-        if status == TEST_RUN_STATUS_CANCELLED:
-            return self._event("cancelled", f"RIME test run {self.test_run_id} was cancelled.", status)
-        return self._event("failed", f"RIME test run {self.test_run_id} ended as {status}.", status)
+        if task_status is TestTaskStatus.COMPLETED:
+            return self._event("success", f"RIME test run {self.test_run_id} completed.", task_status)
+        if task_status is TestTaskStatus.CANCELLED:
+            return self._event("cancelled", f"RIME test run {self.test_run_id} was cancelled.", task_status)
+        message = f"RIME test run {self.test_run_id} ended as {task_status.value}."
+        return self._event("failed", message, task_status)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the job finishes or the wait times out; yield exactly one event."""
