@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from airflow_provider_rime.local.jobs.status import finish_job
+from airflow_provider_rime.local.jobs.status import fail_running_job, finish_job
 from airflow_provider_rime.local.settings import EngineSettings
 from airflow_provider_rime.local.store.schema import Job, JobKind
 from airflow_provider_rime.rime_api.enums import JobStatus
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_STALE_AFTER = timedelta(seconds=30)
 ENV_DATABASE_URL = "RIME_LOCAL_DATABASE_URL"
+ENGINE_STOPPED = "the engine was stopped while this job ran; start the job again"
+HEARTBEAT_LOST = "the engine running this job stopped (no heartbeat for 30 s); start the job again"
 
 
 @dataclass
@@ -68,13 +70,7 @@ class JobRunner:
         for running in list(self._running.values()):
             self._terminate(running.process)
             with self.sessions.begin() as s:
-                finish_job(
-                    s,
-                    running.job_id,
-                    JobStatus.FAILED,
-                    "the engine was stopped while this job ran; start the job again",
-                    only_if_running=True,
-                )
+                fail_running_job(s, running.job_id, ENGINE_STOPPED)
         self._running.clear()
 
     def wake(self) -> None:
@@ -200,13 +196,7 @@ class JobRunner:
             for job_id in stale:
                 if job_id in self._running:
                     continue
-                finish_job(
-                    s,
-                    job_id,
-                    JobStatus.FAILED,
-                    "the engine running this job stopped (no heartbeat for 30 s); start the job again",
-                    only_if_running=True,
-                )
+                fail_running_job(s, job_id, HEARTBEAT_LOST)
 
     @staticmethod
     def _terminate(process: subprocess.Popen[bytes]) -> None:

@@ -33,3 +33,8 @@ def finish_job(
     if job.progress:
         job.progress = {**job.progress, "status": run_status.value}
     return True
+
+
+def fail_running_job(session: Session, job_id: str, error_msg: str) -> bool:
+    """Fail a job that is still pending or running (``finish_job`` with ``only_if_running``)."""
+    return finish_job(session, job_id, JobStatus.FAILED, error_msg, only_if_running=True)
