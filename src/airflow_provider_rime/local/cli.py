@@ -8,6 +8,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from airflow_provider_rime.local.extra import require_extra
 from airflow_provider_rime.local.settings import (
     DEFAULT_DATA_DIR,
     DEFAULT_PORT,
@@ -56,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> int:
+    # Before anything of the engine's stack is imported: without the extra, the engine would
+    # start and then fail every validation and stress test job in its workers.
+    refusal = require_extra("rime-local serve")
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
+
     import uvicorn
 
     from airflow_provider_rime.local.app import create_app
