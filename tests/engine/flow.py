@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,15 @@ def assert_rime_error(response: httpx.Response, status: int, *needles: str) -> s
     for needle in needles:
         assert needle in body["message"], body["message"]
     return body["message"]
+
+
+@contextlib.contextmanager
+def browser(engine: Any) -> Iterator[httpx.Client]:
+    """A client that has logged in to ``engine``'s result pages with its API key, as a person would."""
+    with httpx.Client(base_url=engine.url, follow_redirects=True, timeout=30) as client:
+        response = client.post("/login", data={"api_key": engine.api_key, "next": "/"})
+        assert response.status_code == 200 and "rime_local_session" in client.cookies, response.text
+        yield client
 
 
 def create_project(client: httpx.Client, name: str) -> str:

@@ -17,11 +17,11 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from airflow_provider_rime.local.data import DataError
+from airflow_provider_rime.local.data import DataError, DataRoots
 from airflow_provider_rime.local.jobs import validation
 from airflow_provider_rime.local.jobs.queue import DatasetPayload, ModelPayload, PredictionsPayload
 from airflow_provider_rime.local.jobs.runner import ENV_DATABASE_URL
-from airflow_provider_rime.local.jobs.status import fail_running_job, finish_job
+from airflow_provider_rime.local.jobs.status import Cancelled, fail_running_job, finish_job
 from airflow_provider_rime.local.store.db import make_engine, session_factory
 from airflow_provider_rime.local.store.schema import Job, JobKind
 from airflow_provider_rime.rime_api.enums import JobStatus
@@ -66,21 +66,19 @@ class Heartbeat(threading.Thread):
 
 
 def _run_validation(sessions: sessionmaker[Session], kind: str, payload: dict[str, object]) -> None:
+    roots = DataRoots.from_env()
     if kind == JobKind.VALIDATE_DATASET:
-        validation.validate_dataset(sessions, DatasetPayload.model_validate(payload).dataset_id)
+        validation.validate_dataset(sessions, DatasetPayload.model_validate(payload).dataset_id, roots)
     elif kind == JobKind.VALIDATE_PREDICTIONS:
         preds = PredictionsPayload.model_validate(payload)
-        validation.validate_predictions(sessions, preds.model_id, preds.dataset_id)
+        validation.validate_predictions(sessions, preds.model_id, preds.dataset_id, roots)
     elif kind == JobKind.VALIDATE_MODEL:
-        validation.validate_model(sessions, ModelPayload.model_validate(payload).model_id)
+        validation.validate_model(sessions, ModelPayload.model_validate(payload).model_id, roots)
     else:
         raise DataError(f"unknown job kind {kind!r}")
 
 
 def run_job(sessions: sessionmaker[Session], job_id: str, engine_pid: int = 0) -> int:
-    from airflow_provider_rime.local.jobs.continuous import run_continuous_test_job
-    from airflow_provider_rime.local.jobs.stress import Cancelled, run_stress_test_job
-
     with sessions() as s:
         job = s.get_one(Job, job_id)
         kind, payload = job.kind, dict(job.payload)
@@ -88,9 +86,15 @@ def run_job(sessions: sessionmaker[Session], job_id: str, engine_pid: int = 0) -
     heartbeat.start()
     try:
         if kind == JobKind.STRESS_TEST:
-            run_stress_test_job(sessions, job_id, heartbeat.cancelled.is_set)
+            # The catalogue (pandas, SciPy, scikit-learn) takes seconds to import: a registry
+            # validation, which has a time limit, does not pay for it.
+            from airflow_provider_rime.local.jobs.stress import run_stress_test_job
+
+            run_stress_test_job(sessions, job_id, heartbeat.cancelled.is_set, DataRoots.from_env())
         elif kind == JobKind.CONTINUOUS_TEST:
-            run_continuous_test_job(sessions, job_id, heartbeat.cancelled.is_set)
+            from airflow_provider_rime.local.jobs.continuous import run_continuous_test_job
+
+            run_continuous_test_job(sessions, job_id, heartbeat.cancelled.is_set, DataRoots.from_env())
         else:
             _run_validation(sessions, kind, payload)
             with sessions.begin() as s:
