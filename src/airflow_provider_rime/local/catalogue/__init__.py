@@ -30,6 +30,9 @@ _CATEGORY_MODULES = (
     "drift",
     "abnormal_inputs",
     "data_cleanliness",
+    "transformations",
+    "attacks",
+    "bias_fairness",
 )
 
 for _module in _CATEGORY_MODULES:
