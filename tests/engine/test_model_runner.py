@@ -43,7 +43,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
 def test_hostile_model_process(kind, tmp_path):
-    source = resolve_model_source(str(hostile_dir(tmp_path, kind)), f"{kind}-model")
+    source = resolve_model_source(str(hostile_dir(tmp_path, kind)), f"{kind}-model", ANYWHERE)
     started = time.monotonic()
     with ModelProcess(source, SHORT) as process, pytest.raises(ModelError) as caught:
         process.predict(pd.DataFrame({"x": range(5)}))
