@@ -83,7 +83,7 @@ class FeatureDriftParams(PredictionDriftParams):
     p_value_threshold: Annotated[float, Range(0.0, 1.0)] = 0.05  # ks, chi2
     min_sample_size: Annotated[float, Range(1)] = 100.0  # values per split; fewer: the case is skipped
     categorical_distance_thresholds: Thresholds = (0.05, 0.2)  # total variation
-    new_category_thresholds: Thresholds = (0.01, 0.05)  # share of rows in new or vanished categories
+    new_category_thresholds: Thresholds = (0.005, 0.05)  # share of rows in new or vanished categories
 
 
 # The keys whose presence in a config asks for RIME's single-statistic verdict.
@@ -207,7 +207,9 @@ def _categorical_evidence(
     # all of a new category's c rows there has chance (m / N)^c; likewise for vanished ones.
     p_new = math.exp(new_rows * math.log(m / (n + m))) if new_rows else 1.0
     p_vanished = math.exp(vanished_rows * math.log(n / (n + m))) if vanished_rows else 1.0
-    pvalue = min(1.0, 3.0 * min(p_chi2, p_new, p_vanished))  # Bonferroni over the three
+    # Weighted Bonferroni over the three: most of the error rate to chi-squared, whose evidence
+    # is the weaker one; a new category's rows all in one split are evidence enough at 5%.
+    pvalue = min(1.0, p_chi2 / 0.9, p_new / 0.05, p_vanished / 0.05)
     bars = params.categorical_distance_thresholds
     severity = max(
         severity_from_thresholds(tv, bars, factor),
