@@ -225,6 +225,42 @@ def _drift_impact(inputs: StressInputs, bins: stats.Bins) -> tuple[list[Metric],
     return metrics, clause, abs(change)
 
 
+#: Most bins a stored distribution keeps (rarer categorical values pool into "other values").
+DISTRIBUTION_BINS = 20
+
+
+def _distribution(bins: stats.Bins, ref_c: np.ndarray, eval_c: np.ndarray) -> list[Metric]:
+    """The feature's row counts per bin of both splits, for the result page's histogram.
+
+    The value bins the statistic was computed on, then the missing values when there are any.
+    A categorical feature with more than ``DISTRIBUTION_BINS`` values keeps its most common
+    ones and pools the rest.
+    """
+    labels = list(bins.labels[:-1])
+    ref_n, eval_n = [int(v) for v in ref_c], [int(v) for v in eval_c]
+    if len(labels) > DISTRIBUTION_BINS:
+        keep = sorted(
+            np.argsort(-(ref_c / max(1, ref_c.sum()) + eval_c / max(1, eval_c.sum())), kind="stable")[
+                : DISTRIBUTION_BINS - 1
+            ]
+        )
+        rest = np.ones(len(labels), dtype=bool)
+        rest[keep] = False
+        labels = [labels[i] for i in keep] + ["other values"]
+        ref_n = [ref_n[i] for i in keep] + [int(ref_c[rest].sum())]
+        eval_n = [eval_n[i] for i in keep] + [int(eval_c[rest].sum())]
+    ref_null, eval_null = int(bins.counts("ref")[-1]), int(bins.counts("eval")[-1])
+    if ref_null or eval_null:
+        labels.append(bins.labels[-1])
+        ref_n.append(ref_null)
+        eval_n.append(eval_null)
+    return [
+        Metric("Distribution Bins", MetricCategory.SUBSET_DETAILS, labels),
+        Metric("Reference Counts", MetricCategory.SUBSET_DETAILS, ref_n),
+        Metric("Evaluation Counts", MetricCategory.SUBSET_DETAILS, eval_n),
+    ]
+
+
 def _ks(inputs: StressInputs, feature: Feature) -> tuple[float, float]:
     col = stats.numeric_column(inputs, feature.name)
     a = col.ref[col.ref_valid]
@@ -369,6 +405,7 @@ def feature_drift(inputs: StressInputs, params: FeatureDriftParams) -> Findings 
                 )
             )
             continue
+        metrics += _distribution(bins, ref_c, eval_c)  # drawn on the result page
         if not rime_rule:
             if feature.is_numeric:
                 found = _numeric_evidence(inputs, feature.name, params, factor)
