@@ -254,10 +254,12 @@ def run(
     records: list[dict[str, Any]] = []
     jobs: list[tuple[Path, Path]] = []
     for n in rows:
-        for scenario, strength, label in scenarios:
+        for index, (scenario, strength, label) in enumerate(scenarios):
             started = time.perf_counter()
             for seed in range(seeds):
-                ref, ev = generate(n, 10_000 * seed + n % 9973, scenario, strength)
+                # Each (size, scenario, seed) draws its own data: the clean features of two
+                # scenarios are independent, so their false flags are too.
+                ref, ev = generate(n, 1_000_000 * seed + 1_000 * index + n % 997, scenario, strength)
                 stem = f"{n}_{scenario}_{strength}_{seed}"
                 ref_path, eval_path = data_dir / f"{stem}.ref.parquet", data_dir / f"{stem}.eval.parquet"
                 ref.to_parquet(ref_path)

@@ -265,12 +265,12 @@ def test_sensitivity_moves_the_bar_and_the_error_rate() -> None:
     assert severities[TestSensitivity.LESS_SENSITIVE] is Severity.PASS
     assert severities[TestSensitivity.DEFAULT] is Severity.WARNING
     assert severities[TestSensitivity.MORE_SENSITIVE] is Severity.WARNING
-    # A single feature (a family of one) whose evidence is p in (0.05, 0.1]: drift only at the
-    # more sensitive error rate (0.1), although its effect is over every bar.
+    # A single feature (a family of one) whose evidence is p in (0.01, 0.02]: drift only at the
+    # more sensitive error rate (0.02), although its effect is over every bar.
     x = rng.normal(size=300)
     shifts = np.linspace(0.05, 0.4, 71)
     pvalues = [stats.compare_numeric(np.sort(x), np.sort(x + d)).pvalue for d in shifts]
-    shift = next(d for d, p in zip(shifts, pvalues, strict=True) if 0.05 < p <= 0.1)
+    shift = next(d for d, p in zip(shifts, pvalues, strict=True) if 0.01 < p <= 0.02)
     ref, ev = pd.DataFrame({"x": x}), pd.DataFrame({"x": rng.permutation(x) + shift})
     default = case_for(_drift(ref, ev)["feature_drift"], "x")
     more = case_for(_drift(ref, ev, sensitivity=TestSensitivity.MORE_SENSITIVE)["feature_drift"], "x")
