@@ -294,3 +294,19 @@ def test_prediction_drift_default_verdict_reports_psi() -> None:
         )
     )
     assert rime["prediction_drift"].cases[0].severity is Severity.PASS
+
+
+def test_a_sparse_column_the_row_sample_misses_is_judged_on_every_value() -> None:
+    # Beyond 100,000 rows the two-sample tests use a row sample; a column with a handful of
+    # values may have none there, and is then judged on all of them.
+    n = 110_000
+    rng = np.random.default_rng(15)
+    ref_x, ev_x = np.full(n, np.nan), np.full(n, np.nan)
+    rows = rng.choice(n, 6, replace=False)
+    ref_x[rows], ev_x[rows] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    ref, ev = pd.DataFrame({"rare": ref_x}), pd.DataFrame({"rare": ev_x})
+    case = case_for(
+        _drift(ref, ev, individual={"feature_drift": {"min_sample_size": 2}})["feature_drift"], "rare"
+    )
+    assert not case.skipped and case.severity is Severity.PASS
+    assert metric(case, "Normalised Wasserstein Distance") == 0.0

@@ -335,9 +335,11 @@ def _numeric_evidence(
     inputs: StressInputs, name: str, params: FeatureDriftParams, factor: float
 ) -> tuple[list[Metric], Severity, str, float, float, str, float]:
     """Normalised Wasserstein distance and the two-sample test that suits the values."""
-    result = stats.compare_numeric(
-        stats.sorted_sample(inputs, name, "ref"), stats.sorted_sample(inputs, name, "eval")
+    ref_sorted, eval_sorted = (
+        stats.sorted_sample(inputs, name, "ref"),
+        stats.sorted_sample(inputs, name, "eval"),
     )
+    result = stats.compare_numeric(ref_sorted, eval_sorted)
     if result.scale > 0:
         bars = params.distance_thresholds
         effect = f"normalised Wasserstein distance {result.distance:.3f}"
