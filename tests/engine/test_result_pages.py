@@ -96,6 +96,7 @@ def test_the_page_opens_as_a_summary(html):
 # ----------------------------------------------------------------------------- in a browser
 
 
+@pytest.mark.browser
 def test_in_a_browser_the_charts_are_drawn_and_sections_fold(page_url, browser_page, artifacts_dir):
     page = browser_page
     page.goto(page_url)
