@@ -8,7 +8,7 @@ RIME_SDK_VERSION := 2.13.2
 export PYTHONPATH := $(CURDIR)/dev$(if $(PYTHONPATH),:$(PYTHONPATH))
 CODE := src dev tests example_dags benchmarks
 
-.PHONY: install chromium test lint typecheck pytest demo demo-ui engine docs clean
+.PHONY: install chromium test lint typecheck pytest demo demo-ui engine docs dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,5 +61,11 @@ engine: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m rime_dev.docs
 
+# The wheel and the sdist in dist/, checked by twine (what a package index would be sent).
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) dist .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

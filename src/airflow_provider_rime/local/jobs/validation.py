@@ -13,7 +13,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from airflow_provider_rime.local.data import DataError, inspect_table, missing_column_message, resolve_path
+from airflow_provider_rime.local.data import (
+    DataError,
+    DataRoots,
+    fingerprint,
+    inspect_table,
+    missing_column_message,
+)
 from airflow_provider_rime.local.store.schema import Dataset, Model, Prediction
 from airflow_provider_rime.rime_api.documents import ConnectionInfo, DataInfo, ModelInfo, PredInfo
 from airflow_provider_rime.rime_api.enums import ValidityStatus
@@ -67,13 +73,15 @@ def _record(
             setattr(entry, name, value)
 
 
-def validate_dataset(sessions: sessionmaker[Session], dataset_id: str) -> None:
+def validate_dataset(sessions: sessionmaker[Session], dataset_id: str, roots: DataRoots) -> None:
     """Check that the dataset's file reads, has rows, and holds the columns its params name."""
     with sessions() as s:
         stored = s.get_one(Dataset, dataset_id).data_info
     try:
         info = read_stored(DataInfo, stored, "dataInfo")
-        table, _ = inspect_table(data_file_path(info.connection_info, "dataInfo"))
+        path = data_file_path(info.connection_info, "dataInfo")
+        content = fingerprint(path, roots)
+        table, _ = inspect_table(path, roots)
         params = info.data_params
         if params is not None:
             for role, column in (("label", params.label_col), ("timestamp", params.timestamp_col)):
@@ -98,11 +106,14 @@ def validate_dataset(sessions: sessionmaker[Session], dataset_id: str) -> None:
         message=f"{table.num_rows} rows, {len(table.columns)} columns ({table.file_format})",
         num_rows=table.num_rows,
         columns=table.columns,
-        size_bytes=table.size_bytes,
+        size_bytes=content.size_bytes,
+        content_digest=content.digest,
     )
 
 
-def validate_predictions(sessions: sessionmaker[Session], model_id: str, dataset_id: str) -> None:
+def validate_predictions(
+    sessions: sessionmaker[Session], model_id: str, dataset_id: str, roots: DataRoots
+) -> None:
     """Check that the predictions are probabilities of class 1, one per row of the dataset."""
     import pyarrow.compute as pc
 
@@ -120,7 +131,9 @@ def validate_predictions(sessions: sessionmaker[Session], model_id: str, dataset
     try:
         info = read_stored(PredInfo, stored, "predInfo")
         column = (info.pred_params.pred_col if info.pred_params else None) or "pred"
-        table, values = inspect_table(data_file_path(info.connection_info, "predInfo"), numeric_column=column)
+        path = data_file_path(info.connection_info, "predInfo")
+        content = fingerprint(path, roots)
+        table, values = inspect_table(path, roots, numeric_column=column)
         if values is None:
             raise DataError(missing_column_message(column, "prediction", "predictions file", table.columns))
         nulls = values.null_count + int(pc.sum(pc.is_nan(values)).as_py() or 0)
@@ -138,11 +151,17 @@ def validate_predictions(sessions: sessionmaker[Session], model_id: str, dataset
         _record(sessions, Prediction, key, valid=False, message=str(exc))
         raise
     _record(
-        sessions, Prediction, key, valid=True, message=f"{table.num_rows} predictions in column {column!r}"
+        sessions,
+        Prediction,
+        key,
+        valid=True,
+        message=f"{table.num_rows} predictions in column {column!r}",
+        size_bytes=content.size_bytes,
+        content_digest=content.digest,
     )
 
 
-def validate_model(sessions: sessionmaker[Session], model_id: str) -> None:
+def validate_model(sessions: sessionmaker[Session], model_id: str, roots: DataRoots) -> None:
     """Check that the model file exists and defines ``predict_df`` or ``predict_dict``."""
     with sessions() as s:
         stored = s.get_one(Model, model_id).model_info
@@ -151,9 +170,9 @@ def validate_model(sessions: sessionmaker[Session], model_id: str) -> None:
         if info.model_path is None:
             raise DataError("modelInfo.modelPath.path is required for a model with a model file")
         path = info.model_path.path
-        resolved = resolve_path(path)
+        resolved = roots.check(path, "modelInfo.modelPath.path")
         if resolved.is_dir():
-            resolved = resolved / "model.py"
+            resolved = roots.check(str(resolved / "model.py"), "modelInfo.modelPath.path")
         if not resolved.is_file():
             raise DataError(
                 f"{path}: no such model file (expected a .py file defining predict_df or predict_dict)"
