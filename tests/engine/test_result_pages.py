@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-import httpx
 import pytest
 
-from tests.engine.flow import labelled_frame, ok, start_stress_test, wait_job
+from tests.engine.flow import browser, labelled_frame, ok, start_stress_test, wait_job
 
 PROJECT = "result-pages"
 
@@ -39,8 +38,9 @@ def page_url(api, project_id, tmp_path_factory, rime_engine) -> str:
 
 
 @pytest.fixture(scope="module")
-def html(page_url, artifacts_dir) -> str:
-    response = httpx.get(page_url)
+def html(page_url, artifacts_dir, rime_engine) -> str:
+    with browser(rime_engine) as client:
+        response = client.get(page_url)
     assert response.status_code == 200
     (artifacts_dir / "test-run-page.html").write_text(response.text)
     return response.text
