@@ -260,9 +260,25 @@ class RunCache:
         return value
 
 
+class ModelCallFailed(Exception):
+    """The model raised, or answered with values that are not probabilities, on the rows it
+    was given. A test that perturbs inputs reports this as a finding; the message names the
+    model and what it did."""
+
+
+#: Calls the model: each row's probability of class 1 (in the model's own process).
+Predictor = Callable[["pd.DataFrame"], "np.ndarray"]
+
+
 @dataclass(eq=False)
 class StressInputs:
-    """Everything a test may read. Feature frames hold features only (no label, no prediction)."""
+    """Everything a test may read. Feature frames hold features only (no label, no prediction).
+
+    ``model`` is set when the run may call the registered model; ``model_frame`` is then the
+    evaluation rows with every column the model reads (all but label and predictions), row for
+    row with ``eval``. ``protected_features`` are the columns ``dataParams.protectedFeatures``
+    names (Bias and Fairness).
+    """
 
     ref: pd.DataFrame
     eval: pd.DataFrame
@@ -273,6 +289,13 @@ class StressInputs:
     eval_preds: np.ndarray | None
     config: SuiteConfig = field(default_factory=SuiteConfig)
     cache: RunCache = field(default_factory=RunCache, repr=False)
+    model: Predictor | None = field(default=None, repr=False)
+    model_frame: pd.DataFrame | None = field(default=None, repr=False)
+    protected_features: tuple[str, ...] = ()
+
+    @property
+    def has_model(self) -> bool:
+        return self.model is not None and self.model_frame is not None
 
     @property
     def has_labels(self) -> bool:
@@ -305,6 +328,7 @@ class TestSpec(Generic[P]):
     params: type[P]
     needs_labels: bool = False
     needs_preds: bool = False
+    needs_model: bool = False
     enabled_by_default: bool = True
 
     def describe(self, params: P) -> str:
