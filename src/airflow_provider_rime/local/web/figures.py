@@ -279,7 +279,7 @@ def monitor_figures(overview: FirewallOverview, test_run_url: Callable[[str], st
             spans=spans,
             links=links,
             point_severities=severities,
-            width=540,
+            width=520,
             height=230,
         )
         caption = f"{monitor.metric_name} per bin ({direction})"
