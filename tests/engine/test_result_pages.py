@@ -76,6 +76,8 @@ def test_each_failing_drift_case_has_its_distribution_drawn(html):
     assert titles is not None and titles.text == "transaction_amount: reference and evaluation"
     bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if "bar" in (r.get("class") or "")]
     assert len(bars) == 20 and sum(float(b.get("width")) for b in bars) > 0  # 10 bins x 2 splits
+    # the model's predictions drifted too: their deciles, drawn the same way
+    assert ">prediction: reference and evaluation</title>" in drift
 
 
 def test_subset_bars_and_calibration_curve_are_on_the_page(html):

@@ -106,10 +106,14 @@ def _failing(cases: list[dict[str, Any]], test_types: set[str] | None = None) ->
     ]
 
 
+#: Drift tests whose cases keep a distribution per bin: each feature's, the predictions'.
+DISTRIBUTION_TESTS = ("feature_drift", "prediction_drift")
+
+
 def drift_figures(cases: list[dict[str, Any]]) -> list[Figure]:
-    """Reference against evaluation distribution of each failing feature-drift case."""
+    """Reference against evaluation distribution of each failing feature or prediction drift case."""
     out = []
-    for case in _failing(cases, {"feature_drift"}):
+    for case in _failing(cases, set(DISTRIBUTION_TESTS)):
         labels, ref, ev = (
             metric(case, "Distribution Bins"),
             metric(case, "Reference Counts"),
@@ -117,7 +121,7 @@ def drift_figures(cases: list[dict[str, Any]]) -> list[Figure]:
         )
         if not labels or not ref or not ev:
             continue
-        feature = ", ".join(case.get("features") or [])
+        feature = ", ".join(case.get("features") or []) or "prediction"
         stat = next((f"{label} {v:.3g}" for label, v in scalar_metrics(case) if isinstance(v, float)), "")
         out.append(
             Figure(

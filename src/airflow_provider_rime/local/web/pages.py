@@ -151,7 +151,9 @@ def test_run_page(project_id: str, test_run_id: str, s: Session = Depends(sessio
         failing_cases=results.failing_test_cases(s, run.id, FAILING_CASES_SHOWN),
         failing_total=results.count_failing_test_cases(s, run.id),
         failing_open=FAILING_CASES_OPEN,
-        drift_figures=figures.drift_figures(results.failing_test_cases(s, run.id, limit, ["feature_drift"])),
+        drift_figures=figures.drift_figures(
+            results.failing_test_cases(s, run.id, limit, figures.DISTRIBUTION_TESTS)
+        ),
         subset_figures=figures.subset_figures(
             results.failing_test_cases(s, run.id, limit, subset_types), test_names
         ),
