@@ -76,6 +76,10 @@ def firewall_url(api, project_id, tmp_path_factory, rime_engine) -> str:
             },
         )
     )["firewallId"]["uuid"]
+    # before any bin: the page says what to do
+    with browser(rime_engine) as client:
+        empty = client.get(f"/projects/{project_id}/firewall")
+    assert empty.status_code == 200 and "No bins tested yet" in empty.text
     job = ok(
         api.post(
             f"/v1/continuous-tests/{firewall_id}",
