@@ -174,10 +174,14 @@ def test_a_project_without_a_continuous_test_has_no_firewall_page(rime_engine, a
 
 @pytest.mark.browser
 def test_in_a_browser_the_monitor_charts_are_drawn_and_link_to_bins(
-    firewall_url, browser_page, artifacts_dir
+    firewall_url, browser_page, artifacts_dir, rime_engine
 ):
     page = browser_page
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(firewall_url)
+    # offline: nothing but the engine's own page (no CDN, no script, no font)
+    assert requested and all(url.startswith(rime_engine.url) for url in requested), requested
     charts = page.locator("#monitor-charts svg.chart")
     assert charts.count() >= 1
     box = charts.first.bounding_box()

@@ -99,9 +99,15 @@ def test_the_page_opens_as_a_summary(html):
 
 
 @pytest.mark.browser
-def test_in_a_browser_the_charts_are_drawn_and_sections_fold(page_url, browser_page, artifacts_dir):
+def test_in_a_browser_the_charts_are_drawn_and_sections_fold(
+    page_url, browser_page, artifacts_dir, rime_engine
+):
     page = browser_page
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(page_url)
+    # offline: nothing but the engine's own page (no CDN, no script, no font)
+    assert requested and all(url.startswith(rime_engine.url) for url in requested), requested
     # drawn: each drift chart has a box on screen and bars of non-zero width
     drift_charts = page.locator("#drift-charts svg.chart")
     assert drift_charts.count() >= 1
