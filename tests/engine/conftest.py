@@ -37,7 +37,7 @@ def artifacts_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def chromium():
     """One headless chromium for the session (skips, saying why, where there is none)."""
     import os
 
@@ -53,10 +53,15 @@ def browser():
 
 
 @pytest.fixture
-def browser_page(browser):
-    """A fresh page (own cookies) at a desktop size."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def browser_page(chromium, rime_engine):
+    """A fresh page (own cookies) at a desktop size, logged in to the session engine's pages
+    through the login form, as a person would."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    page.goto(f"{rime_engine.url}/")
+    page.fill("input[name=api_key]", rime_engine.api_key)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{rime_engine.url}/")
     yield page
     context.close()

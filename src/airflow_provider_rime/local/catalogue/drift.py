@@ -102,6 +102,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Annotated, Literal
 
 import numpy as np
@@ -582,7 +583,18 @@ def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Fin
             f"reference, {stats.fmt(eval_avg)} on evaluation): it decides differently on the new data, "
             "so its thresholds and downstream rules may no longer fit."
         )
-    case = TestCase([], severity, explanation, metrics, importance=value if math.isfinite(value) else 0.0)
+    # The case (not the batch) keeps the counts per reference decile, for the result page.
+    names = [f"{v:.3g}" for v in edges]
+    deciles = [f"prediction < {names[0]}"] if names else ["prediction (all values)"]
+    deciles += [f"{a} <= prediction < {b}" for a, b in pairwise(names)]
+    deciles += [f"prediction >= {names[-1]}"] if names else []
+    shown = [
+        Metric("Distribution Bins", MetricCategory.SUBSET_DETAILS, deciles),
+        Metric("Reference Counts", MetricCategory.SUBSET_DETAILS, [int(v) for v in ref_c]),
+        Metric("Evaluation Counts", MetricCategory.SUBSET_DETAILS, [int(v) for v in eval_c]),
+    ]
+    importance = value if math.isfinite(value) else 0.0
+    case = TestCase([], severity, explanation, metrics + shown, importance=importance)
     return Findings([case], metrics)
 
 
