@@ -19,6 +19,7 @@ from fastapi import Depends, FastAPI
 from airflow_provider_rime.local.api.deps import require_api_key
 from airflow_provider_rime.local.api.errors import install_error_handlers
 from airflow_provider_rime.local.api.routes import (
+    firewall,
     info,
     jobs,
     projects,
@@ -76,7 +77,7 @@ def create_app(settings: EngineSettings) -> FastAPI:
     )
 
     authed = [Depends(require_api_key)]
-    for module in (info, projects, uploads, registry, stress_tests, jobs, results):
+    for module in (info, projects, uploads, registry, stress_tests, firewall, jobs, results):
         app.include_router(module.router, dependencies=authed)
     app.include_router(uploads.presigned)  # pre-signed: the token in the URL is the credential
     app.include_router(pages.router)

@@ -101,9 +101,11 @@ class JobRunner:
     def _capacity(self, kind: str) -> int:
         # Stress tests and registry validations have separate pools: a long stress test never
         # keeps a dataset from being validated.
-        is_stress = kind == JobKind.STRESS_TEST
+        # A continuous test is stress tests in a row: it shares their pool.
+        heavy = (JobKind.STRESS_TEST, JobKind.CONTINUOUS_TEST)
+        is_stress = kind in heavy
         limit = self.settings.max_stress_workers if is_stress else self.settings.max_validation_workers
-        in_use = sum(1 for r in self._running.values() if (r.kind == JobKind.STRESS_TEST) == is_stress)
+        in_use = sum(1 for r in self._running.values() if (r.kind in heavy) == is_stress)
         return limit - in_use
 
     def _claim_pending(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from airflow_provider_rime.local.store.schema import Job, TestRun
@@ -25,11 +26,14 @@ def finish_job(
     job.completed_at = utc_now()
     if error_msg:
         job.error_msg = error_msg
-    if job.test_run_id:
-        run = session.get(TestRun, job.test_run_id)
-        if run is not None and run.status != TestTaskStatus.COMPLETED:
-            run.status = run_status.value
-            run.completed_at = job.completed_at
+    # The job's test runs (a continuous test has one per bin) that did not complete end with it.
+    runs = select(TestRun).where(
+        (TestRun.job_id == job_id) | (TestRun.id == (job.test_run_id or "")),
+        TestRun.status != TestTaskStatus.COMPLETED.value,
+    )
+    for run in session.scalars(runs):
+        run.status = run_status.value
+        run.completed_at = job.completed_at
     if job.progress:
         job.progress = {**job.progress, "status": run_status.value}
     return True

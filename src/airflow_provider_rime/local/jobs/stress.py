@@ -210,6 +210,33 @@ def load_inputs(sessions: sessionmaker[Session], payload: StressTestPayload) -> 
     )
 
 
+def add_batch_rows(s: Session, run_id: str, batch: TestBatch, position: int) -> None:
+    """Add a test batch's result and its test cases to the session (the caller commits)."""
+    doc = render.test_batch(run_id, batch)
+    s.add(
+        TestBatchResult(
+            test_run_id=run_id,
+            test_type=batch.test_type,
+            position=position,
+            category=batch.category.value,
+            severity=doc["severity"],
+            doc=doc,
+        )
+    )
+    for i, case in enumerate(batch.cases):
+        case_doc = render.test_case(run_id, batch, i)
+        s.add(
+            TestCaseResult(
+                test_run_id=run_id,
+                test_type=batch.test_type,
+                position=i,
+                severity=case_doc["severity"],
+                importance=float(case.importance) if math.isfinite(case.importance) else 0.0,
+                doc=case_doc,
+            )
+        )
+
+
 def run_stress_test_job(
     sessions: sessionmaker[Session], job_id: str, is_cancelled: Callable[[], bool]
 ) -> None:
@@ -243,29 +270,7 @@ def run_stress_test_job(
         batch_status[test.spec.key] = TestTaskStatus.COMPLETED
         with sessions.begin() as s:
             if batch is not None:
-                doc = render.test_batch(run_id, batch)
-                s.add(
-                    TestBatchResult(
-                        test_run_id=run_id,
-                        test_type=batch.test_type,
-                        position=position["batch"],
-                        category=batch.category.value,
-                        severity=doc["severity"],
-                        doc=doc,
-                    )
-                )
-                for i, case in enumerate(batch.cases):
-                    case_doc = render.test_case(run_id, batch, i)
-                    s.add(
-                        TestCaseResult(
-                            test_run_id=run_id,
-                            test_type=batch.test_type,
-                            position=i,
-                            severity=case_doc["severity"],
-                            importance=float(case.importance) if math.isfinite(case.importance) else 0.0,
-                            doc=case_doc,
-                        )
-                    )
+                add_batch_rows(s, run_id, batch, position["batch"])
                 position["batch"] += 1
             s.get_one(Job, job_id).progress = render.progress(
                 run_id, TestTaskStatus.RUNNING, batch_status.items()

@@ -83,6 +83,7 @@ def _run_validation(sessions: sessionmaker[Session], kind: str, payload: dict[st
 
 
 def run_job(sessions: sessionmaker[Session], job_id: str, engine_pid: int = 0) -> int:
+    from airflow_provider_rime.local.jobs.continuous import run_continuous_test_job
     from airflow_provider_rime.local.jobs.stress import Cancelled, run_stress_test_job
 
     with sessions() as s:
@@ -93,6 +94,8 @@ def run_job(sessions: sessionmaker[Session], job_id: str, engine_pid: int = 0) -
     try:
         if kind == JobKind.STRESS_TEST:
             run_stress_test_job(sessions, job_id, heartbeat.cancelled.is_set)
+        elif kind == JobKind.CONTINUOUS_TEST:
+            run_continuous_test_job(sessions, job_id, heartbeat.cancelled.is_set)
         else:
             _run_validation(sessions, kind, payload)
             with sessions.begin() as s:
