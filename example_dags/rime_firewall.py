@@ -44,12 +44,13 @@ DEPLOYMENT_DATE = datetime(2018, 7, 31)
 PRODUCTION_END = datetime(2018, 8, 30)
 
 # [START howto_firewall_fetch_production_data]
-# The day's rows: the query is rendered for each run's data interval (``timestamp`` is a
-# YYYY-MM-DD column, so the bounds compare as text in SQLite and PostgreSQL alike).
+# The day's rows: the query is rendered for each run, from the day its data interval starts
+# (``ds``; Airflow 3's "@daily" runs have a zero-length interval at that midnight) to the next.
+# ``timestamp`` is a YYYY-MM-DD column, so the bounds compare as text in SQLite and PostgreSQL.
 PRODUCTION_QUERY = (
     f"SELECT * FROM {PRODUCTION_TABLE} "
-    f"WHERE {TIMESTAMP_COL} >= '{{{{ data_interval_start | ds }}}}' "
-    f"AND {TIMESTAMP_COL} < '{{{{ data_interval_end | ds }}}}'"
+    f"WHERE {TIMESTAMP_COL} >= '{{{{ ds }}}}' "
+    f"AND {TIMESTAMP_COL} < '{{{{ macros.ds_add(ds, 1) }}}}'"
 )
 
 

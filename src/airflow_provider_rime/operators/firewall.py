@@ -545,10 +545,12 @@ class RimeFirewallOperator(RimeJobOperator):
         bins = hook.get_continuous_test_bins(job)
         project_id = self.project_id or job.project_id
         events: list[dict[str, Any]] = []
-        if bins and project_id:
-            start = min(b["start"] for b in bins if b.get("start"))
-            end = max(b["end"] for b in bins if b.get("end"))
-            events = hook.list_firewall_events(project_id, firewall_id=self.firewall_id, start=start, end=end)
+        starts = [str(b["start"]) for b in bins if b.get("start")]
+        ends = [str(b["end"]) for b in bins if b.get("end")]
+        if starts and ends and project_id:
+            events = hook.list_firewall_events(
+                project_id, firewall_id=self.firewall_id, start=min(starts), end=max(ends)
+            )
         verdict = _worst([b["verdict"] for b in bins] + [e["verdict"] for e in events])
         result = {
             "firewall_id": self.firewall_id,
