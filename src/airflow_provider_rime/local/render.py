@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_rime.local.settings import ENGINE_VERSION, RIME_COMPAT_VERSION
+from airflow_provider_rime.local.settings import ENGINE_VERSION, RIME_COMPAT_VERSION, STRESS_TEST_CATEGORIES
 from airflow_provider_rime.local.store import schema
 from airflow_provider_rime.rime_api.enums import (
     CONTINUOUS_TEST_DEFAULT_CATEGORIES,
@@ -142,7 +142,7 @@ def project(p: schema.Project, firewall_ids: list[str] | None = None) -> dict[st
         "tags": [],
         "firewallIds": [uuid(f) for f in firewall_ids or []],
         "isPublished": False,
-        "stressTestCategories": [],
+        "stressTestCategories": list(STRESS_TEST_CATEGORIES),
         "continuousTestCategories": [c.value for c in CONTINUOUS_TEST_CATEGORIES],
         "riskScores": [],
     }

@@ -40,7 +40,7 @@ from airflow_provider_rime.local.catalogue.monitors import (
     stretches,
 )
 from airflow_provider_rime.local.catalogue.types import StressInputs, TestBatch
-from airflow_provider_rime.local.data import DataError, missing_column_message, read_table
+from airflow_provider_rime.local.data import DataError, DataRoots, missing_column_message, read_table
 from airflow_provider_rime.local.jobs.queue import ContinuousTestPayload, StressTestPayload
 from airflow_provider_rime.local.jobs.status import finish_job
 from airflow_provider_rime.local.jobs.stress import Cancelled, add_batch_rows, load_inputs
@@ -189,7 +189,9 @@ def _aware(value: datetime) -> datetime:
 # ----------------------------------------------------------------------------- the job
 
 
-def _timestamps(sessions: sessionmaker[Session], dataset_id: str, n_rows: int) -> np.ndarray:
+def _timestamps(
+    sessions: sessionmaker[Session], dataset_id: str, n_rows: int, roots: DataRoots
+) -> np.ndarray:
     with sessions() as s:
         ds = s.get(Dataset, dataset_id)
         if ds is None:
@@ -204,9 +206,9 @@ def _timestamps(sessions: sessionmaker[Session], dataset_id: str, n_rows: int) -
         )
     path = data_file_path(info.connection_info, "dataInfo")
     try:
-        frame = read_table(path, columns=[column])
+        frame = read_table(path, roots, columns=[column])
     except DataError:
-        columns = list(map(str, read_table(path).columns))
+        columns = list(map(str, read_table(path, roots).columns))
         raise DataError(
             missing_column_message(column, "timestamp", f"evaluation dataset {name!r}", columns)
         ) from None
@@ -393,7 +395,7 @@ def _plan_bins(
 
 
 def run_continuous_test_job(
-    sessions: sessionmaker[Session], job_id: str, is_cancelled: Callable[[], bool]
+    sessions: sessionmaker[Session], job_id: str, is_cancelled: Callable[[], bool], roots: DataRoots
 ) -> None:
     """The worker's entry point for ``JobKind.CONTINUOUS_TEST``."""
     with sessions() as s:
@@ -409,8 +411,8 @@ def run_continuous_test_job(
         random_seed=payload.random_seed,
     )
     log.info("loading data for continuous test %s", payload.firewall_id)
-    inputs = load_inputs(sessions, stress_payload)
-    nanoseconds = _timestamps(sessions, payload.eval_dataset_id, len(inputs.eval))
+    inputs = load_inputs(sessions, stress_payload, roots)
+    nanoseconds = _timestamps(sessions, payload.eval_dataset_id, len(inputs.eval), roots)
     bins = split_bins(nanoseconds, timedelta(seconds=payload.bin_size_seconds))
     log.info(
         "%d evaluation rows in %d bin(s) of %d s; %d reference rows, %d features",

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -88,6 +89,8 @@ class Dataset(Base):
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     num_rows: Mapped[int | None] = mapped_column(Integer)
     columns: Mapped[list[Any] | None]
+    #: SHA-256 of the file (or a Parquet directory's files) when validation read it.
+    content_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
 
@@ -114,6 +117,9 @@ class Prediction(Base):
     user_metadata: Mapped[dict[str, Any] | None]
     validity_status: Mapped[str] = mapped_column(String(40))
     validity_message: Mapped[str] = mapped_column(Text, default="")
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    #: SHA-256 of the file when validation read it.
+    content_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
 
