@@ -34,6 +34,8 @@ os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
 # One Fernet key for this process and the `airflow` CLI subprocesses, so they read each
 # other's encrypted connection passwords (unit-test mode otherwise makes one per process).
 os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", "cmltZS1wcm92aWRlci10ZXN0cy1mZXJuZXQta2V5ISE=")
+# The engine's model processes: a hung model is stopped after 20 s (tests/engine/test_model_runner).
+os.environ.setdefault("RIME_LOCAL_MODEL_TIMEOUT", "20")
 (_SESSION_DIR / "airflow").mkdir(exist_ok=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -122,6 +122,26 @@ def start_stress_test(
     return ok(client.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": test_run_config}))["job"]
 
 
+MODEL_PERFORMANCE = ("TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",)
+
+
+def start_labelled_run(
+    client: httpx.Client,
+    tmp_path: Path,
+    project_id: str,
+    run_name: str,
+    rows: int,
+    *,
+    seeds: tuple[int, int] = (1, 2),
+    shift: float = 0.0,
+) -> dict[str, Any]:
+    """A Model Performance stress test: ``labelled_frame(rows, seeds[0])`` against a shifted second draw."""
+    ref_seed, eval_seed = seeds
+    ref, ev = labelled_frame(rows, ref_seed), labelled_frame(rows, eval_seed, shift)
+    categories = list(MODEL_PERFORMANCE)
+    return start_stress_test(client, tmp_path, project_id, ref, ev, run_name, categories=categories)
+
+
 def wait_job(client: httpx.Client, job_id: str, timeout: float = 300) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:

@@ -12,6 +12,7 @@ from tests.engine.flow import (
     labelled_frame,
     ok,
     register_dataset,
+    start_labelled_run,
     start_stress_test,
     wait_job,
     wait_valid,
@@ -251,15 +252,7 @@ def test_job_error_message_names_the_problem(api, project_id, tmp_path):
 
 
 def test_stress_test_results_and_pages(api, project_id, tmp_path, rime_engine):
-    job = start_stress_test(
-        api,
-        tmp_path,
-        project_id,
-        labelled_frame(2000, 1),
-        labelled_frame(2000, 2, 0.5),
-        "results",
-        categories=["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE"],
-    )
+    job = start_labelled_run(api, tmp_path, project_id, "results", 2000, shift=0.5)
     run_id = job["jobData"]["stress"]["testRunId"]
     assert run_id  # known before the job finishes
     assert ok(api.get(f"/v1/test-runs/{run_id}"))["testRun"]["status"].startswith("TEST_TASK_STATUS_")

@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse
 from airflow_provider_rime.local.api.deps import require_api_key
 from airflow_provider_rime.local.api.errors import install_error_handlers
 from airflow_provider_rime.local.api.routes import (
+    firewall,
     info,
     jobs,
     projects,
@@ -79,7 +80,7 @@ def create_app(settings: EngineSettings) -> FastAPI:
     )
 
     authed = [Depends(require_api_key)]
-    for module in (info, projects, uploads, registry, stress_tests, jobs, results):
+    for module in (info, projects, uploads, registry, stress_tests, firewall, jobs, results):
         app.include_router(module.router, dependencies=authed)
     app.include_router(uploads.presigned)  # pre-signed: the token in the URL is the credential
     # The result pages show data-derived values: a person logs in first (web/login.py).

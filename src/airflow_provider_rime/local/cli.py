@@ -9,6 +9,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from airflow_provider_rime.local.extra import require_extra
 from airflow_provider_rime.local.settings import (
     DEFAULT_DATA_DIR,
     DEFAULT_PORT,
@@ -68,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--upload-limit-mb", type=int, default=4096, help="largest upload accepted (0: no limit)"
     )
     serve.add_argument("--max-workers", type=int, default=2, help="stress tests run at once")
+    serve.add_argument(
+        "--no-model-execution",
+        action="store_true",
+        help="never run registered model code: no Transformations or Attacks, model files only "
+        "checked to exist (env RIME_LOCAL_MODEL_EXECUTION=0)",
+    )
     serve.add_argument("--log-level", default="info")
     key = sub.add_parser("create-api-key", help="make an API key; only its hash is stored")
     _common(key)
@@ -91,10 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> int:
+    # Before anything of the engine's stack is imported: without the extra, the engine would
+    # start and then fail every validation and stress test job in its workers.
+    refusal = require_extra("rime-local serve")
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
+
     import uvicorn
 
     from airflow_provider_rime.local.app import create_app
+    from airflow_provider_rime.local.models.process import ENV_MODEL_EXECUTION
 
+    if args.no_model_execution:
+        os.environ[ENV_MODEL_EXECUTION] = "0"  # read by the workers this engine starts
     data_dir = args.data_dir.expanduser().resolve()
     keys = tuple(args.api_key) + api_keys_from_env()
     roots = []

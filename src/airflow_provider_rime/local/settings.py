@@ -21,6 +21,18 @@ SESSION_SECRET_FILE = "session.secret"
 # What the engine reports as its version: rime-sdk 2.13 checks major.minor against its own.
 RIME_COMPAT_VERSION = "2.13.0"
 
+#: The categories the engine's catalogue has tests for, in RIME's spelling: a project's
+#: ``stressTestCategories`` (what ``categories="all"`` of the provider's operator runs). Said
+#: here, without loading the catalogue (pandas, SciPy) for a project document; a test checks
+#: it against the catalogue's registry.
+STRESS_TEST_CATEGORIES: tuple[str, ...] = (
+    "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",
+    "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE",
+    "TEST_CATEGORY_TYPE_DRIFT",
+    "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS",
+    "TEST_CATEGORY_TYPE_DATA_CLEANLINESS",
+)
+
 
 def _engine_version() -> str:
     from importlib.metadata import PackageNotFoundError, version

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from airflow_provider_rime.local.data import DataRoots
-from airflow_provider_rime.local.jobs.status import finish_job
+from airflow_provider_rime.local.jobs.status import fail_running_job, finish_job
 from airflow_provider_rime.local.settings import ENV_DATA_ROOTS, EngineSettings
 from airflow_provider_rime.local.store.schema import Dataset, Job, JobKind, Model, Prediction
 from airflow_provider_rime.rime_api.enums import JobStatus, ValidityStatus
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_STALE_AFTER = timedelta(seconds=30)
 ENV_DATABASE_URL = "RIME_LOCAL_DATABASE_URL"
+ENGINE_STOPPED = "the engine was stopped while this job ran; start the job again"
+HEARTBEAT_LOST = "the engine running this job stopped (no heartbeat for 30 s); start the job again"
 
 
 @dataclass
@@ -72,13 +74,7 @@ class JobRunner:
         for running in list(self._running.values()):
             self._terminate(running.process)
             with self.sessions.begin() as s:
-                finish_job(
-                    s,
-                    running.job_id,
-                    JobStatus.FAILED,
-                    "the engine was stopped while this job ran; start the job again",
-                    only_if_running=True,
-                )
+                fail_running_job(s, running.job_id, ENGINE_STOPPED)
         self._running.clear()
 
     def wake(self) -> None:
@@ -106,9 +102,11 @@ class JobRunner:
     def _capacity(self, kind: str) -> int:
         # Stress tests and registry validations have separate pools: a long stress test never
         # keeps a dataset from being validated.
-        is_stress = kind == JobKind.STRESS_TEST
+        # A continuous test is stress tests in a row: it shares their pool.
+        heavy = (JobKind.STRESS_TEST, JobKind.CONTINUOUS_TEST)
+        is_stress = kind in heavy
         limit = self.settings.max_stress_workers if is_stress else self.settings.max_validation_workers
-        in_use = sum(1 for r in self._running.values() if (r.kind == JobKind.STRESS_TEST) == is_stress)
+        in_use = sum(1 for r in self._running.values() if (r.kind in heavy) == is_stress)
         return limit - in_use
 
     def _claim_pending(self) -> None:
@@ -259,13 +257,7 @@ class JobRunner:
             for job_id in stale:
                 if job_id in self._running:
                     continue
-                finish_job(
-                    s,
-                    job_id,
-                    JobStatus.FAILED,
-                    "the engine running this job stopped (no heartbeat for 30 s); start the job again",
-                    only_if_running=True,
-                )
+                fail_running_job(s, job_id, HEARTBEAT_LOST)
 
     @staticmethod
     def _terminate(process: subprocess.Popen[bytes]) -> None:

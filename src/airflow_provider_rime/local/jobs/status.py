@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from airflow_provider_rime.local.store.schema import Dataset, Job, JobKind, Model, Prediction, TestRun
@@ -49,11 +50,14 @@ def finish_job(
     job.completed_at = utc_now()
     if error_msg:
         job.error_msg = error_msg
-    if job.test_run_id:
-        run = session.get(TestRun, job.test_run_id)
-        if run is not None and run.status != TestTaskStatus.COMPLETED:
-            run.status = run_status.value
-            run.completed_at = job.completed_at
+    # The job's test runs (a continuous test has one per bin) that did not complete end with it.
+    runs = select(TestRun).where(
+        (TestRun.job_id == job_id) | (TestRun.id == (job.test_run_id or "")),
+        TestRun.status != TestTaskStatus.COMPLETED.value,
+    )
+    for run in session.scalars(runs):
+        run.status = run_status.value
+        run.completed_at = job.completed_at
     if job.progress:
         job.progress = {**job.progress, "status": run_status.value}
     if status is not JobStatus.SUCCEEDED:
@@ -64,3 +68,8 @@ def finish_job(
                 f"validation did not finish: {error_msg or status.value}; register the entry again"
             )
     return True
+
+
+def fail_running_job(session: Session, job_id: str, error_msg: str) -> bool:
+    """Fail a job that is still pending or running (``finish_job`` with ``only_if_running``)."""
+    return finish_job(session, job_id, JobStatus.FAILED, error_msg, only_if_running=True)

@@ -8,6 +8,7 @@ Each job reads the file the registration names, sets the entry's ``validityStatu
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -19,6 +20,13 @@ from airflow_provider_rime.local.data import (
     fingerprint,
     inspect_table,
     missing_column_message,
+)
+from airflow_provider_rime.local.models import (
+    ModelLimits,
+    ModelProcess,
+    ModelSource,
+    model_execution_enabled,
+    resolve_model_source,
 )
 from airflow_provider_rime.local.store.schema import Dataset, Model, Prediction
 from airflow_provider_rime.rime_api.documents import ConnectionInfo, DataInfo, ModelInfo, PredInfo
@@ -161,26 +169,39 @@ def validate_predictions(
     )
 
 
+def model_source(model: Model, roots: DataRoots) -> ModelSource | None:
+    """What calling ``model`` runs: ``None`` for a predictions-only model, or when this engine's
+    model execution is turned off (``RIME_LOCAL_MODEL_EXECUTION=0``)."""
+    if not model.model_info or not model_execution_enabled():
+        return None
+    info = read_stored(ModelInfo, model.model_info, "modelInfo")
+    if info.model_path is None:
+        return None
+    return resolve_model_source(info.model_path.path, model.name, roots)
+
+
 def validate_model(sessions: sessionmaker[Session], model_id: str, roots: DataRoots) -> None:
-    """Check that the model file exists and defines ``predict_df`` or ``predict_dict``."""
+    """Check that the model loads: its file (or MLflow model) is there and, unless model
+    execution is turned off, it imports in a model process and exposes a prediction function.
+
+    Calling it on data waits for a stress test, which checks it on a few reference rows first.
+    """
     with sessions() as s:
-        stored = s.get_one(Model, model_id).model_info
+        model = s.get_one(Model, model_id)
+        stored, name = model.model_info, model.name
     try:
         info = read_stored(ModelInfo, stored, "modelInfo")
         if info.model_path is None:
             raise DataError("modelInfo.modelPath.path is required for a model with a model file")
-        path = info.model_path.path
-        resolved = roots.check(path, "modelInfo.modelPath.path")
-        if resolved.is_dir():
-            resolved = roots.check(str(resolved / "model.py"), "modelInfo.modelPath.path")
-        if not resolved.is_file():
-            raise DataError(
-                f"{path}: no such model file (expected a .py file defining predict_df or predict_dict)"
-            )
-        source = resolved.read_text(errors="replace")
-        if "def predict_df" not in source and "def predict_dict" not in source:
-            raise DataError(f"{resolved.name} defines neither predict_df nor predict_dict")
+        source = resolve_model_source(info.model_path.path, name, roots)
+        what = "MLflow model" if source.kind == "mlflow" else f"model file {Path(source.location).name}"
+        if model_execution_enabled():
+            with ModelProcess(source, ModelLimits.from_env()):
+                pass
+            message = f"{what}: loaded in a model process"
+        else:
+            message = f"{what} (not loaded: model execution is turned off on this engine)"
     except DataError as exc:
         _record(sessions, Model, model_id, valid=False, message=str(exc))
         raise
-    _record(sessions, Model, model_id, valid=True, message=f"model file {resolved.name}")
+    _record(sessions, Model, model_id, valid=True, message=message)

@@ -21,7 +21,7 @@ from airflow_provider_rime.local.data import DataError, DataRoots
 from airflow_provider_rime.local.jobs import validation
 from airflow_provider_rime.local.jobs.queue import DatasetPayload, ModelPayload, PredictionsPayload
 from airflow_provider_rime.local.jobs.runner import ENV_DATABASE_URL
-from airflow_provider_rime.local.jobs.status import Cancelled, finish_job
+from airflow_provider_rime.local.jobs.status import Cancelled, fail_running_job, finish_job
 from airflow_provider_rime.local.store.db import make_engine, session_factory
 from airflow_provider_rime.local.store.schema import Job, JobKind
 from airflow_provider_rime.rime_api.enums import JobStatus
@@ -30,6 +30,7 @@ from airflow_provider_rime.rime_api.naming import utc_now
 log = logging.getLogger("rime-local.worker")
 
 HEARTBEAT_SECONDS = 2.0
+ENGINE_GONE = "the engine running this job stopped; start the job again"
 
 
 class Heartbeat(threading.Thread):
@@ -49,13 +50,7 @@ class Heartbeat(threading.Thread):
             if self.engine_pid and os.getppid() != self.engine_pid:
                 # The engine that started us is gone: say so and stop, rather than run unobserved.
                 with self.sessions.begin() as s:
-                    finish_job(
-                        s,
-                        self.job_id,
-                        JobStatus.FAILED,
-                        "the engine running this job stopped; start the job again",
-                        only_if_running=True,
-                    )
+                    fail_running_job(s, self.job_id, ENGINE_GONE)
                 log.error("engine process went away; stopping")
                 os._exit(3)
             if self.stopped.wait(HEARTBEAT_SECONDS):
@@ -96,6 +91,10 @@ def run_job(sessions: sessionmaker[Session], job_id: str, engine_pid: int = 0) -
             from airflow_provider_rime.local.jobs.stress import run_stress_test_job
 
             run_stress_test_job(sessions, job_id, heartbeat.cancelled.is_set, DataRoots.from_env())
+        elif kind == JobKind.CONTINUOUS_TEST:
+            from airflow_provider_rime.local.jobs.continuous import run_continuous_test_job
+
+            run_continuous_test_job(sessions, job_id, heartbeat.cancelled.is_set, DataRoots.from_env())
         else:
             _run_validation(sessions, kind, payload)
             with sessions.begin() as s:
@@ -106,26 +105,18 @@ def run_job(sessions: sessionmaker[Session], job_id: str, engine_pid: int = 0) -
     except DataError as exc:
         log.error("job failed: %s", exc)
         with sessions.begin() as s:
-            finish_job(s, job_id, JobStatus.FAILED, str(exc), only_if_running=True)
+            fail_running_job(s, job_id, str(exc))
     except MemoryError:
         with sessions.begin() as s:
-            finish_job(
-                s,
-                job_id,
-                JobStatus.FAILED,
-                "the job ran out of memory; use smaller data",
-                only_if_running=True,
-            )
+            fail_running_job(s, job_id, "the job ran out of memory; use smaller data")
     except Exception as exc:
         log.exception("job crashed")
         with sessions.begin() as s:
-            finish_job(
+            fail_running_job(
                 s,
                 job_id,
-                JobStatus.FAILED,
                 f"internal error in the local engine ({type(exc).__name__}: {exc}); "
                 f"see GET /v1-beta/logs/{job_id}",
-                only_if_running=True,
             )
     finally:
         heartbeat.stopped.set()

@@ -1,7 +1,7 @@
 """content digests: what validation saw of each registered data and predictions file
 
 Revision ID: 0002_i10_digests
-Revises: 0001
+Revises: 0002_i8_firewall
 Create Date: 2026-12-01 02:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_i10_digests"
-down_revision = "0001"
+down_revision = "0002_i8_firewall"
 branch_labels = None
 depends_on = None
 
