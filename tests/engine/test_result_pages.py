@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-import httpx
 import pytest
 
-from tests.engine.flow import labelled_frame, ok, start_stress_test, wait_job
+from tests.engine.flow import labelled_frame, logged_in_client, ok, start_stress_test, wait_job
 
 PROJECT = "result-pages"
 
@@ -39,8 +38,9 @@ def page_url(api, project_id, tmp_path_factory, rime_engine) -> str:
 
 
 @pytest.fixture(scope="module")
-def html(page_url, artifacts_dir) -> str:
-    response = httpx.get(page_url)
+def html(page_url, artifacts_dir, rime_engine) -> str:
+    with logged_in_client(rime_engine) as client:
+        response = client.get(page_url)
     assert response.status_code == 200
     (artifacts_dir / "test-run-page.html").write_text(response.text)
     return response.text
@@ -96,9 +96,15 @@ def test_the_page_opens_as_a_summary(html):
 # ----------------------------------------------------------------------------- in a browser
 
 
-def test_in_a_browser_the_charts_are_drawn_and_sections_fold(page_url, browser_page, artifacts_dir):
+def test_in_a_browser_the_charts_are_drawn_and_sections_fold(
+    page_url, browser_page, artifacts_dir, rime_engine
+):
     page = browser_page
+    # A person logs in first: the page sends the browser to the login form, and back after it.
     page.goto(page_url)
+    page.fill("input[name=api_key]", rime_engine.api_key)
+    page.click("button[type=submit]")
+    page.wait_for_url(page_url)
     # drawn: each drift chart has a box on screen and bars of non-zero width
     drift_charts = page.locator("#drift-charts svg.chart")
     assert drift_charts.count() >= 1
