@@ -121,6 +121,32 @@ def api_key(paths: DemoPaths) -> str:
     return key_file.read_text().strip()
 
 
+def login_hint(paths: DemoPaths, engine_url: str) -> str:
+    """How a person logs in to the engine's result pages: a fresh login link, or the API key's file."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_rime.local.cli",
+            "login-link",
+            "--data-dir",
+            str(paths.engine_dir),
+            "--url",
+            engine_url,
+            "--minutes",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    link = result.stdout.strip()
+    key_file = paths.engine_dir / "api-key"
+    if result.returncode != 0 or not link:
+        return f"with the API key in {key_file}"
+    return f"open {link} within the hour, or use the API key in {key_file}"
+
+
 def run_logged(cmd: list[str], env: dict[str, str], log: Path, what: str, timeout: float = 900) -> None:
     """Run ``cmd`` with its output in ``log``; raise :class:`DemoError` with the log's tail on failure."""
     with log.open("ab") as handle:
@@ -396,7 +422,7 @@ def print_results(results: dict[str, Any], engine_url: str, dag_seconds: float, 
         f"    MLflow   http://localhost:{MLFLOW_PORT}   "
         f"(experiment {MLFLOW_EXPERIMENT}, model {REGISTERED_MODEL})"
     )
-    print(f"    RIME     {engine_url}   (the local engine's pages)")
+    print(f"    RIME     {engine_url}   (the local engine's pages; `make demo-ui` prints a login link)")
 
 
 def run_demo(paths: DemoPaths) -> int:
@@ -471,7 +497,7 @@ def run_ui(paths: DemoPaths) -> int:
                 processes.append((name, start_process(cmd, env, paths.logs / f"{name}-ui.log")))
             print(f"Airflow  http://localhost:{AIRFLOW_PORT}  (log {paths.logs / 'airflow-ui.log'})")
             print(f"MLflow   http://localhost:{MLFLOW_PORT}  (log {paths.logs / 'mlflow-ui.log'})")
-            print(f"RIME     {engine.url}")
+            print(f"RIME     {engine.url}  (log in: {login_hint(paths, engine.url)})")
             print(f"Trigger {DAG_ID} in Airflow to run the walkthrough again. Ctrl-C stops everything.")
             while True:
                 for name, process in processes:

@@ -13,7 +13,7 @@ import json
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -640,17 +640,58 @@ class RimeHook(RimeBaseHook):
                 return job
         return None
 
-    def start_stress_test(self, project_id: str, test_run_config: TestRunConfig | Mapping[str, Any]) -> Job:
+    def find_stress_test_jobs(self, project_id: str, run_name: str) -> list[Job]:
+        """
+        Every stress test job of the project (any status) whose test run is called ``run_name``.
+
+        Finished runs are found through the project's test-run list (RIME lists test runs with
+        their names) and the job list; a job whose test run is not listed yet (it has not
+        started) is matched by reading its test run. Nothing here is particular to the local
+        engine.
+        """
+        named = {
+            str(run.get("testRunId"))
+            for run in self.list_test_runs(project_id)
+            if run.get("name") == run_name and run.get("testRunId")
+        }
+        found = []
+        for item in self.list_jobs(project_id):
+            job = Job.model_validate(item)
+            if job.test_run_id is None and not job.is_terminal:
+                job = self.get_job(job.job_id)
+            if job.test_run_id is None:
+                continue
+            if job.test_run_id in named:
+                found.append(job)
+            elif not job.is_terminal:
+                try:
+                    if self.get_test_run(job.test_run_id).get("name") == run_name:
+                        found.append(job)
+                except RimeNotFoundError:
+                    continue
+        return found
+
+    def start_stress_test(
+        self,
+        project_id: str,
+        test_run_config: TestRunConfig | Mapping[str, Any],
+        *,
+        known_job_ids: Collection[str] | None = None,
+    ) -> Job:
         """
         Start a stress test (``POST /v1/stress-tests/{projectId}``).
 
-        Safe to retry: before re-sending after a lost response, it looks for a running job
-        with the config's ``run_name``.
+        Safe to retry: before re-sending a start whose response was lost, it looks for the job
+        that start may have made, by the config's ``run_name``, and returns it instead.
 
         :param project_id: The project.
         :param test_run_config: The ``testRunConfig``: a :class:`TestRunConfig`, or the
             snake_case dict rime-sdk takes (``run_name``, ``data_info``, ``model_id``, ...),
             which is sent as it is (never changed) and checked by RIME.
+        :param known_job_ids: The jobs of this run name that existed before this start (from
+            :meth:`find_stress_test_jobs`). Given, the look after a lost response finds a job
+            of this start in any status, even one that already finished; without it, only a
+            job that is still running is found.
         :return: The new job.
         """
         config = _config_document(test_run_config)
@@ -665,7 +706,14 @@ class RimeHook(RimeBaseHook):
             return Job.model_validate(self.request("POST", path, json_body=body)["job"])
 
         def find() -> Job | None:
-            return self.find_active_stress_test(project_id, run_name) if run_name else None
+            if not run_name:
+                return None
+            if known_job_ids is None:
+                return self.find_active_stress_test(project_id, run_name)
+            new = [
+                j for j in self.find_stress_test_jobs(project_id, run_name) if j.job_id not in known_job_ids
+            ]
+            return new[0] if new else None
 
         # The caller decides about re-attaching before starting; the look here only guards re-sends.
         return self._create_once(find, create, look_first=False)

@@ -372,18 +372,24 @@ class RimeStressTestOperator(RimeJobOperator):
         project_id = hook.get_or_create_project(str(self.project), self.project_description or "")
         self.project_id = project_id
         run_name = self._resolved_run_name(context)
-        job = hook.find_active_stress_test(project_id, run_name)
+        # The run name is unique per DAG, task and run: a running job of that name is this task's
+        # (an earlier try's), and is re-attached to. The others are remembered, so that a start
+        # whose response is lost finds its own job, even finished, and never starts a second.
+        earlier = hook.find_stress_test_jobs(project_id, run_name)
+        job = next((j for j in earlier if not j.is_terminal), None)
         if job is not None:
             self.log.info("Re-attaching to the running stress test job %s (run %r)", job.job_id, run_name)
         else:
-            job = self._start(project_id, run_name, inputs)
+            job = self._start(project_id, run_name, inputs, known_job_ids={j.job_id for j in earlier})
             self.log.info("Started RIME stress test job %s (run %r)", job.job_id, run_name)
         if not job.project_id:
             job.job_data.setdefault("stress", {}).setdefault("projectId", {"uuid": project_id})
         self._push_references(context, job)
         return job.job_id
 
-    def _start(self, project_id: str, run_name: str, inputs: StressTestInputs) -> Job:
+    def _start(
+        self, project_id: str, run_name: str, inputs: StressTestInputs, *, known_job_ids: set[str]
+    ) -> Job:
         """Register the data, the model and its predictions (each once per content), then start the test."""
         hook = self.hook
         columns: dict[str, Any] = {
@@ -412,7 +418,7 @@ class RimeStressTestOperator(RimeJobOperator):
             hook.validate_test_run_config(config)
         except RimeNotFoundError:
             self.log.debug("The cluster has no config validator; RIME checks the config on start")
-        return hook.start_stress_test(project_id, config)
+        return hook.start_stress_test(project_id, config, known_job_ids=known_job_ids)
 
     # ------------------------------------------------------------------ 3. push XCom
 
