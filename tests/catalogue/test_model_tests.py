@@ -174,7 +174,9 @@ def test_model_paths_that_hold_no_model_are_refused(tmp_path):
     with pytest.raises(DataError, match="no such model file"):
         resolve_model_source(str(tmp_path / "empty"), "x")
     (tmp_path / "empty" / "model.py").write_text("def score(df):\n    return df\n")
-    with pytest.raises(DataError, match="defines none of predict_df, predict_dict, get_predict_df"):
+    with pytest.raises(
+        DataError, match="defines none of predict_df, predict_dict, get_predict_df, get_predict_dict"
+    ):
         resolve_model_source(str(tmp_path / "empty"), "x")
 
 
