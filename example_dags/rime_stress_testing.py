@@ -4,13 +4,15 @@ The walkthrough's model-development pipeline, rebuilt on the provider's operator
 
 1. ``create_rime_project`` finds or creates the RIME project; ``fetch_train_data`` and
    ``fetch_test_data`` write the reference and evaluation splits to files.
-2. For CatBoost, SGD (``modified_huber`` loss) and logistic regression (task index 0, 1, 2):
-   ``train_model_<i>`` trains it in an MLflow run and registers it as a version of
-   ``rime-fraud-detection``; ``write_model_dir_<i>`` writes a RIME model directory
-   (``model.py`` with ``predict_df``); ``add_preds_to_{ref,eval}_data_<i>`` write the data
-   files with the model's predictions; ``run_stress_test_<i>``
+2. For CatBoost, SGD (``modified_huber`` loss) and logistic regression, one task group named
+   after the model type (``catboost-classifier``, ``sgd-classifier``,
+   ``logistic-regression-classifier``), so the graph reads at default zoom:
+   ``train_model`` trains it in an MLflow run and registers it as a version of
+   ``rime-fraud-detection``; ``write_model_dir`` writes a RIME model directory
+   (``model.py`` with ``predict_df``); ``add_preds_to_{ref,eval}_data`` write the data
+   files with the model's predictions; ``run_stress_test``
    (:class:`~airflow_provider_rime.operators.stress_test.RimeStressTestOperator`) uploads
-   and registers everything and runs the stress test; ``log_results_to_mlflow_<i>``
+   and registers everything and runs the stress test; ``log_results_to_mlflow``
    (:class:`~airflow_provider_rime.operators.mlflow.MlflowLogRimeResultsOperator`) logs the
    results into the model's MLflow run and returns the pass rate.
 3. ``choose_best_model`` picks the model with the highest pass rate;
@@ -33,7 +35,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.providers.common.compat.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, TaskGroup, task
 from rime_demo import (
     DAG_ID,
     LABEL_COL,
@@ -165,42 +167,42 @@ with DAG(
     model_versions = []
     test_run_ids = []
     test_run_urls = []
-    for i, model_type in enumerate(MODEL_TYPES):
-        trained = train_model.override(task_id=f"train_model_{i}")(model_type, train_path, test_path)
-        model_dir = write_model_dir.override(task_id=f"write_model_dir_{i}")(
-            model_type, trained["pipeline_path"]
-        )
-        ref_path, eval_path = (
-            add_preds_to_data.override(task_id=f"add_preds_to_{name}_data_{i}")(
-                model_type, split, data_path, model_dir
+    for model_type in MODEL_TYPES:
+        # One group per candidate model: the graph shows three boxes between the data and the choice.
+        with TaskGroup(group_id=model_type, tooltip=f"train, stress test and log {model_type}"):
+            trained = train_model(model_type, train_path, test_path)
+            model_dir = write_model_dir(model_type, trained["pipeline_path"])
+            ref_path, eval_path = (
+                add_preds_to_data.override(task_id=f"add_preds_to_{name}_data")(
+                    model_type, split, data_path, model_dir
+                )
+                for name, split, data_path in (("ref", "train", train_path), ("eval", "test", test_path))
             )
-            for name, split, data_path in (("ref", "train", train_path), ("eval", "test", test_path))
-        )
-        # [START howto_operator_rime_stress_test]
-        stress_test = RimeStressTestOperator(
-            task_id=f"run_stress_test_{i}",
-            rime_conn_id=RIME_CONN_ID,
-            project=project_id,
-            reference_data=ref_path,
-            evaluation_data=eval_path,
-            label_col=LABEL_COL,
-            pred_col=PRED_COL,
-            model_dir=model_dir,
-            model_name=model_type,
-            run_name=f"{model_type} {{{{ run_id }}}}",
-            categories=list(STRESS_TEST_CATEGORIES),
-            poll_interval=2,
-        )
-        # [END howto_operator_rime_stress_test]
-        # [START howto_operator_mlflow_log_rime_results]
-        log_results = MlflowLogRimeResultsOperator(
-            task_id=f"log_results_to_mlflow_{i}",
-            rime_conn_id=RIME_CONN_ID,
-            test_run_id=stress_test.output["test_run_id"],
-            job_id=stress_test.output["job_id"],
-            mlflow_run_id=trained["mlflow_run_id"],
-        )
-        # [END howto_operator_mlflow_log_rime_results]
+            # [START howto_operator_rime_stress_test]
+            stress_test = RimeStressTestOperator(
+                task_id="run_stress_test",
+                rime_conn_id=RIME_CONN_ID,
+                project=project_id,
+                reference_data=ref_path,
+                evaluation_data=eval_path,
+                label_col=LABEL_COL,
+                pred_col=PRED_COL,
+                model_dir=model_dir,
+                model_name=model_type,
+                run_name=f"{model_type} {{{{ run_id }}}}",
+                categories=list(STRESS_TEST_CATEGORIES),
+                poll_interval=2,
+            )
+            # [END howto_operator_rime_stress_test]
+            # [START howto_operator_mlflow_log_rime_results]
+            log_results = MlflowLogRimeResultsOperator(
+                task_id="log_results_to_mlflow",
+                rime_conn_id=RIME_CONN_ID,
+                test_run_id=stress_test.output["test_run_id"],
+                job_id=stress_test.output["job_id"],
+                mlflow_run_id=trained["mlflow_run_id"],
+            )
+            # [END howto_operator_mlflow_log_rime_results]
         pass_rates.append(log_results.output)
         model_versions.append(trained["model_version"])
         test_run_ids.append(stress_test.output["test_run_id"])

@@ -60,6 +60,23 @@ def start_engine(
     )
 
 
+#: The environment variable of ``rime-local serve``'s data roots (the twin of ``--data-root``).
+DATA_ROOTS_ENV = "RIME_LOCAL_DATA_ROOTS"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_data_roots(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """What every engine of the session may read: pytest's temporary directories and the fraud data.
+
+    Tests register files they write under ``tmp_path``; engines inherit this environment.
+    """
+    roots = [tmp_path_factory.getbasetemp().resolve()]
+    if FRAUD_DIR.is_dir():
+        roots.append(FRAUD_DIR.resolve())
+    os.environ[DATA_ROOTS_ENV] = os.pathsep.join(map(str, roots))
+    return roots
+
+
 @pytest.fixture(scope="session")
 def rime_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEngine]:
     """One engine for the whole session (tests create their own projects in it)."""

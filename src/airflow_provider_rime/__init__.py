@@ -8,4 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+#: Where the provider's documentation is published (the package page: the README with its links).
+DOCUMENTATION_URL = "https://pypi.org/project/airflow-provider-rime/"
+
+__all__ = ["DOCUMENTATION_URL", "__version__"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_rime import __version__
+from airflow_provider_rime import DOCUMENTATION_URL, __version__
 
 _CONN_FIELDS: dict[str, Any] = {
     "verify_ssl": {
@@ -30,6 +30,15 @@ _CONN_FIELDS: dict[str, Any] = {
 }
 
 
+#: The how-to pages under ``docs/`` of the source distribution.
+HOW_TO_GUIDES = (
+    "operators.md",
+    "connection.md",
+    "example-dags.md",
+    "local-engine.md",
+)
+
+
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider: hooks, operators, sensors, triggers, the ``rime`` connection, links."""
     return {
@@ -37,10 +46,14 @@ def get_provider_info() -> dict[str, Any]:
         "name": "RIME (Robust Intelligence)",
         "description": "Stress testing and AI Firewall with Robust Intelligence RIME.",
         "versions": [__version__],
+        "documentation-url": DOCUMENTATION_URL,
         "integrations": [
             {
                 "integration-name": "RIME",
                 "external-doc-url": "https://docs.robustintelligence.com/",
+                # Paths inside the source distribution (docs/), as Airflow's own providers give them.
+                "how-to-guide": [f"/docs/{page}" for page in HOW_TO_GUIDES],
+                "logo": "/docs/integration-logos/rime.svg",
                 "tags": ["software"],
             }
         ],

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from airflow_provider_rime.local.catalogue.types import ModelCallFailed, Severity, StressInputs
+from airflow_provider_rime.local.data import DataRoots
 from airflow_provider_rime.local.models import (
     ModelCallError,
     ModelLimits,
@@ -25,6 +26,9 @@ from airflow_provider_rime.local.models import (
 from airflow_provider_rime.rime_api.enums import TestCategory
 from tests.catalogue.helpers import build_inputs, flagged, metric, run
 from tests.models import WEAKNESSES, frames, model_dir
+
+# The model files of these tests lie in tmp dirs; the data-roots rule has its own tests.
+ANYWHERE = DataRoots.of(["/"])
 
 MODEL_CATEGORIES = (TestCategory.TRANSFORMATIONS, TestCategory.ADVERSARIAL)
 LIMITS = ModelLimits(load_timeout_s=120, call_timeout_s=60)
@@ -54,7 +58,7 @@ def _inputs(data: tuple[pd.DataFrame, pd.DataFrame], process: ModelProcess) -> S
 def results(request, data, tmp_path_factory) -> Iterator[tuple[str, dict]]:
     weakness = request.param
     directory = model_dir(tmp_path_factory.mktemp("models"), weakness)
-    with ModelProcess(resolve_model_source(str(directory), weakness), LIMITS) as process:
+    with ModelProcess(resolve_model_source(str(directory), weakness, ANYWHERE), LIMITS) as process:
         batches = run(_inputs(data, process))
         calls = process.calls
     # Batched: one call for the clean sample, one per test (all features at once).
@@ -129,7 +133,7 @@ def test_model_raising_on_transformed_values_is_a_finding(data, tmp_path):
         "    x = df['amount'] * 0.001\n"
         "    return 1 / (1 + np.exp(-x.to_numpy(dtype=float)))\n"
     )
-    with ModelProcess(resolve_model_source(str(directory), "strict"), LIMITS) as process:
+    with ModelProcess(resolve_model_source(str(directory), "strict", ANYWHERE), LIMITS) as process:
         batches = run(_inputs(data, process))
     change = batches["feature_type_change"]
     failed = {c.features[0]: c for c in change.cases if c.severity is Severity.ALERT}
@@ -145,7 +149,7 @@ def test_predict_dict_models_are_called_row_by_row(data, tmp_path):
         "def predict_dict(row):\n    return [0.75, 0.25] if row['channel'] == 'online' else [0.5, 0.5]\n"
     )
     ref, _ = data
-    with ModelProcess(resolve_model_source(str(directory), "dict"), LIMITS) as process:
+    with ModelProcess(resolve_model_source(str(directory), "dict", ANYWHERE), LIMITS) as process:
         probs = process.predict(ref.head(20))
     assert probs.tolist() == [0.25 if c == "online" else 0.5 for c in ref["channel"].head(20)]
 
@@ -160,7 +164,7 @@ def test_mlflow_pyfunc_model_by_path(data, tmp_path):
     model = LogisticRegression(max_iter=500).fit(ref[features], ref["label"])
     path = tmp_path / "mlflow-model"
     mlflow.sklearn.save_model(model, str(path))
-    source = resolve_model_source(str(path), "lr")
+    source = resolve_model_source(str(path), "lr", ANYWHERE)
     assert source.kind == "mlflow"
     with ModelProcess(source, LIMITS) as process:
         probs = process.predict(ev[features].head(50))
@@ -172,12 +176,12 @@ def test_model_paths_that_hold_no_model_are_refused(tmp_path):
 
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no such model file"):
-        resolve_model_source(str(tmp_path / "empty"), "x")
+        resolve_model_source(str(tmp_path / "empty"), "x", ANYWHERE)
     (tmp_path / "empty" / "model.py").write_text("def score(df):\n    return df\n")
     with pytest.raises(
         DataError, match="defines none of predict_df, predict_dict, get_predict_df, get_predict_dict"
     ):
-        resolve_model_source(str(tmp_path / "empty"), "x")
+        resolve_model_source(str(tmp_path / "empty"), "x", ANYWHERE)
 
 
 def test_model_process_sees_none_of_the_engines_secrets(tmp_path, monkeypatch):
@@ -189,7 +193,7 @@ def test_model_process_sees_none_of_the_engines_secrets(tmp_path, monkeypatch):
         "def predict_df(df):\n"
         "    return np.full(len(df), 0.9 if 'RIME_LOCAL_API_KEYS' in os.environ else 0.1)\n"
     )
-    with ModelProcess(resolve_model_source(str(directory), "env"), LIMITS) as process:
+    with ModelProcess(resolve_model_source(str(directory), "env", ANYWHERE), LIMITS) as process:
         assert process.predict(pd.DataFrame({"a": [1, 2]})).tolist() == [0.1, 0.1]
 
 
@@ -203,7 +207,7 @@ def test_paths_in_messages_are_the_models_name(tmp_path: Path):
 
     with (
         pytest.raises(ModelError) as caught,
-        ModelProcess(resolve_model_source(str(directory), "boom"), LIMITS),
+        ModelProcess(resolve_model_source(str(directory), "boom", ANYWHERE), LIMITS),
     ):
         pass
     assert str(caught.value).startswith("model 'boom' raised RuntimeError at model.py:1")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from airflow_provider_rime.local.data import DataRoots
 from airflow_provider_rime.local.models import (
     ModelCallError,
     ModelError,
@@ -23,6 +24,9 @@ from airflow_provider_rime.local.models import (
 )
 from tests.engine.flow import ok, register_dataset, wait_job, wait_valid
 from tests.models import frames, hostile_dir
+
+# The model files of these tests lie in tmp dirs; the data-roots rule has its own tests.
+ANYWHERE = DataRoots.of(["/"])
 
 PROJECT = "model runner"
 SHORT = ModelLimits(load_timeout_s=60, call_timeout_s=3, memory_mb=1024)
@@ -39,7 +43,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
 def test_hostile_model_process(kind, tmp_path):
-    source = resolve_model_source(str(hostile_dir(tmp_path, kind)), f"{kind}-model")
+    source = resolve_model_source(str(hostile_dir(tmp_path, kind)), f"{kind}-model", ANYWHERE)
     started = time.monotonic()
     with ModelProcess(source, SHORT) as process, pytest.raises(ModelError) as caught:
         process.predict(pd.DataFrame({"x": range(5)}))
@@ -58,7 +62,7 @@ def test_model_output_is_limited_before_it_is_read(tmp_path):
         "import numpy as np\ndef predict_df(df):\n    return np.zeros(10_000_000)\n"
     )
     with (
-        ModelProcess(resolve_model_source(str(directory), "flood"), SHORT) as process,
+        ModelProcess(resolve_model_source(str(directory), "flood", ANYWHERE), SHORT) as process,
         pytest.raises(ModelError, match=r"returned an array of shape \(10000000,\) for 5 rows"),
     ):
         process.predict(pd.DataFrame({"x": range(5)}))

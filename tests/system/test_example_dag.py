@@ -63,22 +63,28 @@ def test_dag_parses_without_errors_or_heavy_imports(tmp_path: Path) -> None:
 
 
 def test_dag_has_the_walkthrough_graph(tmp_path: Path) -> None:
+    from rime_demo import MODEL_TYPES
+
     tasks = parse_in_fresh_process(tmp_path)["tasks"]
 
     assert len(tasks) == 3 + 6 * 3 + 2
     assert "create_firewall" not in tasks, "the firewall belongs to a later release"
     assert tasks["create_rime_project"] == tasks["fetch_train_data"] == tasks["fetch_test_data"] == []
-    for i in range(3):
-        assert tasks[f"train_model_{i}"] == ["fetch_test_data", "fetch_train_data"]
-        assert tasks[f"write_model_dir_{i}"] == [f"train_model_{i}"]
-        assert set(tasks[f"run_stress_test_{i}"]) == {
+    # One task group per candidate model, named after it: the graph reads group by group.
+    for model in MODEL_TYPES:
+        assert tasks[f"{model}.train_model"] == ["fetch_test_data", "fetch_train_data"]
+        assert tasks[f"{model}.write_model_dir"] == [f"{model}.train_model"]
+        assert set(tasks[f"{model}.run_stress_test"]) == {
             "create_rime_project",
-            f"write_model_dir_{i}",
-            f"add_preds_to_ref_data_{i}",
-            f"add_preds_to_eval_data_{i}",
+            f"{model}.write_model_dir",
+            f"{model}.add_preds_to_ref_data",
+            f"{model}.add_preds_to_eval_data",
         }
-        assert set(tasks[f"log_results_to_mlflow_{i}"]) == {f"run_stress_test_{i}", f"train_model_{i}"}
-    assert {f"log_results_to_mlflow_{i}" for i in range(3)} <= set(tasks["choose_best_model"])
+        assert set(tasks[f"{model}.log_results_to_mlflow"]) == {
+            f"{model}.run_stress_test",
+            f"{model}.train_model",
+        }
+    assert {f"{model}.log_results_to_mlflow" for model in MODEL_TYPES} <= set(tasks["choose_best_model"])
     assert tasks["transition_best_model_to_production"] == ["choose_best_model"]
 
 

@@ -169,7 +169,7 @@ class MlflowLogRimeResultsOperator(BaseOperator):
         ``XComArg``).
     :param job_id: the RIME job that produced the test run, if known (templated; e.g. the
         stress test's XCom ``job_id``); logged as param ``rime_job_id``.
-    :param rime_conn_id: the Airflow connection to the RIME cluster or local engine.
+    :param rime_conn_id: the Airflow connection to the RIME cluster or local engine (templated).
     :param mlflow_run_id: the MLflow run to log into (templated). When ``None``, the run
         tagged ``RIME Stress Test Run ID = test_run_id`` in ``experiment_name`` is used,
         and created if missing.
@@ -179,16 +179,19 @@ class MlflowLogRimeResultsOperator(BaseOperator):
         default.
     :param experiment_name: the experiment in which to find or create the run when
         ``mlflow_run_id`` is ``None`` (templated).
-    :param artifact_path: the directory inside the run's artifacts for the result files.
+    :param artifact_path: the directory inside the run's artifacts for the result files
+        (templated); ``""`` writes them at the top of the run's artifacts.
     """
 
     template_fields: Sequence[str] = (
         "test_run_id",
         "job_id",
+        "rime_conn_id",
         "mlflow_run_id",
         "tracking_uri",
         "registry_uri",
         "experiment_name",
+        "artifact_path",
     )
     ui_color = "#d1e7f7"
 

@@ -41,7 +41,7 @@ from airflow_provider_rime.links import (
     XCOM_TEST_RUN_URL,
     RimeStressTestLink,
 )
-from airflow_provider_rime.rime_api.enums import JobStatus, TestCategory
+from airflow_provider_rime.rime_api.enums import STRESS_TEST_DEFAULT_CATEGORIES, JobStatus, TestCategory
 from airflow_provider_rime.rime_api.results import FailOn
 from airflow_provider_rime.utils.data_sources import (
     DataSource,
@@ -52,12 +52,29 @@ from airflow_provider_rime.utils.data_sources import (
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_rime.hooks.rime import RimeHook
     from airflow_provider_rime.rime_api.documents import Job, TestRunConfig, TestSuiteConfig
 
 #: XCom key of the summary, pushed before the severity gate decides (also the return value).
 XCOM_SUMMARY = "summary"
+
+#: ``categories=ALL_CATEGORIES`` runs every category the server runs for the project: the
+#: project's ``stressTestCategories`` as RIME reports them (the local engine: every category it
+#: has tests for), or, when the project names none, every stress-testing category RIME has.
+ALL_CATEGORIES = "all"
+
+#: What ``categories=None`` runs: RIME's stress-testing default (Model Performance, Subset
+#: Performance, Transformations, Attacks; the local engine runs those it has tests for).
+DEFAULT_CATEGORIES: tuple[str, ...] = tuple(c.display_name for c in STRESS_TEST_DEFAULT_CATEGORIES)
+
+#: Every category a RIME stress test can run (the continuous-testing-only and custom ones left out).
+RIME_STRESS_CATEGORIES: tuple[TestCategory, ...] = tuple(
+    c
+    for c in TestCategory
+    if c not in (TestCategory.UNSPECIFIED, TestCategory.CUSTOM, TestCategory.SUBSET_PERFORMANCE_DEGRADATION)
+)
 
 
 @dataclass(frozen=True)
@@ -104,17 +121,21 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         the map index), which is what lets a retry find its run. Keep it unique per task
         instance. (templated)
     :param categories: Test categories to run (``"drift"``, ``"Model Performance"`` or
-        ``"TEST_CATEGORY_TYPE_DRIFT"``); all by default. (templated)
+        ``"TEST_CATEGORY_TYPE_DRIFT"``). ``None`` (the default) runs RIME's stress-testing
+        default, :data:`DEFAULT_CATEGORIES`: Model Performance, Subset Performance,
+        Transformations and Attacks (the local engine runs the first two: the others call the
+        model). :data:`ALL_CATEGORIES` (``"all"``) runs every category the server runs for the
+        project. (templated)
     :param test_suite_config: RIME's ``test_suite_config`` (``global_test_sensitivity``,
         ``individual_tests_config``, ``global_exclude_columns``). (templated)
-    :param categorical_features: Columns to treat as categorical.
+    :param categorical_features: Columns to treat as categorical. (templated)
     :param fail_on: Severity gate: ``"none"`` never fails on results, ``"warning"`` fails on
-        any warning or alert, ``"alert"`` fails on alerts (high severity or failed tests).
+        any warning or alert, ``"alert"`` fails on alerts (high severity or failed tests). (templated)
     :param deferrable: Wait in the triggerer instead of a worker slot; default from
         ``[operators] default_deferrable``.
-    :param poll_interval: Seconds between status checks.
+    :param poll_interval: Seconds between status checks. (templated)
     :param timeout: Longest wait for the stress test in seconds; the job is cancelled after.
-        ``None`` waits forever.
+        ``None`` waits forever. (templated)
     :param durable: (Airflow 3.3+, from ``ResumableJobMixin``) keep the job id in the task state
         store so a retry re-attaches to it; default ``True``.
     :param wait_for_registry_validation: Wait until RIME has validated newly registered data
@@ -123,6 +144,7 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
     """
 
     template_fields: Sequence[str] = (
+        "rime_conn_id",
         "project",
         "project_description",
         "reference_data",
@@ -135,6 +157,10 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         "model_name",
         "test_suite_config",
         "categories",
+        "categorical_features",
+        "fail_on",
+        "poll_interval",
+        "timeout",
     )
     template_fields_renderers = {"test_suite_config": "json"}
     operator_extra_links = (RimeStressTestLink(),)
@@ -156,13 +182,13 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         model_dir: str | None = None,
         model_name: str | None = None,
         run_name: str | None = None,
-        categories: list[str] | None = None,
+        categories: list[str] | str | None = None,
         test_suite_config: dict[str, Any] | None = None,
         categorical_features: list[str] | None = None,
         fail_on: str = "none",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 10,
-        timeout: float | None = None,
+        poll_interval: float | str = 10,
+        timeout: float | str | None = None,
         wait_for_registry_validation: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -181,19 +207,20 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         self.categories = categories
         self.test_suite_config = test_suite_config
         self.categorical_features = categorical_features
-        self.fail_on = str(fail_on).lower()
+        self.fail_on = fail_on
         self.deferrable = deferrable
-        self.poll_interval = poll_interval
-        self.timeout = timeout
+        self.poll_interval: Any = poll_interval
+        self.timeout: Any = timeout
         self.wait_for_registry_validation = wait_for_registry_validation
         self.job_id: str | None = None
         self.test_run_id: str | None = None
         self.project_id: str | None = None
         self._pushed_job_id: str | None = None
         self._result: tuple[str, dict[str, Any]] | None = None
-        # Bad arguments that are already known at parse time fail the DAG import.
-        self._validate_static()
-        if isinstance(categories, list) and not any(_is_template(c) for c in categories):
+        # Bad arguments that are already known at parse time fail the DAG import (templated
+        # ones are checked once rendered, before any remote call).
+        self._validate_static(at_parse=True)
+        if isinstance(categories, str | list | tuple) and not _is_template(categories):
             self._categories()
 
     @cached_property
@@ -205,22 +232,60 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
 
     # ------------------------------------------------------------------ 1. validate
 
-    def _validate_static(self) -> None:
-        FailOn.parse(self.fail_on)
-        if not self.poll_interval or self.poll_interval <= 0:
-            raise ValueError(
-                f"poll_interval must be a positive number of seconds; got {self.poll_interval!r}"
-            )
-        if self.timeout is not None and self.timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds or None; got {self.timeout!r}")
+    def _validate_static(self, at_parse: bool = False) -> None:
+        """Check ``fail_on``, ``poll_interval`` and ``timeout``; at parse time, only untemplated values."""
+        if not (at_parse and _is_template(self.fail_on)):
+            self.fail_on = str(self.fail_on).strip().lower()
+            FailOn.parse(self.fail_on)
+        if not (at_parse and _is_template(self.poll_interval)):
+            self.poll_interval = _seconds(self.poll_interval, "poll_interval")
+            if self.poll_interval is None:
+                raise ValueError("poll_interval must be a positive number of seconds; got None")
+        if not (at_parse and _is_template(self.timeout)):
+            self.timeout = _seconds(self.timeout, "timeout")
+
+    def _wants_all_categories(self) -> bool:
+        categories = self.categories
+        if isinstance(categories, str):
+            return categories.strip().lower() == ALL_CATEGORIES
+        return any(str(c).strip().lower() == ALL_CATEGORIES for c in categories or ())
 
     def _categories(self) -> list[TestCategory] | None:
-        """The categories in RIME's spelling (``TEST_CATEGORY_TYPE_*``); ``None`` runs RIME's default set."""
+        """The categories in RIME's spelling (``TEST_CATEGORY_TYPE_*``); ``None`` runs RIME's default set.
+
+        :data:`ALL_CATEGORIES` is resolved with the server when the test is started.
+        """
         if not self.categories:
             return None
-        if isinstance(self.categories, str):
-            raise ValueError(f"categories must be a list of category names; got {self.categories!r}")
-        return [TestCategory.parse(str(c)) for c in self.categories]
+        if self._wants_all_categories():
+            if not isinstance(self.categories, str) and len(self.categories) > 1:
+                raise ValueError(
+                    f"categories: {ALL_CATEGORIES!r} already means every category; pass it alone "
+                    f"(categories={ALL_CATEGORIES!r}); got {self.categories!r}"
+                )
+            return None
+        names = _string_list(self.categories, "categories", f"or {ALL_CATEGORIES!r}")
+        return [TestCategory.parse(c) for c in names] or None
+
+    def _categorical_features(self) -> list[str] | None:
+        if self.categorical_features in (None, "", []):
+            return None
+        return _string_list(self.categorical_features, "categorical_features")
+
+    def _server_categories(self, project_id: str) -> list[TestCategory]:
+        """Every category the server runs for the project (what :data:`ALL_CATEGORIES` stands for)."""
+        project = self.hook.get_project(project_id)
+        named = []
+        for value in project.get("stressTestCategories") or []:
+            try:
+                named.append(TestCategory.parse(str(value)))
+            except ValueError:
+                self.log.info("Skipping category %r, unknown to this provider version", value)
+        categories = named or list(RIME_STRESS_CATEGORIES)
+        self.log.info(
+            "categories=%r: running %s", ALL_CATEGORIES, ", ".join(c.display_name for c in categories)
+        )
+        return categories
 
     def _suite_config(self) -> TestSuiteConfig | None:
         """``test_suite_config`` as RIME takes it, without changing the user's dict."""
@@ -267,7 +332,7 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
             "label_col": [self.label_col],
             "pred_col": [self.pred_col] if self.pred_col else [],
             "timestamp_col": [self.timestamp_col] if self.timestamp_col else [],
-            "categorical_features": list(self.categorical_features or []),
+            "categorical_features": self._categorical_features() or [],
         }
         for source, argument in (
             (inputs.reference, "reference_data"),
@@ -289,14 +354,23 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
             self.run_name = name
         return self.run_name
 
-    def _test_run_config(self, run_name: str, ref_id: str, eval_id: str, model_id: str) -> TestRunConfig:
+    def _test_run_config(
+        self, run_name: str, ref_id: str, eval_id: str, model_id: str, project_id: str | None = None
+    ) -> TestRunConfig:
         from airflow_provider_rime.rime_api.documents import RimeUUID, StressDataInfo, TestRunConfig
 
+        categories: list[TestCategory] | None
+        if self._wants_all_categories():
+            if project_id is None:
+                raise ValueError(f"categories={ALL_CATEGORIES!r} needs the project to ask the server")
+            categories = self._server_categories(project_id)
+        else:
+            categories = self._categories()
         return TestRunConfig(
             run_name=run_name,
             data_info=StressDataInfo(ref_dataset_id=ref_id, eval_dataset_id=eval_id),
             model_id=RimeUUID.of(model_id),
-            categories=self._categories(),
+            categories=categories,
             test_suite_config=self._suite_config(),
         )
 
@@ -327,7 +401,7 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
             "label_col": self.label_col,
             "pred_col": self.pred_col,
             "timestamp_col": self.timestamp_col,
-            "categorical_features": self.categorical_features,
+            "categorical_features": self._categorical_features(),
         }
         reference = hook.register_dataset_once(project_id, inputs.reference, role="reference", **columns)
         evaluation = hook.register_dataset_once(project_id, inputs.evaluation, role="evaluation", **columns)
@@ -342,7 +416,9 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         if self.wait_for_registry_validation:
             for dataset_id in dict.fromkeys((reference.dataset_id, evaluation.dataset_id)):
                 hook.wait_for_validation("dataset", partial(hook.get_dataset, dataset_id), dataset_id)
-        config = self._test_run_config(run_name, reference.dataset_id, evaluation.dataset_id, model_id)
+        config = self._test_run_config(
+            run_name, reference.dataset_id, evaluation.dataset_id, model_id, project_id
+        )
         try:
             hook.validate_test_run_config(config)
         except RimeNotFoundError:
@@ -522,6 +598,65 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
             raise RimeSeverityGateError(reason)
         return result
 
+    # ------------------------------------------------------------------ 6. lineage
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """OpenLineage, as the task starts: the reference and evaluation data it reads."""
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        return OperatorLineage(inputs=self._lineage_inputs(with_assertions=False))
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage, once the test ran: the inputs, RIME's verdicts on the evaluation data as
+        ``dataQualityAssertions``, and the test run as the external query of the run."""
+        from airflow.providers.common.compat.openlineage.facet import ExternalQueryRunFacet
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        run_facets: dict[str, Any] = {}
+        if self.test_run_id:
+            run_facets["externalQuery"] = ExternalQueryRunFacet(
+                externalQueryId=self.test_run_id, source=self.hook.settings.base_url
+            )
+        return OperatorLineage(inputs=self._lineage_inputs(with_assertions=True), run_facets=run_facets)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage of a failed task: as on completion (a task failed by ``fail_on`` has results)."""
+        return self.get_openlineage_facets_on_complete(task_instance)
+
+    def _lineage_inputs(self, with_assertions: bool) -> list[Any]:
+        from airflow_provider_rime.utils.lineage import (
+            DatasetName,
+            assertions,
+            data_source_name,
+            input_dataset,
+        )
+
+        rime_url = self.hook.settings.base_url
+        names: list[DatasetName | None] = []
+        for value, argument in (
+            (self.reference_data, "reference_data"),
+            (self.evaluation_data, "evaluation_data"),
+        ):
+            try:
+                names.append(data_source_name(resolve_data_source(value, argument), rime_url))
+            except (OSError, ValueError) as exc:
+                self.log.info("No lineage for %s: %s", argument, exc)
+                names.append(None)
+        reference, evaluation = names
+        verdicts = None
+        if with_assertions and self.test_run_id:
+            test_names = {
+                str(b.get("testType")): str(b.get("testName") or b.get("testType"))
+                for b in self.hook.list_batch_results(self.test_run_id)
+            }
+            verdicts = assertions(self.hook.list_test_cases(self.test_run_id), test_names)
+        inputs = []
+        if reference is not None and reference != evaluation:
+            inputs.append(input_dataset(reference))
+        if evaluation is not None:
+            inputs.append(input_dataset(evaluation, verdicts))
+        return inputs
+
     def on_kill(self) -> None:
         """Cancel the RIME job when the task is killed."""
         if self.job_id:
@@ -559,4 +694,36 @@ def _job_status(value: str) -> JobStatus:
 
 
 def _is_template(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return any(_is_template(v) for v in value)
     return isinstance(value, str) and "{{" in value
+
+
+def _string_list(value: Any, name: str, alternative: str = "") -> list[str]:
+    """A list of names from a list, or from its rendered text (a JSON list, or ``a, b``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = None
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        also = f" {alternative}" if alternative else ""
+        raise ValueError(f"{name} must be a list of names{also}; got {value!r}")
+    return [str(v) for v in value]
+
+
+def _seconds(value: Any, name: str) -> float | None:
+    """A positive number of seconds from a number or its rendered text; ``None`` stays ``None``."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number of seconds; got {value!r}") from None
+    if isinstance(value, bool) or not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds; got {value!r}")
+    return seconds

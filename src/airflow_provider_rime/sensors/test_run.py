@@ -31,13 +31,13 @@ class RimeTestRunSensor(BaseSensorOperator):
     fails the task, or skips it when ``soft_fail`` is set. With ``deferrable`` the wait
     happens in the triggerer and ``timeout`` bounds it.
 
-    :param rime_conn_id: The Airflow connection to RIME.
+    :param rime_conn_id: The Airflow connection to RIME. (templated)
     :param job_id: The RIME job to wait for. (templated)
     :param test_run_id: The test run to wait for, when no job id is given. (templated)
     :param deferrable: Wait in the triggerer; default from ``[operators] default_deferrable``.
     """
 
-    template_fields: Sequence[str] = ("job_id", "test_run_id")
+    template_fields: Sequence[str] = ("rime_conn_id", "job_id", "test_run_id")
     ui_color = "#5d3fd3"
     ui_fgcolor = "#ffffff"
 

@@ -13,6 +13,7 @@ import importlib
 from airflow_provider_rime.local.catalogue.registry import (
     CATALOGUE,
     default_stress_categories,
+    model_categories,
     register,
     runnable_categories,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "CATALOGUE",
     "PlannedTest",
     "default_stress_categories",
+    "model_categories",
     "plan_tests",
     "register",
     "run_tests",

@@ -62,6 +62,16 @@ _THRESHOLD_FACTORS = {
     TestSensitivity.MORE_SENSITIVE: 2.0 / 3.0,
 }
 
+# How much the false-alarm rate of a significance test moves with the global sensitivity,
+# together with the effect sizes above: less sensitive tests at a fifth of the error rate
+# (0.05 -> 0.01), more sensitive ones at twice it (0.05 -> 0.1).
+_ERROR_RATE_FACTORS = {
+    TestSensitivity.LESS_SENSITIVE: 0.2,
+    TestSensitivity.DEFAULT: 1.0,
+    TestSensitivity.UNSPECIFIED: 1.0,
+    TestSensitivity.MORE_SENSITIVE: 2.0,
+}
+
 
 def parse_sensitivity(value: str | None) -> TestSensitivity:
     """``global_test_sensitivity`` as given: the wire name, the short name or nothing (default).
@@ -224,6 +234,12 @@ class SuiteConfig:
     def threshold_factor(self) -> float:
         """Multiplier of "how bad before we warn" thresholds for the global sensitivity."""
         return _THRESHOLD_FACTORS[self.sensitivity]
+
+    @property
+    def error_rate_factor(self) -> float:
+        """Multiplier of a significance test's error rate (its p-value threshold) for the global
+        sensitivity: moves with :attr:`threshold_factor`."""
+        return _ERROR_RATE_FACTORS[self.sensitivity]
 
 
 class RunCache:

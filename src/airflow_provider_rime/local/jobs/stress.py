@@ -25,9 +25,15 @@ from airflow_provider_rime.local.catalogue.types import (
     TestBatch,
     parse_sensitivity,
 )
-from airflow_provider_rime.local.data import DataError, missing_column_message, read_table
+from airflow_provider_rime.local.data import (
+    DataError,
+    DataRoots,
+    check_unchanged,
+    missing_column_message,
+    read_table,
+)
 from airflow_provider_rime.local.jobs.queue import StressTestPayload
-from airflow_provider_rime.local.jobs.status import finish_job
+from airflow_provider_rime.local.jobs.status import Cancelled, finish_job
 from airflow_provider_rime.local.jobs.validation import data_file_path, model_source, read_stored
 from airflow_provider_rime.local.models import (
     ModelCallError,
@@ -58,10 +64,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VALIDATION_WAIT_SECONDS = 600
-
-
-class Cancelled(Exception):
-    pass
 
 
 def _wait_until_validated(sessions: sessionmaker[Session], dataset_ids: list[str]) -> None:
@@ -103,7 +105,7 @@ def _labels(frame: pd.DataFrame, column: str, data_name: str) -> np.ndarray:
 
 
 def _predictions(
-    session: Session, model_id: str, dataset: Dataset, n_rows: int, data_name: str
+    session: Session, model_id: str, dataset: Dataset, n_rows: int, data_name: str, roots: DataRoots
 ) -> tuple[np.ndarray | None, str | None]:
     import numpy as np
     import pandas as pd
@@ -115,7 +117,9 @@ def _predictions(
         raise DataError(f"the predictions for the {data_name} are invalid: {pred.validity_message}")
     info = read_stored(PredInfo, pred.pred_info, "predInfo")
     column = (info.pred_params.pred_col if info.pred_params else None) or "pred"
-    frame = read_table(data_file_path(info.connection_info, "predInfo"))
+    path = data_file_path(info.connection_info, "predInfo")
+    check_unchanged(path, roots, pred.content_digest, f"the predictions file for the {data_name}")
+    frame = read_table(path, roots)
     if column not in frame.columns:
         raise DataError(
             missing_column_message(
@@ -155,13 +159,15 @@ class LoadedRun:
     model_ref_rows: pd.DataFrame | None = None
 
 
-def load_inputs(sessions: sessionmaker[Session], payload: StressTestPayload) -> StressInputs:
+def load_inputs(
+    sessions: sessionmaker[Session], payload: StressTestPayload, roots: DataRoots
+) -> StressInputs:
     """Read the registered data and predictions of a stress test into ``StressInputs``."""
-    return load_run(sessions, payload, with_model=False).inputs
+    return load_run(sessions, payload, roots, with_model=False).inputs
 
 
 def load_run(
-    sessions: sessionmaker[Session], payload: StressTestPayload, *, with_model: bool = True
+    sessions: sessionmaker[Session], payload: StressTestPayload, roots: DataRoots, *, with_model: bool = True
 ) -> LoadedRun:
     """The run's inputs and, with ``with_model`` and a model file, the model's source and the
     frames it is called on (every column but label and predictions)."""
@@ -179,7 +185,9 @@ def load_run(
         params: dict[str, DataParams] = {}
         for ds, role in ((ref_ds, "reference data"), (eval_ds, "evaluation data")):
             info = read_stored(DataInfo, ds.data_info, "dataInfo")
-            frames[role] = read_table(data_file_path(info.connection_info, "dataInfo"))
+            path = data_file_path(info.connection_info, "dataInfo")
+            check_unchanged(path, roots, ds.content_digest, f"the {role} {ds.name!r}")
+            frames[role] = read_table(path, roots)
             params[role] = info.data_params or DataParams()
 
         label_col = params["reference data"].label_col or params["evaluation data"].label_col
@@ -197,12 +205,12 @@ def load_run(
         preds: dict[str, np.ndarray | None] = {}
         pred_cols: set[str] = set()
         for ds, role in ((ref_ds, "reference data"), (eval_ds, "evaluation data")):
-            values, column = _predictions(s, payload.model_id, ds, len(frames[role]), role)
+            values, column = _predictions(s, payload.model_id, ds, len(frames[role]), role, roots)
             preds[role] = values
             if column:
                 pred_cols.add(column)
         model_row = s.get(Model, payload.model_id)
-        source = model_source(model_row) if with_model and model_row is not None else None
+        source = model_source(model_row, roots) if with_model and model_row is not None else None
 
     if (preds["reference data"] is None) != (preds["evaluation data"] is None):
         missing = "reference" if preds["reference data"] is None else "evaluation"
@@ -269,8 +277,35 @@ def _attach_model(run: LoadedRun, process: ModelProcess) -> None:
     run.inputs.model = predict
 
 
+def add_batch_rows(s: Session, run_id: str, batch: TestBatch, position: int) -> None:
+    """Add a test batch's result and its test cases to the session (the caller commits)."""
+    doc = render.test_batch(run_id, batch)
+    s.add(
+        TestBatchResult(
+            test_run_id=run_id,
+            test_type=batch.test_type,
+            position=position,
+            category=batch.category.value,
+            severity=doc["severity"],
+            doc=doc,
+        )
+    )
+    for i, case in enumerate(batch.cases):
+        case_doc = render.test_case(run_id, batch, i)
+        s.add(
+            TestCaseResult(
+                test_run_id=run_id,
+                test_type=batch.test_type,
+                position=i,
+                severity=case_doc["severity"],
+                importance=float(case.importance) if math.isfinite(case.importance) else 0.0,
+                doc=case_doc,
+            )
+        )
+
+
 def run_stress_test_job(
-    sessions: sessionmaker[Session], job_id: str, is_cancelled: Callable[[], bool]
+    sessions: sessionmaker[Session], job_id: str, is_cancelled: Callable[[], bool], roots: DataRoots
 ) -> None:
     started = time.perf_counter()
     with sessions() as s:
@@ -280,7 +315,7 @@ def run_stress_test_job(
         assert run_id is not None
 
     log.info("loading data for test run %s", run_id)
-    loaded = load_run(sessions, payload)
+    loaded = load_run(sessions, payload, roots)
     inputs = loaded.inputs
     log.info(
         "loaded %d reference and %d evaluation rows, %d features (%s)",
@@ -309,29 +344,7 @@ def run_stress_test_job(
         batch_status[test.spec.key] = TestTaskStatus.COMPLETED
         with sessions.begin() as s:
             if batch is not None:
-                doc = render.test_batch(run_id, batch)
-                s.add(
-                    TestBatchResult(
-                        test_run_id=run_id,
-                        test_type=batch.test_type,
-                        position=position["batch"],
-                        category=batch.category.value,
-                        severity=doc["severity"],
-                        doc=doc,
-                    )
-                )
-                for i, case in enumerate(batch.cases):
-                    case_doc = render.test_case(run_id, batch, i)
-                    s.add(
-                        TestCaseResult(
-                            test_run_id=run_id,
-                            test_type=batch.test_type,
-                            position=i,
-                            severity=case_doc["severity"],
-                            importance=float(case.importance) if math.isfinite(case.importance) else 0.0,
-                            doc=case_doc,
-                        )
-                    )
+                add_batch_rows(s, run_id, batch, position["batch"])
                 position["batch"] += 1
             s.get_one(Job, job_id).progress = render.progress(
                 run_id, TestTaskStatus.RUNNING, batch_status.items()

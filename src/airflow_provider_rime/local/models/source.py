@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from airflow_provider_rime.local.data import DataError, resolve_path
+from airflow_provider_rime.local.data import DataError, DataRoots
 
 #: Beside a RIME model file: ``{"params": {...}}`` for ``get_predict_df(**params)``.
 MODEL_LOADING_FILE = "model_loading.json"
@@ -35,7 +35,7 @@ class ModelSource:
         return {"kind": self.kind, "location": self.location, "params": self.params}
 
 
-def resolve_model_source(path: str, name: str) -> ModelSource:
+def resolve_model_source(path: str, name: str, roots: DataRoots) -> ModelSource:
     """The model behind a registration's ``modelInfo.modelPath.path``.
 
     Raises
@@ -45,11 +45,12 @@ def resolve_model_source(path: str, name: str) -> ModelSource:
     """
     if path.startswith(_MLFLOW_SCHEMES):
         return ModelSource("mlflow", path, name)
-    resolved = resolve_path(path)
+    where = "modelInfo.modelPath.path"
+    resolved = roots.check(path, where)  # nothing outside the data roots is read, nor its existence told
     if resolved.is_dir():
         if (resolved / "MLmodel").is_file():
             return ModelSource("mlflow", str(resolved), name)
-        resolved = resolved / "model.py"
+        resolved = roots.check(str(resolved / "model.py"), where)
     if not resolved.is_file():
         raise DataError(
             f"{path}: no such model file (expected a .py file defining predict_df or predict_dict, "
