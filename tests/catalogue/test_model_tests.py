@@ -24,8 +24,8 @@ from airflow_provider_rime.local.models import (
     resolve_model_source,
 )
 from airflow_provider_rime.rime_api.enums import TestCategory
+from rime_dev.model_zoo import WEAKNESSES, frames, model_dir
 from tests.catalogue.helpers import build_inputs, flagged, metric, run
-from tests.models import WEAKNESSES, frames, model_dir
 
 # The model files of these tests lie in tmp dirs; the data-roots rule has its own tests.
 ANYWHERE = DataRoots.of(["/"])

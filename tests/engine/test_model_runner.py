@@ -1,6 +1,6 @@
 """Registered models run in their own limited process: misbehaving ones fail their job, not the engine.
 
-Each hostile model (``tests/models/hostile``) is registered through the REST API and stress
+Each hostile model (``rime_dev/model_zoo/hostile``) is registered through the REST API and stress
 tested on small data; the job ends FAILED with a message naming the model and the cause, and
 the engine keeps answering. The session's engine runs with ``RIME_LOCAL_MODEL_TIMEOUT`` from
 ``tests/conftest.py``; the process-level tests use their own short limits.
@@ -22,8 +22,8 @@ from airflow_provider_rime.local.models import (
     ModelProcess,
     resolve_model_source,
 )
+from rime_dev.model_zoo import frames, hostile_dir
 from tests.engine.flow import ok, register_dataset, wait_job, wait_valid
-from tests.models import frames, hostile_dir
 
 # The model files of these tests lie in tmp dirs; the data-roots rule has its own tests.
 ANYWHERE = DataRoots.of(["/"])

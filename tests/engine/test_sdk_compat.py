@@ -144,7 +144,7 @@ def test_sdk_on_walkthrough_data(sdk_client, fraud_dir, tmp_path):
 def test_sdk_reads_transformations_and_attacks(sdk_client, tmp_path):
     """A model directory uploaded and registered through rime-sdk; RIME's default categories run
     (Model and Subset Performance, Transformations, Attacks) and the client reads them all."""
-    from tests.models import frames, model_dir, rules_predict
+    from rime_dev.model_zoo import frames, model_dir, rules_predict
 
     ref, ev = frames(seed=11, n=300)
     predict = rules_predict("robust")

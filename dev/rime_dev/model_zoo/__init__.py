@@ -1,4 +1,4 @@
-"""Model directories for the model-runner and model-test tests: weak spots planted on purpose.
+"""Model directories with weak spots planted on purpose: ground truth for the model-based tests.
 
 ``rules_model.py`` is a RIME ``model_loading`` file: ``get_predict_df(weakness=...)`` returns a
 scoring function over the columns of :func:`frames`. ``robust`` coerces types, imputes nulls,
