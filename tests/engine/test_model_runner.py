@@ -22,7 +22,7 @@ from airflow_provider_rime.local.models import (
     ModelProcess,
     resolve_model_source,
 )
-from rime_dev.model_zoo import frames, hostile_dir
+from rime_dev.model_zoo import frames, hostile_dir, model_dir
 from tests.engine.flow import ok, register_dataset, wait_job, wait_valid
 
 # The model files of these tests lie in tmp dirs; the data-roots rule has its own tests.
@@ -155,3 +155,36 @@ def test_model_that_fails_to_load_is_invalid(api, project_id, tmp_path):
     assert model["validityStatusMessage"].startswith(
         "model 'broken' raised ModuleNotFoundError at model.py:1 in <module> when loading it"
     )
+
+
+def test_model_without_registered_predictions_predicts_and_abnormal_inputs_show_its_impact(
+    api, project_id, tmp_path
+):
+    """No predictions registered: the engine calls the model for them (as RIME does), so
+    performance runs and abnormal inputs report what failing rows do to this model."""
+    ref, ev = frames(seed=6, n=300)
+    ev.loc[:59, "age"] = None  # the reference has no missing ages
+    ids = {}
+    for split, frame in (("ref", ref), ("eval", ev)):
+        path = tmp_path / f"{split}.parquet"
+        frame.to_parquet(path, index=False)
+        ids[split] = register_dataset(api, project_id, f"impact-{split}", path)
+    model_id, _ = _register_model(api, project_id, "wrong-on-null-age", model_dir(tmp_path, "nulls"))
+    config = {
+        "run_name": "impact",
+        "data_info": {"ref_dataset_id": ids["ref"], "eval_dataset_id": ids["eval"]},
+        "model_id": {"uuid": model_id},
+        "categories": ["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE", "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS"],
+    }
+    job = ok(api.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]
+    done = wait_job(api, job["jobId"], timeout=240)
+    assert done["status"] == "JOB_STATUS_SUCCEEDED", done
+    run_id = done["jobData"]["stress"]["testRunId"]
+    cases = ok(api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500}))
+    by_test = {(c["testBatchType"], tuple(c["features"])): c for c in cases["testCases"]}
+    assert any(test == "auc_degradation" for test, _ in by_test)  # performance from the model's answers
+    null_age = by_test[("null_check", ("age",))]
+    assert null_age["severity"] == "SEVERITY_ALERT"
+    assert "the model's accuracy there is" in null_age["explanation"]
+    metrics = {m["metric"]: m for m in null_age["metrics"]}
+    assert metrics["Average Prediction Shift"]["floatValue"] > 0.5  # the model answers 0.97 there
