@@ -188,3 +188,28 @@ def test_model_without_registered_predictions_predicts_and_abnormal_inputs_show_
     assert "the model's accuracy there is" in null_age["explanation"]
     metrics = {m["metric"]: m for m in null_age["metrics"]}
     assert metrics["Average Prediction Shift"]["floatValue"] > 0.5  # the model answers 0.97 there
+
+
+def test_model_execution_off_refuses_model_categories_and_skips_loading(monkeypatch):
+    """``--no-model-execution`` (RIME_LOCAL_MODEL_EXECUTION=0): configs naming Transformations
+    or Attacks are refused with the reason; the default categories leave them out."""
+    from airflow_provider_rime.local.errors import InvalidInput
+    from airflow_provider_rime.local.services.stress_tests import check_test_run_config
+    from airflow_provider_rime.rime_api.documents import TestRunConfig
+
+    monkeypatch.setenv("RIME_LOCAL_MODEL_EXECUTION", "0")
+    config = {
+        "run_name": "off",
+        "data_info": {"ref_dataset_id": "r", "eval_dataset_id": "e"},
+        "model_id": {"uuid": "m"},
+        "categories": ["TEST_CATEGORY_TYPE_TRANSFORMATIONS"],
+    }
+    with pytest.raises(
+        InvalidInput, match="calls the model, and model execution is turned off on this engine"
+    ):
+        check_test_run_config(TestRunConfig.model_validate(config), "testRunConfig")
+    del config["categories"]
+    assert check_test_run_config(TestRunConfig.model_validate(config), "testRunConfig").categories is None
+    monkeypatch.setenv("RIME_LOCAL_MODEL_EXECUTION", "1")
+    config["categories"] = ["TEST_CATEGORY_TYPE_ADVERSARIAL"]
+    check_test_run_config(TestRunConfig.model_validate(config), "testRunConfig")
