@@ -14,8 +14,9 @@ each, on the first ``--eval-rows`` rows of ``fraud_eval.csv``:
   (``_giskard_worker.py``), with the model file imported directly.
 
 Measured: wall and CPU time (CPU includes child processes), and whether the planted weakness
-is found: for this project, the planted test alerts on the planted feature; for Giskard, an
-issue names the planted feature that the scan of the unweakened model did not report. The
+is found, judged the same way for both: a finding on the planted feature that the unweakened
+model did not get (for this project an alert (test, feature), for Giskard an issue (detector,
+features)); for this project also whether it is the planted test that newly alerts. The
 model is fitted once, in Giskard's venv (its pickle loads in both). Results in
 ``benchmarks/results/model_tests_vs_giskard.json``.
 """
@@ -135,12 +136,36 @@ def ours(model_dir: Path, ref_path: Path, eval_path: Path) -> dict[str, Any]:
     return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "model_calls": calls, "alerts": alerts}
 
 
+def judge(rows: list[dict[str, Any]]) -> None:
+    """Add the detection verdicts to ``rows`` (the first row is the unweakened model)."""
+    base_alerts = {tuple(a) for a in rows[0]["ours"]["alerts"]}
+    base_issues = {(i["detector"], tuple(i["features"])) for i in rows[0]["giskard"]["issues"]}
+    for row in rows[1:]:
+        feature, test = PLANTED[row["weakness"]]
+        new_alerts = {tuple(a) for a in row["ours"]["alerts"]} - base_alerts
+        new_issues = {(i["detector"], tuple(i["features"])) for i in row["giskard"]["issues"]} - base_issues
+        row["ours_new_alerts"] = sorted(map(list, new_alerts))
+        row["ours_detected"] = any(f == feature for _, f in new_alerts)
+        row["ours_planted_test_newly_alerts"] = (test, feature) in new_alerts
+        row["giskard_new_issues"] = sorted([d, list(f)] for d, f in new_issues)
+        row["giskard_detected"] = any(feature in f for _, f in new_issues)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--eval-rows", type=int, default=5000)
+    parser.add_argument(
+        "--judge-only", action="store_true", help="recompute the verdicts of the saved results"
+    )
     args = parser.parse_args()
+    path = RESULTS / "model_tests_vs_giskard.json"
+    if args.judge_only:
+        saved = json.loads(path.read_text())
+        judge(saved["runs"])
+        path.write_text(json.dumps(saved, indent=1, default=list))
+        return
     python = giskard_python()
     work = WORK / "model-tests-vs-giskard"
     shutil.rmtree(work, ignore_errors=True)
@@ -155,8 +180,7 @@ def main() -> None:
     subprocess.run(
         [str(python), str(HERE / "_giskard_worker.py"), "train", str(ref_path), str(work)], check=True
     )
-    rows = []
-    baseline_issues: set[tuple[str, tuple[str, ...]]] = set()
+    rows: list[dict[str, Any]] = []
     for weakness in ("none", *PLANTED):
         model_dir = work / weakness
         model_dir.mkdir()
@@ -169,9 +193,6 @@ def main() -> None:
             [str(python), str(HERE / "_giskard_worker.py"), "scan", str(model_dir), str(eval_path), str(out)]
         )
         scan = json.loads(out.read_text())
-        issues = {(i["detector"], tuple(i["features"])) for i in scan["issues"]}
-        if weakness == "none":
-            baseline_issues = issues
         row: dict[str, Any] = {
             "weakness": weakness,
             "ours": mine,
@@ -184,13 +205,8 @@ def main() -> None:
             "wall_ratio": round(mine["wall_s"] / g_wall, 4),
             "cpu_ratio": round(mine["cpu_s"] / g_cpu, 4),
         }
-        if weakness in PLANTED:
-            feature, test = PLANTED[weakness]
-            row["ours_detected"] = [test, feature] in [list(a) for a in mine["alerts"]]
-            new = issues - baseline_issues
-            row["giskard_new_issues"] = sorted(map(list, new))
-            row["giskard_detected"] = any(feature in f for _, f in new)
         rows.append(row)
+        judge(rows)
         log(
             f"{weakness:15s} ours {mine['wall_s']:7.2f} s wall {mine['cpu_s']:7.2f} s cpu | giskard "
             f"{g_wall:7.2f} s wall {g_cpu:7.2f} s cpu | found: ours {row.get('ours_detected')} "
@@ -203,7 +219,6 @@ def main() -> None:
         "giskard": scan["giskard"],
         "runs": rows,
     }
-    path = RESULTS / "model_tests_vs_giskard.json"
     path.write_text(json.dumps(result, indent=1, default=list))
     log(f"wrote {path}")
 
