@@ -385,7 +385,13 @@ def run_stress_test_job(
             s.execute(delete(TestBatchResult).where(TestBatchResult.test_run_id == run_id))
             s.execute(delete(CategoryResult).where(CategoryResult.test_run_id == run_id))
 
-        batches = run_tests(inputs, planned, on_batch_done)
+        try:
+            batches = run_tests(inputs, planned, on_batch_done)
+        except ModelCallFailed as exc:
+            # Tests catch what the model does on perturbed rows; this was on untouched rows.
+            raise DataError(
+                f"{exc} (on untouched evaluation rows, which the model tests compare against)"
+            ) from None
 
     results = render.category_results(run_id, batches)
     metrics = render.test_run_metrics(
