@@ -23,12 +23,14 @@ MODEL_TYPES: tuple[str, ...] = (
     "logistic-regression-classifier",
 )
 
-#: The stress test's categories: RIME's defaults (Model and Subset Performance) plus the
-#: data tests the walkthrough talks about. Transformations and Attacks need model calls,
-#: which the local engine does not make yet.
+#: The stress test's categories: RIME's defaults (Model and Subset Performance,
+#: Transformations and Attacks, which call the uploaded model directory's ``predict_df``)
+#: plus the data tests the walkthrough talks about.
 STRESS_TEST_CATEGORIES: tuple[str, ...] = (
     "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",
     "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE",
+    "TEST_CATEGORY_TYPE_TRANSFORMATIONS",
+    "TEST_CATEGORY_TYPE_ADVERSARIAL",
     "TEST_CATEGORY_TYPE_DRIFT",
     "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS",
     "TEST_CATEGORY_TYPE_DATA_CLEANLINESS",

@@ -171,6 +171,9 @@ def test_dag_runs_end_to_end(rime_connection: str, tmp_path: Path, monkeypatch: 
         assert tags["RIME Stress Test Link"].startswith("http")
         assert tags["RIME Project ID"] == run.data.params["rime_project_id"]
         assert [a.path for a in client.list_artifacts(run.info.run_id, "rime")], "no result artifacts"
+        # The uploaded model directory's predict_df was called: RIME's model-based categories ran.
+        categories = {c["testCategory"] for c in hook.get_category_results(test_run["testRunId"])}
+        assert {"TEST_CATEGORY_TYPE_TRANSFORMATIONS", "TEST_CATEGORY_TYPE_ADVERSARIAL"} <= categories
 
     production = client.get_model_version_by_alias(REGISTERED_MODEL, PRODUCTION_ALIAS)
     best = max(runs, key=lambda run: run.data.metrics["rime_pass_rate"])
