@@ -359,6 +359,7 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
     ) -> TestRunConfig:
         from airflow_provider_rime.rime_api.documents import RimeUUID, StressDataInfo, TestRunConfig
 
+        categories: list[TestCategory] | None
         if self._wants_all_categories():
             if project_id is None:
                 raise ValueError(f"categories={ALL_CATEGORIES!r} needs the project to ask the server")
