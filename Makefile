@@ -8,7 +8,7 @@ RIME_SDK_VERSION := 2.13.2
 export PYTHONPATH := $(CURDIR)/dev$(if $(PYTHONPATH),:$(PYTHONPATH))
 CODE := src dev tests example_dags benchmarks
 
-.PHONY: install test lint typecheck pytest demo demo-ui engine docs dist clean
+.PHONY: install chromium test lint typecheck pytest demo demo-ui engine docs dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,19 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[all,dev]"
 	# rime-sdk is a test-only tool: its pins (pandas<1.5, numpy<2) cannot install on 3.11.
 	$(BIN)/pip install --quiet --no-deps rime-sdk==$(RIME_SDK_VERSION)
+	$(MAKE) --no-print-directory chromium
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The browser tests drive Debian's chromium (Playwright downloads no browser of its own).
+# Installed when missing and apt-get can (as root); otherwise those tests skip and say why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } \
+	      || echo "chromium could not be installed: the browser tests will skip"; \
+	  else echo "chromium missing and apt-get unavailable (or not root): the browser tests will skip"; fi; }
 
 # Style, formatting, and the import rules between the packages (pyproject's [tool.importlinter]).
 lint: $(STAMP)

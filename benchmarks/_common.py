@@ -49,15 +49,19 @@ def source_state() -> dict[str, Any]:
     return {"commit": git("rev-parse", "--short", "HEAD"), "engine_sources_modified": bool(dirty)}
 
 
-def machine_info() -> dict[str, Any]:
-    cpu = "unknown"
+def cpu_name(default: str = "unknown") -> str:
+    """The CPU's model name from /proc/cpuinfo, or ``default`` where there is none."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return default
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = cpu_name()
     mem_kb = 0
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():

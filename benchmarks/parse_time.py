@@ -42,6 +42,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _common import cpu_name
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_DAGS = REPO_ROOT / "example_dags"
 EXAMPLE_DAG_FILE = EXAMPLE_DAGS / "rime_stress_testing.py"
@@ -203,15 +205,9 @@ def run(repetitions: int) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import airflow
+
+    cpu = cpu_name(default=platform.processor() or platform.machine())
 
     return {
         "cpu": cpu,

@@ -34,6 +34,8 @@ os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
 # One Fernet key for this process and the `airflow` CLI subprocesses, so they read each
 # other's encrypted connection passwords (unit-test mode otherwise makes one per process).
 os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", "cmltZS1wcm92aWRlci10ZXN0cy1mZXJuZXQta2V5ISE=")
+# The engine's model processes: a hung model is stopped after 20 s (tests/engine/test_model_runner).
+os.environ.setdefault("RIME_LOCAL_MODEL_TIMEOUT", "20")
 (_SESSION_DIR / "airflow").mkdir(exist_ok=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +58,23 @@ def start_engine(
     return _start_engine(
         data_dir, api_key=api_key, database_url=database_url, port=port, extra_args=extra_args
     )
+
+
+#: The environment variable of ``rime-local serve``'s data roots (the twin of ``--data-root``).
+DATA_ROOTS_ENV = "RIME_LOCAL_DATA_ROOTS"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_data_roots(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """What every engine of the session may read: pytest's temporary directories and the fraud data.
+
+    Tests register files they write under ``tmp_path``; engines inherit this environment.
+    """
+    roots = [tmp_path_factory.getbasetemp().resolve()]
+    if FRAUD_DIR.is_dir():
+        roots.append(FRAUD_DIR.resolve())
+    os.environ[DATA_ROOTS_ENV] = os.pathsep.join(map(str, roots))
+    return roots
 
 
 @pytest.fixture(scope="session")

@@ -59,7 +59,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -268,6 +268,18 @@ class _Frame:
         self.cat_specs: dict[str, _Categorical] = {}
         self.strings: dict[str, np.ndarray] = {}
 
+    def add_categorical(
+        self, rng: np.random.Generator, name: str, spec: _Categorical, drift: Mapping[str, float]
+    ) -> np.ndarray:
+        """Draw (and drift) one categorical column; return its contribution to the label's logit."""
+        codes = _draw_codes(rng, spec, self.n)
+        if name in drift:
+            codes = _drift_codes(rng, codes, len(spec.levels), drift[name])
+        self.codes[name], self.cat_specs[name] = codes, spec
+        self.strings[name] = _strings(spec.levels, codes)
+        assert spec.effects is not None
+        return np.append(np.asarray(spec.effects), 0.0)[codes]
+
 
 def _degrade_mask(frame: _Frame, values: Mapping[str, np.ndarray], degrade: Mapping[str, Any]) -> np.ndarray:
     feature = str(degrade.get("feature"))
@@ -305,19 +317,25 @@ def _shuffle_within(rng: np.random.Generator, pred: np.ndarray, rows: np.ndarray
     pred[rows] = pred[rng.permutation(rows)]
 
 
+class _Switches(NamedTuple):
+    """What a generator was asked to inject, checked."""
+
+    drift: Mapping[str, float]
+    degrade: Mapping[str, Any] | None
+    abnormal: list[tuple[str, str, int]]
+    with_pred: bool
+
+
 def _finish(
     frame: _Frame,
-    *,
     logit: np.ndarray,
     rng: np.random.Generator,
-    drift: Mapping[str, float],
-    degrade: Mapping[str, Any] | None,
-    abnormal: list[tuple[str, str, int]],
-    with_pred: bool,
+    switches: _Switches,
     order: Sequence[str],
     extra: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Labels, predictions, degrade and abnormal values, then the DataFrame."""
+    drift, degrade, abnormal, with_pred = switches
     n = frame.n
     true_logit = logit + drift.get(LABEL, 0.0)
     label = (rng.random(n) < _sigmoid(true_logit)).astype(np.int64)
@@ -415,13 +433,7 @@ def generate_fraud(
     frame = _Frame(n_rows)
     logit = np.full(n_rows, _FRAUD_INTERCEPT)
     for name, spec in _FRAUD_CATEGORICALS.items():
-        codes = _draw_codes(rng, spec, n_rows)
-        if name in drift_:
-            codes = _drift_codes(rng, codes, len(spec.levels), drift_[name])
-        frame.codes[name], frame.cat_specs[name] = codes, spec
-        frame.strings[name] = _strings(spec.levels, codes)
-        assert spec.effects is not None
-        logit += np.append(np.asarray(spec.effects), 0.0)[codes]
+        logit += frame.add_categorical(rng, name, spec, drift_)
     amount = _FRAUD_AMOUNT.draw(rng, n_rows, drift_.get("transaction_amount", 0.0))
     frame.numeric["transaction_amount"], frame.numeric_specs["transaction_amount"] = amount, _FRAUD_AMOUNT
     z = np.clip(_FRAUD_AMOUNT.standardised(amount), -4, 4)
@@ -441,17 +453,8 @@ def generate_fraud(
         "country",
         "timestamp",
     ]
-    return _finish(
-        frame,
-        logit=logit,
-        rng=rng,
-        drift=drift_,
-        degrade=degrade,
-        abnormal=abnormal_,
-        with_pred=with_pred,
-        order=order,
-        extra={"timestamp": timestamp},
-    )
+    switches = _Switches(drift_, degrade, abnormal_, with_pred)
+    return _finish(frame, logit, rng, switches, order, extra={"timestamp": timestamp})
 
 
 _NUMERIC_KINDS = ("normal", "lognormal", "uniform", "poisson")
@@ -527,24 +530,9 @@ def generate_wide(
                 spec.standardised(np.maximum(x, 1e-12) if spec.kind == "lognormal" else x), -4, 4
             )
     for j, name in enumerate(cat_names):
-        cspec = _wide_categorical_spec(j)
-        codes = _draw_codes(rng, cspec, n_rows)
-        if name in drift_:
-            codes = _drift_codes(rng, codes, len(cspec.levels), drift_[name])
-        frame.codes[name], frame.cat_specs[name] = codes, cspec
-        frame.strings[name] = _strings(cspec.levels, codes)
-        assert cspec.effects is not None
-        logit += np.append(np.asarray(cspec.effects), 0.0)[codes]
-    return _finish(
-        frame,
-        logit=logit,
-        rng=rng,
-        drift=drift_,
-        degrade=degrade,
-        abnormal=abnormal_,
-        with_pred=with_pred,
-        order=[*num_names, *cat_names],
-    )
+        logit += frame.add_categorical(rng, name, _wide_categorical_spec(j), drift_)
+    switches = _Switches(drift_, degrade, abnormal_, with_pred)
+    return _finish(frame, logit, rng, switches, [*num_names, *cat_names])
 
 
 Generator = Callable[..., pd.DataFrame]

@@ -32,7 +32,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,36 +62,18 @@ class DemoError(RuntimeError):
     """A step of the demo failed; the message says which and where its log is."""
 
 
-@dataclass(frozen=True)
 class DemoPaths:
-    """Where the demo keeps its state."""
+    """Where the demo keeps its state: everything under one root."""
 
-    root: Path
-    dags_folder: Path
-
-    @property
-    def airflow_home(self) -> Path:
-        return self.root / "airflow"
-
-    @property
-    def engine_dir(self) -> Path:
-        return self.root / "engine"
-
-    @property
-    def mlflow_dir(self) -> Path:
-        return self.root / "mlflow"
-
-    @property
-    def work_dir(self) -> Path:
-        return self.root / "work"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def mlflow_tracking_uri(self) -> str:
-        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+    def __init__(self, root: Path, dags_folder: Path) -> None:
+        self.root = root
+        self.dags_folder = dags_folder
+        self.airflow_home = root / "airflow"
+        self.engine_dir = root / "engine"
+        self.mlflow_dir = root / "mlflow"
+        self.work_dir = root / "work"
+        self.logs = root / "logs"
+        self.mlflow_tracking_uri = f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
 
     def make(self) -> None:
         for path in (self.airflow_home, self.engine_dir, self.mlflow_dir, self.work_dir, self.logs):

@@ -50,7 +50,13 @@ def build_inputs(
 
 
 def run(inputs: StressInputs) -> dict[str, TestBatch]:
-    planned = plan_tests(inputs.config, has_labels=inputs.has_labels, has_preds=inputs.has_preds)
+    planned = plan_tests(
+        inputs.config,
+        has_labels=inputs.has_labels,
+        has_preds=inputs.has_preds,
+        has_model=inputs.has_model,
+        has_protected=bool(inputs.protected_features),
+    )
     return {b.test_type: b for b in run_tests(inputs, planned)}
 
 

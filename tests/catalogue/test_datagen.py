@@ -16,17 +16,10 @@ from rime_dev.datagen import (
     reference_and_evaluation,
 )
 
+# The walkthrough's schema, in its order.
 FRAUD_COLUMNS = [
-    "category",
-    "card_type",
-    "card_company",
-    "transaction_amount",
-    "city",
-    "browser_version",
-    "country",
-    "timestamp",
-    "label",
-    "pred",
+    *("category", "card_type", "card_company", "transaction_amount"),
+    *("city", "browser_version", "country", "timestamp", "label", "pred"),
 ]
 
 

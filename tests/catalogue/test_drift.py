@@ -120,12 +120,14 @@ def test_sensitivity_scales_psi_thresholds() -> None:
         generate_wide, 20_000, seed=27, n_numeric=1, n_categorical=1, drift={"num_0": 0.5}
     )
     severities = []
+    individual = {"feature_drift": {"drift_scoring_method": "psi"}}  # RIME's rule, asked for
     for sensitivity in (
         TestSensitivity.LESS_SENSITIVE,
         TestSensitivity.DEFAULT,
         TestSensitivity.MORE_SENSITIVE,
     ):
-        batch = run(build_inputs(ref, ev, categories=DRIFT, sensitivity=sensitivity))["feature_drift"]
+        inputs = build_inputs(ref, ev, categories=DRIFT, sensitivity=sensitivity, individual=individual)
+        batch = run(inputs)["feature_drift"]
         severities.append(case_for(batch, "num_0").severity)
     assert severities == sorted(severities)
     assert severities[0] < severities[-1]

@@ -99,9 +99,27 @@ def test_enabled_switches_a_test_on_and_off() -> None:
 def test_default_categories_are_rimes_that_the_engine_can_run() -> None:
     runnable = runnable_categories()
     assert default_stress_categories() == {c for c in STRESS_TEST_DEFAULT_CATEGORIES if c in runnable}
-    assert default_stress_categories() == {TestCategory.MODEL_PERFORMANCE, TestCategory.SUBSET_PERFORMANCE}
+    assert default_stress_categories() == set(STRESS_TEST_DEFAULT_CATEGORIES)
+    # Transformations and Attacks call the model: a run without one leaves them out.
     planned = plan_tests(SuiteConfig(), has_labels=True, has_preds=True)
-    assert {p.spec.category for p in planned} == default_stress_categories()
+    assert {p.spec.category for p in planned} == {
+        TestCategory.MODEL_PERFORMANCE,
+        TestCategory.SUBSET_PERFORMANCE,
+    }
+    with_model = plan_tests(SuiteConfig(), has_labels=True, has_preds=True, has_model=True)
+    assert {p.spec.category for p in with_model} == default_stress_categories()
+    # Bias and Fairness runs on request, when protected features are named.
+    bias = SuiteConfig(categories=frozenset({TestCategory.BIAS_AND_FAIRNESS}))
+    assert plan_tests(bias, has_labels=True, has_preds=True) == []
+    assert {p.spec.key for p in plan_tests(bias, has_labels=True, has_preds=True, has_protected=True)} == {
+        "demographic_parity",
+        "intersectional_group_fairness",
+        "equal_opportunity",
+        "predictive_equality",
+        "equalized_odds",
+        "class_imbalance",
+        "protected_feature_drift",
+    }
 
 
 @pytest.mark.parametrize(

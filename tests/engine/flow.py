@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,15 @@ def assert_rime_error(response: httpx.Response, status: int, *needles: str) -> s
     for needle in needles:
         assert needle in body["message"], body["message"]
     return body["message"]
+
+
+@contextlib.contextmanager
+def browser(engine: Any) -> Iterator[httpx.Client]:
+    """A client that has logged in to ``engine``'s result pages with its API key, as a person would."""
+    with httpx.Client(base_url=engine.url, follow_redirects=True, timeout=30) as client:
+        response = client.post("/login", data={"api_key": engine.api_key, "next": "/"})
+        assert response.status_code == 200 and "rime_local_session" in client.cookies, response.text
+        yield client
 
 
 def create_project(client: httpx.Client, name: str) -> str:
@@ -109,6 +120,26 @@ def start_stress_test(
         **config,
     }
     return ok(client.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": test_run_config}))["job"]
+
+
+MODEL_PERFORMANCE = ("TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",)
+
+
+def start_labelled_run(
+    client: httpx.Client,
+    tmp_path: Path,
+    project_id: str,
+    run_name: str,
+    rows: int,
+    *,
+    seeds: tuple[int, int] = (1, 2),
+    shift: float = 0.0,
+) -> dict[str, Any]:
+    """A Model Performance stress test: ``labelled_frame(rows, seeds[0])`` against a shifted second draw."""
+    ref_seed, eval_seed = seeds
+    ref, ev = labelled_frame(rows, ref_seed), labelled_frame(rows, eval_seed, shift)
+    categories = list(MODEL_PERFORMANCE)
+    return start_stress_test(client, tmp_path, project_id, ref, ev, run_name, categories=categories)
 
 
 def wait_job(client: httpx.Client, job_id: str, timeout: float = 300) -> dict[str, Any]:

@@ -7,10 +7,12 @@ import pytest
 
 from tests.engine.flow import (
     assert_rime_error,
+    browser,
     create_project,
     labelled_frame,
     ok,
     register_dataset,
+    start_labelled_run,
     start_stress_test,
     wait_job,
     wait_valid,
@@ -82,7 +84,8 @@ def test_project_get_has_double_nesting_and_url(api, project_id, rime_engine):
     body = ok(api.get(f"/v1/projects/{project_id}"))
     assert body["project"]["project"]["name"] == "api-contract"
     url = ok(api.get(f"/v1/projects/{project_id}/url"))["url"]["url"]
-    page = httpx.get(url)
+    with browser(rime_engine) as pages:
+        page = pages.get(url)
     assert page.status_code == 200 and "api-contract" in page.text
 
 
@@ -183,11 +186,14 @@ def test_dataset_that_is_not_csv_or_parquet_is_invalid(api, project_id, tmp_path
     assert "garbage.parquet" in ds["validityStatusMessage"]
 
 
-def test_missing_file_and_remote_uri_are_invalid(api, project_id, tmp_path):
+def test_missing_file_is_invalid_and_a_remote_uri_is_refused(api, project_id, tmp_path):
     ds = wait_valid(api, register_dataset(api, project_id, "missing", tmp_path / "nope.csv"))
     assert "no such file" in ds["validityStatusMessage"]
-    ds = wait_valid(api, register_dataset(api, project_id, "s3", "s3://bucket/key.csv"))  # type: ignore[arg-type]
-    assert "local files only" in ds["validityStatusMessage"]
+    response = api.post(
+        f"/v1/registry/{project_id}/dataset",
+        json={"name": "s3", "dataInfo": {"connectionInfo": {"dataFile": {"path": "s3://bucket/key.csv"}}}},
+    )
+    assert_rime_error(response, 400, "dataInfo.connectionInfo.dataFile.path", "local files only")
 
 
 def test_duplicate_dataset_name_is_409(api, project_id, tmp_path):
@@ -246,15 +252,7 @@ def test_job_error_message_names_the_problem(api, project_id, tmp_path):
 
 
 def test_stress_test_results_and_pages(api, project_id, tmp_path, rime_engine):
-    job = start_stress_test(
-        api,
-        tmp_path,
-        project_id,
-        labelled_frame(2000, 1),
-        labelled_frame(2000, 2, 0.5),
-        "results",
-        categories=["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE"],
-    )
+    job = start_labelled_run(api, tmp_path, project_id, "results", 2000, shift=0.5)
     run_id = job["jobData"]["stress"]["testRunId"]
     assert run_id  # known before the job finishes
     assert ok(api.get(f"/v1/test-runs/{run_id}"))["testRun"]["status"].startswith("TEST_TASK_STATUS_")
@@ -283,7 +281,8 @@ def test_stress_test_results_and_pages(api, project_id, tmp_path, rime_engine):
         )
     )
     assert job["jobId"] in {j["jobId"] for j in jobs["jobs"]}
-    page = httpx.get(run["webAppUrl"]["url"])
+    with browser(rime_engine) as pages:
+        page = pages.get(run["webAppUrl"]["url"])
     assert page.status_code == 200
     assert "AUC" in page.text and "Model Performance" in page.text
 

@@ -10,10 +10,10 @@ import uuid
 import pytest
 
 from tests.conftest import start_engine
-from tests.engine.flow import create_project, labelled_frame, ok, start_stress_test, wait_job
 
-# Only the engine's own category: these tests are about durability, not the catalogue.
-MODEL_PERFORMANCE = ["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE"]
+# Only Model Performance (start_labelled_run): these tests are about durability, not the catalogue.
+from tests.engine.flow import create_project, ok, start_labelled_run, wait_job
+
 PG_ADMIN_URL = os.environ.get(
     "RIME_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
@@ -25,15 +25,7 @@ def test_killed_engine_keeps_results_and_ends_interrupted_job(tmp_path_factory, 
     try:
         with engine.client() as api:
             project = create_project(api, "restart")
-            finished = start_stress_test(
-                api,
-                tmp_path,
-                project,
-                labelled_frame(1000, 1),
-                labelled_frame(1000, 2),
-                "done",
-                categories=MODEL_PERFORMANCE,
-            )
+            finished = start_labelled_run(api, tmp_path, project, "done", 1000)
             assert wait_job(api, finished["jobId"])["status"] == "JOB_STATUS_SUCCEEDED"
             run_id = finished["jobData"]["stress"]["testRunId"]
             before = ok(api.get(f"/v1/test-runs/{run_id}"))["testRun"]
@@ -41,15 +33,7 @@ def test_killed_engine_keeps_results_and_ends_interrupted_job(tmp_path_factory, 
                 api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500})
             )
 
-            big = start_stress_test(
-                api,
-                tmp_path,
-                project,
-                labelled_frame(200_000, 3),
-                labelled_frame(200_000, 4, 0.4),
-                "interrupted",
-                categories=MODEL_PERFORMANCE,
-            )
+            big = start_labelled_run(api, tmp_path, project, "interrupted", 200_000, seeds=(3, 4), shift=0.4)
             import time
 
             deadline = time.monotonic() + 60
@@ -101,15 +85,7 @@ def test_engine_on_postgresql(tmp_path_factory, tmp_path, postgres_url):
     try:
         with engine.client() as api:
             project = create_project(api, "on-postgres")
-            job = start_stress_test(
-                api,
-                tmp_path,
-                project,
-                labelled_frame(1500, 1),
-                labelled_frame(1500, 2, 0.5),
-                "pg",
-                categories=MODEL_PERFORMANCE,
-            )
+            job = start_labelled_run(api, tmp_path, project, "pg", 1500, shift=0.5)
             done = wait_job(api, job["jobId"])
             assert done["status"] == "JOB_STATUS_SUCCEEDED", done
             run = ok(api.get(f"/v1/test-runs/{job['jobData']['stress']['testRunId']}"))["testRun"]

@@ -55,7 +55,8 @@ def xcoms_of(dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
         return {row.key: XComModel.deserialize_value(row) for row in rows}
 
 
-def task_state(dag_id: str, run_id: str, task_id: str) -> str | None:
+def task_instance_field(dag_id: str, run_id: str, task_id: str, field: str) -> Any:
+    """One column of the task instance, read back from the metadata DB."""
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
 
@@ -67,22 +68,16 @@ def task_state(dag_id: str, run_id: str, task_id: str) -> str | None:
             )
             .one()
         )
-        return None if ti.state is None else str(ti.state)
+        return getattr(ti, field)
+
+
+def task_state(dag_id: str, run_id: str, task_id: str) -> str | None:
+    state = task_instance_field(dag_id, run_id, task_id, "state")
+    return None if state is None else str(state)
 
 
 def try_numbers(dag_id: str, run_id: str, task_id: str) -> int:
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        ti = (
-            session.query(TaskInstance)
-            .filter(
-                TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id, TaskInstance.task_id == task_id
-            )
-            .one()
-        )
-        return int(ti.try_number)
+    return int(task_instance_field(dag_id, run_id, task_id, "try_number"))
 
 
 def run_dag(dag_id: str, project: str, data: DataFiles) -> tuple[str, dict[str, Any]]:

@@ -174,28 +174,32 @@ def test_a_reset_upload_is_sent_again(network: respx.MockRouter, hook: RimeHook,
     assert faults.calls == 2
 
 
-def test_a_lost_start_stress_test_answer_makes_no_second_test(
-    network: respx.MockRouter, hook: RimeHook, project_id: str, registered: dict[str, Any]
+@pytest.mark.parametrize(
+    ("fault", "expected_calls"),
+    [
+        # The answer is lost after the engine started the test: found under its run name, not sent again.
+        pytest.param(reset_after_forwarding, 1, id="lost-answer"),
+        # The engine refused the start: sent again, once.
+        pytest.param(unavailable, 2, id="unavailable-once"),
+    ],
+)
+def test_a_faulty_start_stress_test_makes_exactly_one_test(
+    network: respx.MockRouter,
+    hook: RimeHook,
+    project_id: str,
+    registered: dict[str, Any],
+    fault: Callable[..., Any],
+    expected_calls: int,
+    request: pytest.FixtureRequest,
 ):
-    faults = Faults(reset_after_forwarding)
+    faults = Faults(fault)
     network.post(f"/v1/stress-tests/{project_id}").mock(side_effect=faults)
     add_fallback(network)
-    job = hook.start_stress_test(project_id, stress_test_config(registered, "lost-answer"))
-    assert faults.calls == 1  # found running under its run name, not sent again
-    assert jobs_of_run(hook, project_id, "lost-answer") == [job.job_id]
+    run_name = request.node.callspec.id
+    job = hook.start_stress_test(project_id, stress_test_config(registered, run_name))
+    assert faults.calls == expected_calls
+    assert jobs_of_run(hook, project_id, run_name) == [job.job_id]
     hook.cancel_job(job.job_id)  # its result is not needed: free the engine's worker
-
-
-def test_an_unavailable_start_stress_test_is_sent_again(
-    network: respx.MockRouter, hook: RimeHook, project_id: str, registered: dict[str, Any]
-):
-    faults = Faults(unavailable)
-    network.post(f"/v1/stress-tests/{project_id}").mock(side_effect=faults)
-    add_fallback(network)
-    job = hook.start_stress_test(project_id, stress_test_config(registered, "unavailable-once"))
-    assert faults.calls == 2
-    assert jobs_of_run(hook, project_id, "unavailable-once") == [job.job_id]
-    hook.cancel_job(job.job_id)
 
 
 async def test_the_async_path_retries_too(network: respx.MockRouter, rime_connection: str):

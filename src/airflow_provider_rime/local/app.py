@@ -14,11 +14,13 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse
 
 from airflow_provider_rime.local.api.deps import require_api_key
 from airflow_provider_rime.local.api.errors import install_error_handlers
 from airflow_provider_rime.local.api.routes import (
+    firewall,
     info,
     jobs,
     projects,
@@ -30,8 +32,9 @@ from airflow_provider_rime.local.api.routes import (
 from airflow_provider_rime.local.context import EngineContext
 from airflow_provider_rime.local.jobs.runner import JobRunner
 from airflow_provider_rime.local.settings import ENGINE_VERSION, EngineSettings, page_token_secret
+from airflow_provider_rime.local.signing import Signer
 from airflow_provider_rime.local.store.db import make_engine, session_factory, upgrade
-from airflow_provider_rime.local.web import pages
+from airflow_provider_rime.local.web import login, pages
 from airflow_provider_rime.rime_api.paging import PageTokenCodec
 
 log = logging.getLogger("rime-local")
@@ -73,17 +76,25 @@ def create_app(settings: EngineSettings) -> FastAPI:
         sessions=sessions,
         runner=runner,
         page_tokens=PageTokenCodec(page_token_secret(settings.page_token_secret_path)),
+        signer=Signer(page_token_secret(settings.session_secret_path)),
     )
 
     authed = [Depends(require_api_key)]
-    for module in (info, projects, uploads, registry, stress_tests, jobs, results):
+    for module in (info, projects, uploads, registry, stress_tests, firewall, jobs, results):
         app.include_router(module.router, dependencies=authed)
     app.include_router(uploads.presigned)  # pre-signed: the token in the URL is the credential
-    app.include_router(pages.router)
+    # The result pages show data-derived values: a person logs in first (web/login.py).
+    app.include_router(login.router)
+    app.include_router(pages.router, dependencies=[Depends(login.require_login)])
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": ENGINE_VERSION}
 
     install_error_handlers(app)
+
+    @app.exception_handler(login.LoginRequired)
+    async def to_login(request: Request, _exc: login.LoginRequired) -> RedirectResponse:
+        return login.login_redirect(request)
+
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -13,9 +14,12 @@ from airflow_provider_rime.local.settings import (
     DEFAULT_DATA_DIR,
     DEFAULT_PORT,
     ENV_API_KEYS,
+    ENV_DATA_ROOTS,
     EngineSettings,
     api_keys_from_env,
+    data_roots_from_env,
     hash_api_key,
+    page_token_secret,
 )
 
 
@@ -44,15 +48,52 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help=f"key clients send in the rime-api-key header (repeatable; env {ENV_API_KEYS})",
     )
+    serve.add_argument(
+        "--data-root",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="a directory registered data and models may be read from, besides the upload area "
+        f"(repeatable; env {ENV_DATA_ROOTS}, {os.pathsep!r}-separated). Nothing else is read",
+    )
+    serve.add_argument(
+        "--validation-timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="stop a registry validation after this long; its entry becomes INVALID (default 300)",
+    )
     serve.add_argument("--public-url", default=None, help="base URL put in the links the API returns")
     serve.add_argument(
         "--upload-limit-mb", type=int, default=4096, help="largest upload accepted (0: no limit)"
     )
     serve.add_argument("--max-workers", type=int, default=2, help="stress tests run at once")
+    serve.add_argument(
+        "--no-model-execution",
+        action="store_true",
+        help="never run registered model code: no Transformations or Attacks, model files only "
+        "checked to exist (env RIME_LOCAL_MODEL_EXECUTION=0)",
+    )
     serve.add_argument("--log-level", default="info")
     key = sub.add_parser("create-api-key", help="make an API key; only its hash is stored")
     _common(key)
     key.add_argument("--name", default="", help="a note saying whose key this is")
+    link = sub.add_parser(
+        "login-link", help="print a short-lived link that logs a browser in to the result pages"
+    )
+    link.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="the engine's data dir (default ~/.rime-local)",
+    )
+    link.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{DEFAULT_PORT}",
+        help="the engine's URL as the browser reaches it (its --public-url, if set)",
+    )
+    link.add_argument("--minutes", type=float, default=15, help="how long the link works (default 15)")
     return parser
 
 
@@ -67,9 +108,19 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from airflow_provider_rime.local.app import create_app
+    from airflow_provider_rime.local.models.process import ENV_MODEL_EXECUTION
 
+    if args.no_model_execution:
+        os.environ[ENV_MODEL_EXECUTION] = "0"  # read by the workers this engine starts
     data_dir = args.data_dir.expanduser().resolve()
     keys = tuple(args.api_key) + api_keys_from_env()
+    roots = []
+    for root in (*args.data_root, *data_roots_from_env()):
+        resolved = root.expanduser().resolve()
+        if not resolved.is_dir():
+            print(f"rime-local: data root {root} is not a directory", file=sys.stderr)
+            return 2
+        roots.append(resolved)
     settings = EngineSettings(
         host=args.host,
         port=args.port,
@@ -79,6 +130,8 @@ def serve(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         upload_limit_bytes=args.upload_limit_mb * 1024 * 1024,
         max_stress_workers=max(1, args.max_workers),
+        data_roots=tuple(roots),
+        validation_timeout_seconds=max(1.0, args.validation_timeout),
     )
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -86,6 +139,8 @@ def serve(args: argparse.Namespace) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     app = create_app(settings)
     print(f"rime-local serving RIME's API at {settings.base_url} (data in {data_dir})", flush=True)
+    shown = ", ".join(str(r) for r in roots) or "none: only uploaded files are read"
+    print(f"data roots (besides the upload area): {shown}", flush=True)
     if not keys:
         print(
             "no --api-key given: only keys made with `rime-local create-api-key` are accepted",
@@ -115,10 +170,26 @@ def create_api_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_login_link(args: argparse.Namespace) -> int:
+    from airflow_provider_rime.local.signing import Signer
+    from airflow_provider_rime.local.web.login import login_link
+
+    settings = EngineSettings(data_dir=args.data_dir.expanduser().resolve())
+    if not settings.data_dir.is_dir():
+        print(f"rime-local: {settings.data_dir} is not an engine's data dir", file=sys.stderr)
+        return 2
+    signer = Signer(page_token_secret(settings.session_secret_path))
+    print(login_link(args.url, signer, max(1.0, args.minutes) * 60))
+    print(f"The link works for {args.minutes:g} minutes; anyone holding it can log in.", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "login-link":
+        return print_login_link(args)
     return create_api_key(args)
 
 

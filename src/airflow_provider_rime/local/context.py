@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from airflow_provider_rime.local.jobs.runner import JobRunner
 from airflow_provider_rime.local.settings import EngineSettings
+from airflow_provider_rime.local.signing import Signer
 from airflow_provider_rime.local.store.schema import ApiKey
 from airflow_provider_rime.rime_api.paging import PageTokenCodec
 
@@ -21,12 +22,14 @@ _KEY_CACHE_SECONDS = 5.0
 
 @dataclass
 class EngineContext:
-    """The settings, the store, the job runner and the page-token signer of one engine."""
+    """The settings, the store, the job runner and the signers of one engine."""
 
     settings: EngineSettings
     sessions: sessionmaker[Session]
     runner: JobRunner
     page_tokens: PageTokenCodec
+    #: Signs the result pages' session cookies and login links.
+    signer: Signer
     _stored_hashes: frozenset[str] = frozenset()
     _stored_at: float = 0.0
 

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_rime.local.settings import ENGINE_VERSION, RIME_COMPAT_VERSION, STRESS_TEST_CATEGORIES
 from airflow_provider_rime.local.store import schema
 from airflow_provider_rime.rime_api.enums import (
+    CONTINUOUS_TEST_DEFAULT_CATEGORIES,
+    EventType,
     LimitStatus,
     MetricCategory,
     Severity,
@@ -32,6 +34,13 @@ from airflow_provider_rime.rime_api.naming import format_timestamp, int64, utc_n
 
 if TYPE_CHECKING:
     from airflow_provider_rime.local.catalogue.types import TestBatch
+
+#: What each bin of a continuous test runs on this engine: RIME's continuous-testing defaults,
+#: with Subset Performance standing in for Subset Performance Degradation (not in the catalogue).
+CONTINUOUS_TEST_CATEGORIES: tuple[TestCategory, ...] = tuple(
+    TestCategory.SUBSET_PERFORMANCE if c is TestCategory.SUBSET_PERFORMANCE_DEGRADATION else c
+    for c in CONTINUOUS_TEST_DEFAULT_CATEGORIES
+)
 
 #: The customer name, owner and workspace of everything on a local engine (one user).
 LOCAL = "local"
@@ -134,7 +143,7 @@ def project(p: schema.Project, firewall_ids: list[str] | None = None) -> dict[st
         "firewallIds": [uuid(f) for f in firewall_ids or []],
         "isPublished": False,
         "stressTestCategories": list(STRESS_TEST_CATEGORIES),
-        "continuousTestCategories": [],
+        "continuousTestCategories": [c.value for c in CONTINUOUS_TEST_CATEGORIES],
         "riskScores": [],
     }
     for key, value in (
@@ -149,10 +158,10 @@ def project(p: schema.Project, firewall_ids: list[str] | None = None) -> dict[st
     return out
 
 
-def project_with_details(p: schema.Project) -> dict[str, Any]:
+def project_with_details(p: schema.Project, firewall_ids: list[str] | None = None) -> dict[str, Any]:
     """``ProjectProjectWithDetails``: what get and list return (note the double nesting)."""
     return {
-        "project": project(p),
+        "project": project(p, firewall_ids),
         "ownerDetails": {"name": LOCAL, "email": ""},
         "lastUpdatedTime": format_timestamp(p.last_test_run_at or p.created_at),
     }
@@ -254,8 +263,9 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def job(j: schema.Job, *, full: bool = True) -> dict[str, Any]:
-    """``RimeJobMetadata``; ``full`` adds the stress test's per-batch progress (``JOB_VIEW_FULL``)."""
+def job(j: schema.Job, *, full: bool = True, bin_runs: list[schema.TestRun] | None = None) -> dict[str, Any]:
+    """``RimeJobMetadata``; ``full`` adds the progress (``JOB_VIEW_FULL``): a stress test's per
+    batch, a continuous test's per bin (``bin_runs``: the job's test runs, oldest bin first)."""
     running_secs = 0.0
     if j.started_at is not None:
         end = _aware(j.completed_at) if j.completed_at is not None else utc_now()
@@ -275,6 +285,11 @@ def job(j: schema.Job, *, full: bool = True) -> dict[str, Any]:
         out["startTime"] = format_timestamp(j.started_at)
     if j.completed_at is not None:
         out["completionTime"] = format_timestamp(j.completed_at)
+    if j.kind == schema.JobKind.CONTINUOUS_TEST:
+        out["jobData"] = {"continuousInc": continuous_job_data(j, bin_runs or [], full=full)}
+        if bin_runs:
+            done = sum(1 for r in bin_runs if r.status == TestTaskStatus.COMPLETED)
+            out["jobProgressStr"] = f"{done} / {len(bin_runs)} time bins completed"
     if j.kind == schema.JobKind.STRESS_TEST:
         stress: dict[str, Any] = {"projectId": uuid(j.project_id or ""), "testRunId": j.test_run_id or ""}
         if full:
@@ -340,6 +355,11 @@ def test_run(run: schema.TestRun, model_task: str, base_url: str) -> dict[str, A
         "rimeVersion": RIME_COMPAT_VERSION,
         "refDataSamplingPct": 100.0,
         "evalDataSamplingPct": 100.0,
+        **(
+            {"binTimeInterval": time_interval(run.bin_start, run.bin_end)}
+            if run.bin_start is not None and run.bin_end is not None
+            else {}
+        ),
     }
 
 
@@ -512,3 +532,141 @@ def category_results(run_id: str, batches: list[TestBatch]) -> list[dict[str, An
             )
         )
     return out
+
+
+# ----------------------------------------------------------------------------- continuous tests
+
+
+def firewall_url(base_url: str, project_id: str) -> str:
+    """The project's continuous-test (firewall) page."""
+    return f"{base_url}/projects/{project_id}/firewall"
+
+
+def firewall(
+    fw: schema.Firewall,
+    latest_bin: tuple[datetime, datetime] | None = None,
+    category_severities: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """``FirewallFirewall``: ``binSize`` as ``"<seconds>s"``, ``firewallId`` and ``modelId`` as ``{uuid}``."""
+    out: dict[str, Any] = {
+        "firewallId": uuid(fw.id),
+        "projectId": uuid(fw.project_id),
+        "modelId": uuid(fw.model_id),
+        "binSize": f"{fw.bin_size_seconds}s",
+        "refDataId": fw.ref_data_id,
+        "riskScores": [],
+        "testCategorySeverities": [
+            {"testCategory": c, "riskCategoryType": TestCategory(c).risk_category.value, "severity": sev}
+            for c, sev in category_severities or []
+        ],
+    }
+    if fw.scheduled_ct_info:
+        out["scheduledCtInfo"] = fw.scheduled_ct_info
+    if latest_bin is not None:
+        out["latestRunInfo"] = {"bin": time_interval(*latest_bin)}
+    return out
+
+
+def time_interval(start: datetime, end: datetime) -> dict[str, Any]:
+    """``RimeTimeInterval``."""
+    return {"startTime": format_timestamp(start), "endTime": format_timestamp(end)}
+
+
+def continuous_job_data(j: schema.Job, bin_runs: list[schema.TestRun], *, full: bool) -> dict[str, Any]:
+    """``jobData.continuousInc``: the job's firewall, one test run per bin, each bin's progress."""
+    payload = j.payload or {}
+    out: dict[str, Any] = {
+        "firewallId": str(payload.get("firewall_id", "")),
+        "projectId": uuid(j.project_id or ""),
+        "ctTestRunIds": [r.id for r in bin_runs],
+    }
+    if full:
+        out["progress"] = {
+            "testRuns": [
+                {
+                    "testRun": {"testRunId": r.id, "status": r.status, "testBatches": []},
+                    "binStartTime": format_timestamp(r.bin_start),
+                    "binEndTime": format_timestamp(r.bin_end),
+                }
+                for r in bin_runs
+            ]
+        }
+    return out
+
+
+def monitor_threshold(m: schema.Monitor) -> dict[str, Any]:
+    """``MonitorThreshold``: ``low`` warns, ``high`` alerts."""
+    out: dict[str, Any] = {"type": m.threshold_type}
+    if m.warning is not None and math.isfinite(m.warning):
+        out["low"] = m.warning
+    if m.alert is not None and math.isfinite(m.alert):
+        out["high"] = m.alert
+    return out
+
+
+def monitor(m: schema.Monitor) -> dict[str, Any]:
+    """``MonitorMonitor``: a default monitor of a continuous test."""
+    return {
+        "id": uuid(m.id),
+        "name": m.name,
+        "firewallId": uuid(m.firewall_id),
+        "monitorType": m.monitor_type,
+        "riskCategoryType": m.risk_category,
+        "testCategory": m.test_category,
+        "artifactIdentifier": m.artifact,
+        "createdTime": format_timestamp(m.created_at),
+        "notify": bool(m.notify),
+        "config": {
+            "degradation": {
+                "aggregation": {"aggregationType": "AGGREGATION_TYPE_AVG", "timeWindow": "0s"},
+                "threshold": monitor_threshold(m),
+            }
+        },
+        "excludedTransforms": {"excludedTransforms": []},
+        "pinned": bool(m.pinned),
+    }
+
+
+def monitor_result(m: schema.Monitor, values: list[schema.MonitorValue]) -> dict[str, Any]:
+    """``RimeGetMonitorResultResponse``: one data point per bin, oldest first."""
+    points = []
+    for v in values:
+        point: dict[str, Any] = {"timeInterval": time_interval(v.bin_start, v.bin_end)}
+        if v.value is not None and math.isfinite(v.value):
+            point["monitorValue"] = v.value
+        points.append(point)
+    return {
+        "monitorId": uuid(m.id),
+        "monitorName": m.name,
+        "metricName": m.metric_name,
+        "threshold": monitor_threshold(m),
+        "dataPoints": points,
+        "descriptionHtml": f"<p>{html_escape(m.description)}</p>",
+        "longDescriptionTabs": [],
+    }
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
+def detection_event(e: schema.DetectionEvent, monitor_name: str) -> dict[str, Any]:
+    """``DetectionDetectionEvent``; ``eventObjectId`` is the monitor's id, as a plain string."""
+    return {
+        "id": uuid(e.id),
+        "projectId": uuid(e.project_id),
+        "firewallId": uuid(e.firewall_id),
+        "eventType": e.event_type or EventType.METRIC_DEGRADATION.value,
+        "severity": e.severity,
+        "eventObjectId": e.monitor_id,
+        "eventObjectName": monitor_name,
+        "eventTimeRange": time_interval(e.start_time, e.end_time),
+        "lastUpdateTime": format_timestamp(e.last_update_time),
+        "riskCategoryType": e.risk_category,
+        "testCategory": e.test_category,
+        "description": e.description,
+        "descriptionHtml": f"<p>{html_escape(e.description)}</p><p>{html_escape(e.root_cause)}</p>",
+        "detail": e.detail,
+    }

@@ -11,8 +11,13 @@ from pathlib import Path
 DEFAULT_PORT = 8642
 DEFAULT_DATA_DIR = Path("~/.rime-local")
 ENV_API_KEYS = "RIME_LOCAL_API_KEYS"
+#: Directories the engine may read data and models from, besides its upload area
+#: (``os.pathsep``-separated; the twin of ``--data-root``).
+ENV_DATA_ROOTS = "RIME_LOCAL_DATA_ROOTS"
 # The key that signs page tokens, in the data dir.
 PAGE_TOKEN_SECRET_FILE = "page-token.secret"
+# The key that signs the result pages' session cookies and login links, in the data dir.
+SESSION_SECRET_FILE = "session.secret"
 # What the engine reports as its version: rime-sdk 2.13 checks major.minor against its own.
 RIME_COMPAT_VERSION = "2.13.0"
 
@@ -56,6 +61,10 @@ class EngineSettings:
     upload_limit_bytes: int = 4 * 1024**3
     max_stress_workers: int = 2
     max_validation_workers: int = 2
+    #: Directories (besides the upload area) registered data and models may be read from.
+    data_roots: tuple[Path, ...] = ()
+    #: A registry validation running longer than this is stopped and its entry made INVALID.
+    validation_timeout_seconds: float = 300.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -75,8 +84,17 @@ class EngineSettings:
         return self.data_dir / "uploads"
 
     @property
+    def readable_roots(self) -> tuple[Path, ...]:
+        """Every directory the engine reads registered files from: the upload area, then the data roots."""
+        return (self.upload_dir, *self.data_roots)
+
+    @property
     def page_token_secret_path(self) -> Path:
         return self.data_dir / PAGE_TOKEN_SECRET_FILE
+
+    @property
+    def session_secret_path(self) -> Path:
+        return self.data_dir / SESSION_SECRET_FILE
 
     @property
     def api_key_hashes(self) -> frozenset[str]:
@@ -84,7 +102,7 @@ class EngineSettings:
 
 
 def page_token_secret(path: Path) -> bytes:
-    """The key that signs page tokens: made at first start (readable by its owner only), then reused.
+    """A signing key (page tokens, sessions): made at first start (readable by its owner only), then reused.
 
     Kept in the data dir, so the ``nextPageToken`` a client holds still works after a restart.
     Written to a private temporary file and linked into place, so an engine starting at the same
@@ -105,6 +123,11 @@ def page_token_secret(path: Path) -> bytes:
     if len(secret) < 32:
         raise RuntimeError(f"{path} is too short to be a page-token secret; delete it to make a new one")
     return secret
+
+
+def data_roots_from_env() -> tuple[Path, ...]:
+    raw = os.environ.get(ENV_DATA_ROOTS, "")
+    return tuple(Path(p) for p in raw.split(os.pathsep) if p.strip())
 
 
 def api_keys_from_env() -> tuple[str, ...]:

@@ -358,3 +358,59 @@ class SortOrder(_WireEnum):
     UNSPECIFIED = "ORDER_UNSPECIFIED"
     ASCENDING = "ORDER_ASCENDING"
     DESCENDING = "ORDER_DESCENDING"
+
+
+class ThresholdType(_WireEnum):
+    """``MonitorThresholdType``: which side of a monitor's thresholds is bad.
+
+    ``UPPER_BOUND``: values above the thresholds are bad (drift, counts of abnormal rows);
+    ``LOWER_BOUND``: values below them are bad (accuracy, AUC).
+    """
+
+    UNSPECIFIED = "TYPE_UNSPECIFIED"
+    UPPER_BOUND = "TYPE_UPPER_BOUND"
+    LOWER_BOUND = "TYPE_LOWER_BOUND"
+
+
+class AggregationType(_WireEnum):
+    """``MonitorAggregationType``: how a monitor combines the values of a time window."""
+
+    UNSPECIFIED = "AGGREGATION_TYPE_UNSPECIFIED"
+    AVG = "AGGREGATION_TYPE_AVG"
+    MIN = "AGGREGATION_TYPE_MIN"
+    MAX = "AGGREGATION_TYPE_MAX"
+    SUM = "AGGREGATION_TYPE_SUM"
+
+
+class Difference(_WireEnum):
+    """``DifferenceFromTargetDifference``: how a monitor's value is compared with its target."""
+
+    UNSPECIFIED = "DIFFERENCE_UNSPECIFIED"
+    PERCENTAGE = "DIFFERENCE_PERCENTAGE"
+    RAW = "DIFFERENCE_RAW"
+    ABSOLUTE = "DIFFERENCE_ABSOLUTE"
+
+
+class DifferenceTarget(_WireEnum):
+    """``DifferenceFromTargetTarget``: what a monitor's value is compared with."""
+
+    UNSPECIFIED = "TARGET_UNSPECIFIED"
+    PREVIOUS_TIME_WINDOW = "TARGET_PREVIOUS_TIME_WINDOW"
+    REFERENCE_SET = "TARGET_REFERENCE_SET"
+
+
+class CTDatasetType(_WireEnum):
+    """``DatasetCTDatasetType`` of a dataset registered for a continuous test (``ctInfo``)."""
+
+    UNSPECIFIED = "CTDATASET_TYPE_UNSPECIFIED"
+    USER_SPECIFIED = "CTDATASET_TYPE_USER_SPECIFIED"
+    SCHEDULED_CT = "CTDATASET_TYPE_SCHEDULED_CT"
+
+
+#: The risk categories as rime-sdk's ``list_monitors`` names them (``risk_category_types``).
+RISK_CATEGORY_SDK_NAMES: dict[str, RiskCategory] = {
+    "Operational": RiskCategory.OPERATIONAL_HEALTH,
+    "Bias_and_Fairness": RiskCategory.ETHICAL_RISK,
+    "Security": RiskCategory.SECURITY_RISK,
+    "Custom": RiskCategory.CUSTOM,
+}

@@ -13,6 +13,7 @@ import importlib
 from airflow_provider_rime.local.catalogue.registry import (
     CATALOGUE,
     default_stress_categories,
+    model_categories,
     register,
     runnable_categories,
 )
@@ -30,6 +31,9 @@ _CATEGORY_MODULES = (
     "drift",
     "abnormal_inputs",
     "data_cleanliness",
+    "transformations",
+    "attacks",
+    "bias_fairness",
 )
 
 for _module in _CATEGORY_MODULES:
@@ -39,6 +43,7 @@ __all__ = [
     "CATALOGUE",
     "PlannedTest",
     "default_stress_categories",
+    "model_categories",
     "plan_tests",
     "register",
     "run_tests",

@@ -61,21 +61,33 @@ CATEGORY = TestCategory.DRIFT
 
 @dataclass(frozen=True)
 class PredictionDriftParams(TestParams):
-    """PSI on bins at the reference's quantiles."""
+    """The default verdict: normalised Wasserstein distance and a two-sample test (see the
+    module's docstring); PSI on bins at the reference's quantiles is reported, and judges
+    when ``psi_thresholds`` or ``num_quantiles`` is set."""
 
     psi_thresholds: Thresholds = (0.2, 0.6)
     num_quantiles: Annotated[int, Range(2, 1000)] = 10
+    distance_thresholds: Thresholds = (0.05, 0.25)  # normalised Wasserstein
+    family_error_rate: Annotated[float, Range(0.0, 1.0)] = 0.05  # of the tests, Holm-corrected
 
 
 @dataclass(frozen=True)
 class FeatureDriftParams(PredictionDriftParams):
-    """PSI as for predictions (categorical features: one bin per value), or another method."""
+    """The default verdict: an effect size and evidence, Holm-corrected over the features.
+    A RIME key (``drift_scoring_method``, its thresholds, ``p_value_threshold``) set in the
+    config switches to RIME's single-statistic rule; PSI, JS and KL are reported either way."""
 
     drift_scoring_method: Literal["psi", "js", "kl", "ks", "chi2"] = "psi"
     js_thresholds: Thresholds = (0.05, 0.1)
     kl_thresholds: Thresholds = (0.1, 0.2)
     p_value_threshold: Annotated[float, Range(0.0, 1.0)] = 0.05  # ks, chi2
     min_sample_size: Annotated[float, Range(1)] = 100.0  # values per split; fewer: the case is skipped
+    categorical_distance_thresholds: Thresholds = (0.05, 0.2)  # total variation
+    new_category_thresholds: Thresholds = (0.01, 0.05)  # share of rows in new or vanished categories
+
+
+# The keys whose presence in a config asks for RIME's single-statistic verdict.
+_RIME_FEATURE_KEYS = ("drift_scoring_method", "psi_thresholds", "js_thresholds", "kl_thresholds")
 
 
 @dataclass(frozen=True)
@@ -151,12 +163,130 @@ def _drift_impact(inputs: StressInputs, bins: stats.Bins) -> tuple[list[Metric],
     return metrics, clause, abs(change)
 
 
+#: Most bins a stored distribution keeps (rarer categorical values pool into "other values").
+DISTRIBUTION_BINS = 20
+
+
+def _distribution(bins: stats.Bins, ref_c: np.ndarray, eval_c: np.ndarray) -> list[Metric]:
+    """The feature's row counts per bin of both splits, for the result page's histogram.
+
+    The value bins the statistic was computed on, then the missing values when there are any.
+    A categorical feature with more than ``DISTRIBUTION_BINS`` values keeps its most common
+    ones and pools the rest.
+    """
+    labels = list(bins.labels[:-1])
+    ref_n, eval_n = [int(v) for v in ref_c], [int(v) for v in eval_c]
+    if len(labels) > DISTRIBUTION_BINS:
+        keep = sorted(
+            np.argsort(-(ref_c / max(1, ref_c.sum()) + eval_c / max(1, eval_c.sum())), kind="stable")[
+                : DISTRIBUTION_BINS - 1
+            ]
+        )
+        rest = np.ones(len(labels), dtype=bool)
+        rest[keep] = False
+        labels = [labels[i] for i in keep] + ["other values"]
+        ref_n = [ref_n[i] for i in keep] + [int(ref_c[rest].sum())]
+        eval_n = [eval_n[i] for i in keep] + [int(eval_c[rest].sum())]
+    ref_null, eval_null = int(bins.counts("ref")[-1]), int(bins.counts("eval")[-1])
+    if ref_null or eval_null:
+        labels.append(bins.labels[-1])
+        ref_n.append(ref_null)
+        eval_n.append(eval_null)
+    return [
+        Metric("Distribution Bins", MetricCategory.SUBSET_DETAILS, labels),
+        Metric("Reference Counts", MetricCategory.SUBSET_DETAILS, ref_n),
+        Metric("Evaluation Counts", MetricCategory.SUBSET_DETAILS, eval_n),
+    ]
+
+
 def _ks(inputs: StressInputs, feature: Feature) -> tuple[float, float]:
     col = stats.numeric_column(inputs, feature.name)
     a = col.ref[col.ref_valid]
     b = col.eval[col.eval_valid]
     result = sps.ks_2samp(a, b)
     return float(result.statistic), float(result.pvalue)
+
+
+@dataclass
+class _Evidence:
+    """One feature under the default verdict, waiting for the Holm correction over the run."""
+
+    index: int  # of its case
+    feature: Feature
+    bins: stats.Bins
+    severity: Severity  # of the effect alone
+    effect: str  # the effect in words
+    importance: float
+    bar: float  # the effect's warning bar (scaled)
+    test: str
+    pvalue: float
+
+
+def _categories(count: int, adjective: str = "") -> str:
+    return f"{count} {adjective}categor{'y' if count == 1 else 'ies'}"
+
+
+def _categorical_evidence(
+    ref_c: np.ndarray, eval_c: np.ndarray, params: FeatureDriftParams, factor: float
+) -> tuple[list[Metric], Severity, str, float, float, str, float]:
+    """Total variation, new and vanished categories, and their p-value (chi-squared on the
+    table, and the chance of a category's rows all landing in one split)."""
+    n, m = float(ref_c.sum()), float(eval_c.sum())
+    tv = stats.total_variation(ref_c, eval_c)
+    new = (ref_c == 0) & (eval_c > 0)
+    vanished = (eval_c == 0) & (ref_c > 0)
+    new_rows, vanished_rows = float(eval_c[new].sum()), float(ref_c[vanished].sum())
+    new_share, vanished_share = new_rows / m, vanished_rows / n
+    table = stats.merge_sparse(ref_c, eval_c)
+    chi2, p_chi2 = stats.chi2_pvalue(table[0], table[1])
+    # Under no drift each of a category's pooled rows is in the evaluation with chance m / N:
+    # all of a new category's c rows there has chance (m / N)^c; likewise for vanished ones.
+    p_new = math.exp(new_rows * math.log(m / (n + m))) if new_rows else 1.0
+    p_vanished = math.exp(vanished_rows * math.log(n / (n + m))) if vanished_rows else 1.0
+    pvalue = min(1.0, 3.0 * min(p_chi2, p_new, p_vanished))  # Bonferroni over the three
+    bars = params.categorical_distance_thresholds
+    severity = max(
+        severity_from_thresholds(tv, bars, factor),
+        severity_from_thresholds(max(new_share, vanished_share), params.new_category_thresholds, factor),
+    )
+    effect = f"total variation {tv:.3f}"
+    if new_rows:
+        effect += f", {_categories(int(new.sum()), 'new ')} in {new_share:.1%} of evaluation rows"
+    if vanished_rows:
+        effect += f", {_categories(int(vanished.sum()))} of {vanished_share:.1%} of reference rows gone"
+    metrics = [
+        Metric("Total Variation Distance", MetricCategory.DRIFT_STAT, tv),
+        Metric("New Category Share", MetricCategory.DRIFT_STAT, new_share),
+        Metric("Vanished Category Share", MetricCategory.DRIFT_STAT, vanished_share),
+        Metric("Chi-Squared Statistic", MetricCategory.DRIFT_STAT, chi2),
+    ]
+    importance = max(tv / bars[0], max(new_share, vanished_share) / params.new_category_thresholds[0])
+    return metrics, severity, effect, bars[0] * factor, importance, "chi-squared", pvalue
+
+
+def _numeric_evidence(
+    inputs: StressInputs, name: str, params: FeatureDriftParams, factor: float
+) -> tuple[list[Metric], Severity, str, float, float, str, float]:
+    """Normalised Wasserstein distance and the two-sample test that suits the values."""
+    result = stats.compare_numeric(
+        stats.sorted_sample(inputs, name, "ref"), stats.sorted_sample(inputs, name, "eval")
+    )
+    if result.scale > 0:
+        bars = params.distance_thresholds
+        effect = f"normalised Wasserstein distance {result.distance:.3f}"
+    else:  # a constant reference: the share of evaluation values away from its value
+        bars = params.categorical_distance_thresholds
+        effect = f"constant on reference, {result.distance:.1%} of evaluation values differ"
+    metrics = [
+        Metric("Normalised Wasserstein Distance", MetricCategory.DRIFT_STAT, result.distance),
+        Metric("KS Statistic", MetricCategory.DRIFT_STAT, result.ks),
+    ]
+    if result.test != "Kolmogorov-Smirnov":
+        metrics.append(
+            Metric(f"{result.test.title()} Statistic", MetricCategory.DRIFT_STAT, result.statistic)
+        )
+    severity = severity_from_thresholds(result.distance, bars, factor)
+    return metrics, severity, effect, bars[0] * factor, result.distance / bars[0], result.test, result.pvalue
 
 
 @register(
@@ -166,17 +296,23 @@ def _ks(inputs: StressInputs, feature: Feature) -> tuple[float, float]:
     # The batch says which statistic judged it.
     description=lambda params: (
         "Compares each feature's distribution on evaluation and reference data "
-        f"({params.drift_scoring_method.upper()})."
+        + (
+            f"({params.drift_scoring_method.upper()})."
+            if params.given(*_RIME_FEATURE_KEYS)
+            else "(effect size and evidence, Holm-corrected; PSI reported)."
+        )
     ),
     params=FeatureDriftParams,
 )
 def feature_drift(inputs: StressInputs, params: FeatureDriftParams) -> Findings | None:
     method = params.drift_scoring_method
+    rime_rule = params.given(*_RIME_FEATURE_KEYS)
     min_sample = params.min_sample_size
     p_threshold = params.p_value_threshold
     by_method = {"psi": params.psi_thresholds, "js": params.js_thresholds, "kl": params.kl_thresholds}
     factor = inputs.config.threshold_factor
-    cases = []
+    cases: list[TestCase] = []
+    pending: list[_Evidence] = []
     for feature in stats.tested_features(inputs):
         bins = stats.feature_bins(inputs, feature, params.num_quantiles)
         ref_c = bins.counts("ref")[:-1]
@@ -205,6 +341,20 @@ def feature_drift(inputs: StressInputs, params: FeatureDriftParams) -> Findings 
                 )
             )
             continue
+        metrics += _distribution(bins, ref_c, eval_c)  # drawn on the result page
+        if not rime_rule:
+            if feature.is_numeric:
+                found = _numeric_evidence(inputs, feature.name, params, factor)
+            else:
+                found = _categorical_evidence(ref_c, eval_c, params, factor)
+            extra, severity, effect, bar, importance, test, pvalue = found
+            metrics += extra
+            metrics.append(Metric("p-value", MetricCategory.DRIFT_STAT, pvalue))
+            pending.append(
+                _Evidence(len(cases), feature, bins, severity, effect, importance, bar, test, pvalue)
+            )
+            cases.append(TestCase([feature.name], Severity.PASS, "", metrics))  # judged below
+            continue
         if method in ("psi", "js", "kl"):
             score = values[method]
             severity = severity_from_thresholds(score, by_method[method], factor)
@@ -224,26 +374,91 @@ def feature_drift(inputs: StressInputs, params: FeatureDriftParams) -> Findings 
             stat_text = (
                 f"{'KS' if method == 'ks' and feature.is_numeric else 'chi-squared'} p-value {pvalue:.2g}"
             )
-        impact_metrics: list[Metric] = []
-        clause, impact = "", 0.0
-        if severity > Severity.PASS:
-            impact_metrics, clause, impact = _drift_impact(inputs, bins)
-        metrics += impact_metrics
-        if severity is Severity.PASS:
-            explanation = f"{feature.name} is stable ({stat_text})."
-        else:
-            explanation = f"{feature.name} drifted ({stat_text})"
-            explanation += f": {clause}." if clause else ": the model sees data unlike what it was built on."
-        cases.append(
-            TestCase(
-                features=[feature.name],
-                severity=severity,
-                explanation=explanation,
-                metrics=metrics,
-                importance=(score if math.isfinite(score) else 0.0) + impact,
-            )
-        )
+        cases.append(_drift_case(inputs, feature, bins, severity, stat_text, metrics, score))
+    if pending:
+        _judge(inputs, params, cases, pending)
     return Findings(cases)
+
+
+def _drift_case(
+    inputs: StressInputs,
+    feature: Feature,
+    bins: stats.Bins,
+    severity: Severity,
+    stat_text: str,
+    metrics: list[Metric],
+    score: float,
+    *,
+    stable_text: str = "",
+) -> TestCase:
+    """The case of a judged feature, with what its shift costs the model when it drifted."""
+    impact_metrics: list[Metric] = []
+    clause, impact = "", 0.0
+    if severity > Severity.PASS:
+        impact_metrics, clause, impact = _drift_impact(inputs, bins)
+    if severity is Severity.PASS:
+        explanation = stable_text or f"{feature.name} is stable ({stat_text})."
+    else:
+        explanation = f"{feature.name} drifted ({stat_text})"
+        explanation += f": {clause}." if clause else ": the model sees data unlike what it was built on."
+    return TestCase(
+        features=[feature.name],
+        severity=severity,
+        explanation=explanation,
+        metrics=metrics + impact_metrics,
+        importance=(score if math.isfinite(score) else 0.0) + impact,
+    )
+
+
+def _judge(
+    inputs: StressInputs, params: FeatureDriftParams, cases: list[TestCase], pending: list[_Evidence]
+) -> None:
+    """The default verdict: an effect above its bar, and Holm-adjusted evidence over the run."""
+    alpha = params.family_error_rate * inputs.config.error_rate_factor
+    adjusted = stats.holm_adjusted(np.array([e.pvalue for e in pending]))
+    family = len(pending)
+    for e, p_adj in zip(pending, adjusted, strict=True):
+        metrics = [
+            *cases[e.index].metrics,
+            Metric("Holm-Adjusted p-value", MetricCategory.DRIFT_STAT, float(p_adj)),
+        ]
+        psi_value = next(m.value for m in metrics if m.name == "psi")
+        evidence = f"{e.test} p = {e.pvalue:.2g}, {p_adj:.2g} after Holm over {family} features"
+        name = e.feature.name
+        severity = e.severity if p_adj <= alpha else Severity.PASS
+        if e.severity is Severity.PASS:
+            stable = (
+                f"{name} is stable ({e.effect}, under the {e.bar:.3g} that counts as drift; "
+                f"PSI {psi_value:.3f})."
+            )
+        else:
+            stable = (
+                f"{name} moved ({e.effect}) no more than chance allows at these sample sizes ({evidence}; "
+                f"drift needs at most {alpha:.3g}; PSI {psi_value:.3f})."
+            )
+        cases[e.index] = _drift_case(
+            inputs,
+            e.feature,
+            e.bins,
+            severity,
+            f"{e.effect}; {evidence}; PSI {psi_value:.3f}",
+            metrics,
+            e.importance if severity > Severity.PASS else 0.0,
+            stable_text=stable,
+        )
+
+
+def _sorted_predictions(inputs: StressInputs, split: str) -> np.ndarray:
+    """The model's non-null predictions on the sampled rows of ``split``, sorted."""
+
+    def build() -> np.ndarray:
+        preds = inputs.ref_preds if split == "ref" else inputs.eval_preds
+        assert preds is not None
+        values = stats.sampled(inputs, preds.astype(np.float64, copy=False), split)
+        out: np.ndarray = np.sort(values[~np.isnan(values)])
+        return out
+
+    return inputs.cache.get(("sorted_preds", split), build)
 
 
 @register(
@@ -263,7 +478,7 @@ def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Fin
     ref_c = np.bincount(np.searchsorted(edges, ref_p, side="right"), minlength=k)
     eval_c = np.bincount(np.searchsorted(edges, eval_p, side="right"), minlength=k)
     value = stats.psi(ref_c, eval_c)
-    severity = severity_from_thresholds(value, params.psi_thresholds, inputs.config.threshold_factor)
+    factor = inputs.config.threshold_factor
     ref_avg = float(ref_p.mean()) if ref_p.size else math.nan
     eval_avg = float(eval_p.mean()) if eval_p.size else math.nan
     metrics = [
@@ -271,11 +486,30 @@ def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Fin
         Metric("Reference Average Prediction", MetricCategory.OUTPUT_DIFF, ref_avg),
         Metric("Evaluation Average Prediction", MetricCategory.OUTPUT_DIFF, eval_avg),
     ]
+    if params.given("psi_thresholds") or not (ref_p.size and eval_p.size):
+        severity = severity_from_thresholds(value, params.psi_thresholds, factor)
+        stat_text = f"PSI {stats.fmt(value)}"
+    else:
+        result = stats.compare_numeric(
+            _sorted_predictions(inputs, "ref"), _sorted_predictions(inputs, "eval")
+        )
+        alpha = params.family_error_rate * inputs.config.error_rate_factor
+        severity = severity_from_thresholds(result.distance, params.distance_thresholds, factor)
+        if not result.pvalue <= alpha:
+            severity = Severity.PASS
+        metrics += [
+            Metric("Normalised Wasserstein Distance", MetricCategory.DRIFT_STAT, result.distance),
+            Metric("p-value", MetricCategory.DRIFT_STAT, result.pvalue),
+        ]
+        stat_text = (
+            f"normalised Wasserstein distance {result.distance:.3f}, {result.test} p = {result.pvalue:.2g}; "
+            f"PSI {stats.fmt(value)}"
+        )
     if severity is Severity.PASS:
-        explanation = f"The model's predictions are stable (PSI {stats.fmt(value)})."
+        explanation = f"The model's predictions are stable ({stat_text})."
     else:
         explanation = (
-            f"The model's predictions drifted (PSI {stats.fmt(value)}; average {stats.fmt(ref_avg)} on "
+            f"The model's predictions drifted ({stat_text}; average {stats.fmt(ref_avg)} on "
             f"reference, {stats.fmt(eval_avg)} on evaluation): it decides differently on the new data, "
             "so its thresholds and downstream rules may no longer fit."
         )
@@ -309,7 +543,7 @@ def categorical_label_drift(inputs: StressInputs, params: LabelDriftParams) -> F
     severity = severity_from_thresholds(
         abs(change), params.rate_change_thresholds, inputs.config.threshold_factor
     )
-    if not (pvalue < params.p_value_threshold):
+    if not (pvalue < params.p_value_threshold * inputs.config.error_rate_factor):
         severity = Severity.PASS
     metrics = [
         Metric("Reference Positive Rate", MetricCategory.DRIFT_STAT, r1),
@@ -346,24 +580,25 @@ class NullProportionParams(ChangeTestParams):
 )
 def null_proportion(inputs: StressInputs, params: NullProportionParams) -> Findings | None:
     features = stats.tested_features(inputs, text=True)
-    corrected = params.p_value_threshold / max(1, len(features))
+    alpha = params.p_value_threshold * inputs.config.error_rate_factor
     factor = inputs.config.threshold_factor
     cases = []
     n1, n2 = len(inputs.ref), len(inputs.eval)
-    for feature in features:
-        k1 = int(inputs.ref[feature.name].isna().sum())
-        k2 = int(inputs.eval[feature.name].isna().sum())
+    nulls = [(int(inputs.ref[f.name].isna().sum()), int(inputs.eval[f.name].isna().sum())) for f in features]
+    pvalues = np.array([stats.two_proportion_pvalue(k1, n1, k2, n2) for k1, k2 in nulls])
+    adjusted = stats.holm_adjusted(pvalues)
+    for feature, (k1, k2), pvalue, p_adj in zip(features, nulls, pvalues, adjusted, strict=True):
         r1 = k1 / n1 if n1 else math.nan
         r2 = k2 / n2 if n2 else math.nan
         change = r2 - r1
-        pvalue = stats.two_proportion_pvalue(k1, n1, k2, n2)
         severity = severity_from_thresholds(abs(change), params.severity_thresholds, factor)
-        if not (pvalue < corrected):
+        if not (p_adj <= alpha):
             severity = Severity.PASS
         metrics = [
             Metric("Reference Null Proportion", MetricCategory.DRIFT_STAT, r1),
             Metric("Evaluation Null Proportion", MetricCategory.DRIFT_STAT, r2),
-            Metric("p-value", MetricCategory.DRIFT_STAT, pvalue),
+            Metric("p-value", MetricCategory.DRIFT_STAT, float(pvalue)),
+            Metric("Holm-Adjusted p-value", MetricCategory.DRIFT_STAT, float(p_adj)),
         ]
         shares = f"{stats.fmt(r1 * 100, 2)}% of reference rows, {stats.fmt(r2 * 100, 2)}% of evaluation rows"
         if severity is Severity.PASS:
@@ -392,9 +627,9 @@ def correlation_label_drift(inputs: StressInputs, params: ChangeTestParams) -> F
     features = [f for f in stats.tested_features(inputs) if f.is_numeric]
     if not features:
         return None
-    corrected = params.p_value_threshold / len(features)
+    alpha = params.p_value_threshold * inputs.config.error_rate_factor
     factor = inputs.config.threshold_factor
-    cases = []
+    found = []
     for feature in features:
         # Ranks against the reference's percentiles: Spearman-like, robust to heavy tails, O(n).
         # On each split's sample of at most 100,000 rows (see stats.sample_rows).
@@ -411,13 +646,18 @@ def correlation_label_drift(inputs: StressInputs, params: ChangeTestParams) -> F
             pvalue = float(stats.fisher_z_pvalue(c1, n1, c2, n2))
         else:
             pvalue = math.nan
+        found.append((feature, c1, c2, change, pvalue))
+    adjusted = stats.holm_adjusted(np.array([f[-1] for f in found]))
+    cases = []
+    for (feature, c1, c2, change, pvalue), p_adj in zip(found, adjusted, strict=True):
         severity = severity_from_thresholds(abs(change), params.severity_thresholds, factor)
-        if not (pvalue < corrected):
+        if not (p_adj <= alpha):
             severity = Severity.PASS
         metrics = [
             Metric("Reference Correlation", MetricCategory.STATISTICAL_DEPENDENCE, c1),
             Metric("Evaluation Correlation", MetricCategory.STATISTICAL_DEPENDENCE, c2),
             Metric("p-value", MetricCategory.DRIFT_STAT, pvalue),
+            Metric("Holm-Adjusted p-value", MetricCategory.DRIFT_STAT, float(p_adj)),
         ]
         corr = f"{stats.fmt(c1)} on reference, {stats.fmt(c2)} on evaluation"
         if severity is Severity.PASS:
@@ -454,7 +694,7 @@ class FeatureCorrelationDriftParams(ChangeTestParams):
 )
 def correlation_feat_drift(inputs: StressInputs, params: FeatureCorrelationDriftParams) -> Findings | None:
     """Per numeric feature, the partner whose correlation with it changed most. Pairs are
-    Bonferroni-corrected; a change needs at least the warning threshold."""
+    Holm-corrected; a change needs at least the warning threshold."""
     features = [f.name for f in stats.tested_features(inputs) if f.is_numeric]
     if len(features) < 2:
         return None
@@ -466,15 +706,18 @@ def correlation_feat_drift(inputs: StressInputs, params: FeatureCorrelationDrift
     change = c2 - c1
     np.fill_diagonal(change, 0.0)
     pvalues = stats.fisher_z_pvalue(c1, n1, c2, n2)
-    n_pairs = len(features) * (len(features) - 1) // 2
-    corrected = params.p_value_threshold / n_pairs
+    upper = np.triu_indices(len(features), k=1)
+    adjusted = np.ones_like(pvalues)
+    adjusted[upper] = stats.holm_adjusted(pvalues[upper])  # over the pairs
+    adjusted = np.minimum(adjusted, adjusted.T)
+    alpha = params.p_value_threshold * inputs.config.error_rate_factor
     factor = inputs.config.threshold_factor
     cases = []
     for i, name in enumerate(features):
         j = int(np.argmax(np.abs(change[i])))
         partner, delta, pvalue = features[j], float(change[i, j]), float(pvalues[i, j])
         severity = severity_from_thresholds(abs(delta), params.severity_thresholds, factor)
-        if not pvalue < corrected:
+        if not adjusted[i, j] <= alpha:
             severity = Severity.PASS
         metrics = [
             Metric("Partner Feature", MetricCategory.STATISTICAL_DEPENDENCE, partner),

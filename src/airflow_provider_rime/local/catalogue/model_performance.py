@@ -21,6 +21,7 @@ from airflow_provider_rime.local.catalogue.metrics import (
     BINARY_METRICS,
     BinaryMetric,
     Direction,
+    calibration_curve,
     calibration_mse,
 )
 from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
@@ -257,19 +258,38 @@ def calibration_comparison(inputs: StressInputs, params: CalibrationParams) -> F
             "its probabilities mean something different on evaluation data than on reference."
         )
     metrics = [Metric("Calibration MSE", MetricCategory.PERFORMANCE_DIFF, mse)]
+    case_metrics = metrics + _calibration_curves(inputs, params.num_bins)
     return Findings(
         cases=[
             TestCase(
                 features=[],
                 severity=severity,
                 explanation=explanation,
-                metrics=metrics,
+                metrics=case_metrics,
                 importance=mse if math.isfinite(mse) else 0.0,
                 skipped=not math.isfinite(mse),
             )
         ],
         metrics=metrics,
     )
+
+
+def _calibration_curves(inputs: StressInputs, num_bins: int) -> list[Metric]:
+    """Both calibration curves (the result page's reliability diagram): bin centres, rates, rows."""
+    assert inputs.ref_labels is not None and inputs.eval_labels is not None
+    assert inputs.ref_preds is not None and inputs.eval_preds is not None
+    ref_rate, ref_n = calibration_curve(inputs.ref_labels, inputs.ref_preds, num_bins)
+    eval_rate, eval_n = calibration_curve(inputs.eval_labels, inputs.eval_preds, num_bins)
+    centres = [(i + 0.5) / num_bins for i in range(num_bins)]
+    return [
+        Metric("Predicted Probability Bins", MetricCategory.PERFORMANCE_DIFF, centres),
+        Metric("Reference Calibration Curve", MetricCategory.PERFORMANCE_DIFF, [float(v) for v in ref_rate]),
+        Metric(
+            "Evaluation Calibration Curve", MetricCategory.PERFORMANCE_DIFF, [float(v) for v in eval_rate]
+        ),
+        Metric("Reference Calibration Rows", MetricCategory.PERFORMANCE_DIFF, [int(v) for v in ref_n]),
+        Metric("Evaluation Calibration Rows", MetricCategory.PERFORMANCE_DIFF, [int(v) for v in eval_n]),
+    ]
 
 
 def model_perf_summary(inputs: StressInputs) -> dict[str, dict[str, float]]:

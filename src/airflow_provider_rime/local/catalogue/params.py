@@ -13,7 +13,9 @@ one field per key of ``individual_tests_config.<test>``, with RIME's default::
 the field's type says what is accepted (``int``, ``float`` with an optional :class:`Range`,
 a ``Literal`` of choices, :data:`Thresholds`, ``float | None``, ``bool | None``, a tuple of
 column names or ``None``). Unknown keys, wrong types and out-of-range values raise
-``ValueError`` naming the key; the test function receives the typed instance.
+``ValueError`` naming the key; the test function receives the typed instance, which also
+remembers which keys the user gave (:meth:`TestParams.given`): a test can keep RIME's rule
+when a RIME key is set explicitly and use its own default otherwise.
 """
 
 from __future__ import annotations
@@ -175,7 +177,15 @@ class TestParams:
                 f"this test accepts: {', '.join(cls.keys())}"
             )
         checks = _checks(cls)
-        return cls(**{key: checks[key](key, value) for key, value in config.items()})
+        params = cls(**{key: checks[key](key, value) for key, value in config.items()})
+        # Not a field: the keys and defaults stay the config's; frozen, hence object.__setattr__.
+        object.__setattr__(params, "_given", frozenset(config))
+        return params
+
+    def given(self, *keys: str) -> bool:
+        """Whether the user's config set any of ``keys`` (even to its default value)."""
+        given: frozenset[str] = getattr(self, "_given", frozenset())
+        return not given.isdisjoint(keys)
 
 
 _CHECKS: dict[type[TestParams], dict[str, _Check]] = {}

@@ -20,6 +20,7 @@ def register(
     params: type[P],
     needs_labels: bool = False,
     needs_preds: bool = False,
+    needs_model: bool = False,
     enabled_by_default: bool = True,
 ) -> Callable[[TestFunction[P]], TestFunction[P]]:
     """Decorator adding a pure test function to the catalogue under ``key``.
@@ -41,11 +42,20 @@ def register(
             params=params,
             needs_labels=needs_labels,
             needs_preds=needs_preds,
+            needs_model=needs_model,
             enabled_by_default=enabled_by_default,
         )
         return func
 
     return wrap
+
+
+def model_categories() -> frozenset[TestCategory]:
+    """The categories whose every test calls the model."""
+    by_category: dict[TestCategory, bool] = {}
+    for spec in CATALOGUE.values():
+        by_category[spec.category] = by_category.get(spec.category, True) and spec.needs_model
+    return frozenset(c for c, all_model in by_category.items() if all_model)
 
 
 def runnable_categories() -> frozenset[TestCategory]:
@@ -57,8 +67,9 @@ def default_stress_categories() -> frozenset[TestCategory]:
     """What a stress test runs when its config names no categories.
 
     RIME's default (Model Performance, Subset Performance, Transformations, Attacks),
-    restricted to the categories this catalogue has tests for: Transformations and Attacks
-    call the model, which a run on registered predictions cannot.
+    restricted to the categories this catalogue has tests for. Transformations and Attacks
+    call the model: a run whose model has no model file (or an engine with model execution
+    turned off) leaves them out (``plan_tests``).
     """
     runnable = runnable_categories()
     return frozenset(c for c in STRESS_TEST_DEFAULT_CATEGORIES if c in runnable)

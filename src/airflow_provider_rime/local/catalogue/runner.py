@@ -10,6 +10,7 @@ from typing import Any
 from airflow_provider_rime.local.catalogue.params import TestParams
 from airflow_provider_rime.local.catalogue.registry import CATALOGUE, default_stress_categories
 from airflow_provider_rime.local.catalogue.types import StressInputs, SuiteConfig, TestBatch, TestSpec
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 _WHERE = "test_suite_config.individual_tests_config"
 
@@ -64,8 +65,19 @@ def validate_suite_config(config: SuiteConfig) -> dict[str, TestParams]:
     return checked
 
 
-def plan_tests(config: SuiteConfig, *, has_labels: bool, has_preds: bool) -> list[PlannedTest]:
-    """The tests this run executes, in catalogue order, with their typed parameters."""
+def plan_tests(
+    config: SuiteConfig,
+    *,
+    has_labels: bool,
+    has_preds: bool,
+    has_model: bool = False,
+    has_protected: bool = False,
+) -> list[PlannedTest]:
+    """The tests this run executes, in catalogue order, with their typed parameters.
+
+    A test that needs labels, predictions, the model or protected features the run does not
+    have is left out.
+    """
     categories = config.categories if config.categories is not None else default_stress_categories()
     planned = []
     for spec in CATALOGUE.values():
@@ -75,6 +87,10 @@ def plan_tests(config: SuiteConfig, *, has_labels: bool, has_preds: bool) -> lis
         if not spec.is_enabled(params):
             continue
         if (spec.needs_labels and not has_labels) or (spec.needs_preds and not has_preds):
+            continue
+        if spec.needs_model and not has_model:
+            continue
+        if spec.category is TestCategory.BIAS_AND_FAIRNESS and not has_protected:
             continue
         planned.append(PlannedTest(spec, params))
     return planned

@@ -62,6 +62,16 @@ _THRESHOLD_FACTORS = {
     TestSensitivity.MORE_SENSITIVE: 2.0 / 3.0,
 }
 
+# How much the false-alarm rate of a significance test moves with the global sensitivity,
+# together with the effect sizes above: less sensitive tests at a fifth of the error rate
+# (0.05 -> 0.01), more sensitive ones at twice it (0.05 -> 0.1).
+_ERROR_RATE_FACTORS = {
+    TestSensitivity.LESS_SENSITIVE: 0.2,
+    TestSensitivity.DEFAULT: 1.0,
+    TestSensitivity.UNSPECIFIED: 1.0,
+    TestSensitivity.MORE_SENSITIVE: 2.0,
+}
+
 
 def parse_sensitivity(value: str | None) -> TestSensitivity:
     """``global_test_sensitivity`` as given: the wire name, the short name or nothing (default).
@@ -225,6 +235,12 @@ class SuiteConfig:
         """Multiplier of "how bad before we warn" thresholds for the global sensitivity."""
         return _THRESHOLD_FACTORS[self.sensitivity]
 
+    @property
+    def error_rate_factor(self) -> float:
+        """Multiplier of a significance test's error rate (its p-value threshold) for the global
+        sensitivity: moves with :attr:`threshold_factor`."""
+        return _ERROR_RATE_FACTORS[self.sensitivity]
+
 
 class RunCache:
     """Derived arrays of one run (coded columns, bins, sorted predictions), built once.
@@ -244,9 +260,25 @@ class RunCache:
         return value
 
 
+class ModelCallFailed(Exception):
+    """The model raised, or answered with values that are not probabilities, on the rows it
+    was given. A test that perturbs inputs reports this as a finding; the message names the
+    model and what it did."""
+
+
+#: Calls the model: each row's probability of class 1 (in the model's own process).
+Predictor = Callable[["pd.DataFrame"], "np.ndarray"]
+
+
 @dataclass(eq=False)
 class StressInputs:
-    """Everything a test may read. Feature frames hold features only (no label, no prediction)."""
+    """Everything a test may read. Feature frames hold features only (no label, no prediction).
+
+    ``model`` is set when the run may call the registered model; ``model_frame`` is then the
+    evaluation rows with every column the model reads (all but label and predictions), row for
+    row with ``eval``. ``protected_features`` are the columns ``dataParams.protectedFeatures``
+    names (Bias and Fairness).
+    """
 
     ref: pd.DataFrame
     eval: pd.DataFrame
@@ -257,6 +289,13 @@ class StressInputs:
     eval_preds: np.ndarray | None
     config: SuiteConfig = field(default_factory=SuiteConfig)
     cache: RunCache = field(default_factory=RunCache, repr=False)
+    model: Predictor | None = field(default=None, repr=False)
+    model_frame: pd.DataFrame | None = field(default=None, repr=False)
+    protected_features: tuple[str, ...] = ()
+
+    @property
+    def has_model(self) -> bool:
+        return self.model is not None and self.model_frame is not None
 
     @property
     def has_labels(self) -> bool:
@@ -289,6 +328,7 @@ class TestSpec(Generic[P]):
     params: type[P]
     needs_labels: bool = False
     needs_preds: bool = False
+    needs_model: bool = False
     enabled_by_default: bool = True
 
     def describe(self, params: P) -> str:

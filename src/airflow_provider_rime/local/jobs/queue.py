@@ -34,6 +34,20 @@ class StressTestPayload(BaseModel):
     random_seed: int = 0
 
 
+class ContinuousTestPayload(BaseModel):
+    """A continuous-test job, as checked when it was started."""
+
+    firewall_id: str
+    eval_dataset_id: str
+    ref_dataset_id: str
+    model_id: str
+    bin_size_seconds: int
+    override_existing_bins: bool = False
+    #: ``TEST_CATEGORY_TYPE_*`` names each bin runs.
+    categories: list[str]
+    random_seed: int = 0
+
+
 class DatasetPayload(BaseModel):
     """Validate a registered dataset."""
 

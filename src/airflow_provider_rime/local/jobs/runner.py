@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,16 +22,19 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from airflow_provider_rime.local.jobs.status import finish_job
-from airflow_provider_rime.local.settings import EngineSettings
-from airflow_provider_rime.local.store.schema import Job, JobKind
-from airflow_provider_rime.rime_api.enums import JobStatus
+from airflow_provider_rime.local.data import DataRoots
+from airflow_provider_rime.local.jobs.status import fail_running_job, finish_job
+from airflow_provider_rime.local.settings import ENV_DATA_ROOTS, EngineSettings
+from airflow_provider_rime.local.store.schema import Dataset, Job, JobKind, Model, Prediction
+from airflow_provider_rime.rime_api.enums import JobStatus, ValidityStatus
 from airflow_provider_rime.rime_api.naming import utc_now as now
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_STALE_AFTER = timedelta(seconds=30)
 ENV_DATABASE_URL = "RIME_LOCAL_DATABASE_URL"
+ENGINE_STOPPED = "the engine was stopped while this job ran; start the job again"
+HEARTBEAT_LOST = "the engine running this job stopped (no heartbeat for 30 s); start the job again"
 
 
 @dataclass
@@ -38,6 +42,7 @@ class _Running:
     job_id: str
     kind: str
     process: subprocess.Popen[bytes]
+    started: float
 
 
 class JobRunner:
@@ -56,6 +61,7 @@ class JobRunner:
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._fail_stale_jobs()
+        self._settle_orphaned_entries()
         self._thread = threading.Thread(target=self._loop, name="rime-local-jobs", daemon=True)
         self._thread.start()
 
@@ -68,13 +74,7 @@ class JobRunner:
         for running in list(self._running.values()):
             self._terminate(running.process)
             with self.sessions.begin() as s:
-                finish_job(
-                    s,
-                    running.job_id,
-                    JobStatus.FAILED,
-                    "the engine was stopped while this job ran; start the job again",
-                    only_if_running=True,
-                )
+                fail_running_job(s, running.job_id, ENGINE_STOPPED)
         self._running.clear()
 
     def wake(self) -> None:
@@ -89,6 +89,7 @@ class JobRunner:
             try:
                 self._reap_finished()
                 self._enforce_cancellations()
+                self._enforce_validation_timeout()
                 self._claim_pending()
                 self._ticks += 1
                 if self._ticks % 20 == 0:
@@ -101,9 +102,11 @@ class JobRunner:
     def _capacity(self, kind: str) -> int:
         # Stress tests and registry validations have separate pools: a long stress test never
         # keeps a dataset from being validated.
-        is_stress = kind == JobKind.STRESS_TEST
+        # A continuous test is stress tests in a row: it shares their pool.
+        heavy = (JobKind.STRESS_TEST, JobKind.CONTINUOUS_TEST)
+        is_stress = kind in heavy
         limit = self.settings.max_stress_workers if is_stress else self.settings.max_validation_workers
-        in_use = sum(1 for r in self._running.values() if (r.kind == JobKind.STRESS_TEST) == is_stress)
+        in_use = sum(1 for r in self._running.values() if (r.kind in heavy) == is_stress)
         return limit - in_use
 
     def _claim_pending(self) -> None:
@@ -134,6 +137,8 @@ class JobRunner:
     def _spawn(self, job_id: str, kind: str) -> None:
         env = dict(os.environ)
         env[ENV_DATABASE_URL] = self.settings.resolved_database_url
+        # The worker reads only inside these: the upload area and the data roots, resolved.
+        env[ENV_DATA_ROOTS] = DataRoots.of(self.settings.readable_roots).to_env()
         cmd = [
             sys.executable,
             "-m",
@@ -148,7 +153,7 @@ class JobRunner:
         ]
         with open(self.log_path(job_id), "ab") as log_file:
             process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env)
-        self._running[job_id] = _Running(job_id, kind, process)
+        self._running[job_id] = _Running(job_id, kind, process, time.monotonic())
         log.info("job %s (%s) started in worker process %s", job_id, kind, process.pid)
 
     def _reap_finished(self) -> None:
@@ -188,6 +193,58 @@ class JobRunner:
             with self.sessions.begin() as s:
                 finish_job(s, job_id, JobStatus.CANCELLED, "cancelled on request", only_if_running=True)
 
+    def _enforce_validation_timeout(self) -> None:
+        """Stop registry validations that run too long, so they cannot hold the validation slots."""
+        limit = self.settings.validation_timeout_seconds
+        for job_id, running in list(self._running.items()):
+            if running.kind == JobKind.STRESS_TEST or time.monotonic() - running.started < limit:
+                continue
+            del self._running[job_id]
+            self._terminate(running.process)
+            with self.sessions.begin() as s:
+                finish_job(
+                    s,
+                    job_id,
+                    JobStatus.FAILED,
+                    f"validation took longer than {limit:.0f} s and was stopped (rime-local serve "
+                    f"--validation-timeout); register a smaller file or a single file",
+                    only_if_running=True,
+                )
+            log.warning("validation job %s stopped after %.0f s", job_id, limit)
+
+    def _settle_orphaned_entries(self) -> None:
+        """Registry entries still PENDING whose validation job is gone or ended: INVALID, saying so.
+
+        Entries and their job are stored in one transaction, and a job that ends unvalidated
+        makes its entry INVALID (``finish_job``); this catches what an older engine left.
+        """
+        active = (JobStatus.PENDING.value, JobStatus.RUNNING.value)
+        kinds = (
+            JobKind.VALIDATE_DATASET.value,
+            JobKind.VALIDATE_MODEL.value,
+            JobKind.VALIDATE_PREDICTIONS.value,
+        )
+        message = "validation did not finish (the engine stopped while it ran); register the entry again"
+        with self.sessions.begin() as s:
+            payloads = s.scalars(select(Job.payload).where(Job.kind.in_(kinds), Job.status.in_(active))).all()
+            live = {(p.get("dataset_id"), p.get("model_id")) for p in payloads}
+            pending = ValidityStatus.PENDING.value
+            orphans: list[Dataset | Model | Prediction] = []
+            for d in s.scalars(select(Dataset).where(Dataset.validity_status == pending)):
+                if (d.id, None) not in live:
+                    orphans.append(d)
+            for m in s.scalars(select(Model).where(Model.validity_status == pending)):
+                if (None, m.id) not in live:
+                    orphans.append(m)
+            for p in s.scalars(select(Prediction).where(Prediction.validity_status == pending)):
+                if (p.dataset_id, p.model_id) not in live:
+                    orphans.append(p)
+            for entry in orphans:
+                entry.validity_status = ValidityStatus.INVALID.value
+                entry.validity_message = message
+        if orphans:
+            log.warning("%d registry entries an engine left unvalidated are now INVALID", len(orphans))
+
     def _fail_stale_jobs(self) -> None:
         """RUNNING jobs whose worker stopped sending heartbeats (engine killed, machine lost)."""
         cutoff = now() - HEARTBEAT_STALE_AFTER
@@ -200,13 +257,7 @@ class JobRunner:
             for job_id in stale:
                 if job_id in self._running:
                     continue
-                finish_job(
-                    s,
-                    job_id,
-                    JobStatus.FAILED,
-                    "the engine running this job stopped (no heartbeat for 30 s); start the job again",
-                    only_if_running=True,
-                )
+                fail_running_job(s, job_id, HEARTBEAT_LOST)
 
     @staticmethod
     def _terminate(process: subprocess.Popen[bytes]) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
@@ -17,19 +19,34 @@ from airflow_provider_rime.local.catalogue.features import infer_features
 from airflow_provider_rime.local.catalogue.model_performance import model_perf_summary
 from airflow_provider_rime.local.catalogue.runner import PlannedTest
 from airflow_provider_rime.local.catalogue.types import (
+    ModelCallFailed,
     StressInputs,
     SuiteConfig,
     TestBatch,
     parse_sensitivity,
 )
-from airflow_provider_rime.local.data import DataError, missing_column_message, read_table
+from airflow_provider_rime.local.data import (
+    DataError,
+    DataRoots,
+    check_unchanged,
+    missing_column_message,
+    read_table,
+)
 from airflow_provider_rime.local.jobs.queue import StressTestPayload
-from airflow_provider_rime.local.jobs.status import finish_job
-from airflow_provider_rime.local.jobs.validation import data_file_path, read_stored
+from airflow_provider_rime.local.jobs.status import Cancelled, finish_job
+from airflow_provider_rime.local.jobs.validation import data_file_path, model_source, read_stored
+from airflow_provider_rime.local.models import (
+    ModelCallError,
+    ModelError,
+    ModelLimits,
+    ModelProcess,
+    ModelSource,
+)
 from airflow_provider_rime.local.store.schema import (
     CategoryResult,
     Dataset,
     Job,
+    Model,
     Prediction,
     Project,
     TestBatchResult,
@@ -47,10 +64,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 VALIDATION_WAIT_SECONDS = 600
-
-
-class Cancelled(Exception):
-    pass
 
 
 def _wait_until_validated(sessions: sessionmaker[Session], dataset_ids: list[str]) -> None:
@@ -92,7 +105,7 @@ def _labels(frame: pd.DataFrame, column: str, data_name: str) -> np.ndarray:
 
 
 def _predictions(
-    session: Session, model_id: str, dataset: Dataset, n_rows: int, data_name: str
+    session: Session, model_id: str, dataset: Dataset, n_rows: int, data_name: str, roots: DataRoots
 ) -> tuple[np.ndarray | None, str | None]:
     import numpy as np
     import pandas as pd
@@ -104,7 +117,9 @@ def _predictions(
         raise DataError(f"the predictions for the {data_name} are invalid: {pred.validity_message}")
     info = read_stored(PredInfo, pred.pred_info, "predInfo")
     column = (info.pred_params.pred_col if info.pred_params else None) or "pred"
-    frame = read_table(data_file_path(info.connection_info, "predInfo"))
+    path = data_file_path(info.connection_info, "predInfo")
+    check_unchanged(path, roots, pred.content_digest, f"the predictions file for the {data_name}")
+    frame = read_table(path, roots)
     if column not in frame.columns:
         raise DataError(
             missing_column_message(
@@ -131,8 +146,31 @@ def _predictions(
     return values, column
 
 
-def load_inputs(sessions: sessionmaker[Session], payload: StressTestPayload) -> StressInputs:
+#: Reference rows the model is called on before any test, to fail early and clearly.
+MODEL_CHECK_ROWS = 5
+
+
+@dataclass
+class LoadedRun:
+    """A run's inputs, and what calling its model needs (when it has a model file)."""
+
+    inputs: StressInputs
+    model: ModelSource | None = None
+    model_ref_rows: pd.DataFrame | None = None
+
+
+def load_inputs(
+    sessions: sessionmaker[Session], payload: StressTestPayload, roots: DataRoots
+) -> StressInputs:
     """Read the registered data and predictions of a stress test into ``StressInputs``."""
+    return load_run(sessions, payload, roots, with_model=False).inputs
+
+
+def load_run(
+    sessions: sessionmaker[Session], payload: StressTestPayload, roots: DataRoots, *, with_model: bool = True
+) -> LoadedRun:
+    """The run's inputs and, with ``with_model`` and a model file, the model's source and the
+    frames it is called on (every column but label and predictions)."""
     _wait_until_validated(sessions, [payload.ref_dataset_id, payload.eval_dataset_id])
     with sessions() as s:
         ref_ds = s.get(Dataset, payload.ref_dataset_id)
@@ -147,7 +185,9 @@ def load_inputs(sessions: sessionmaker[Session], payload: StressTestPayload) -> 
         params: dict[str, DataParams] = {}
         for ds, role in ((ref_ds, "reference data"), (eval_ds, "evaluation data")):
             info = read_stored(DataInfo, ds.data_info, "dataInfo")
-            frames[role] = read_table(data_file_path(info.connection_info, "dataInfo"))
+            path = data_file_path(info.connection_info, "dataInfo")
+            check_unchanged(path, roots, ds.content_digest, f"the {role} {ds.name!r}")
+            frames[role] = read_table(path, roots)
             params[role] = info.data_params or DataParams()
 
         label_col = params["reference data"].label_col or params["evaluation data"].label_col
@@ -165,10 +205,12 @@ def load_inputs(sessions: sessionmaker[Session], payload: StressTestPayload) -> 
         preds: dict[str, np.ndarray | None] = {}
         pred_cols: set[str] = set()
         for ds, role in ((ref_ds, "reference data"), (eval_ds, "evaluation data")):
-            values, column = _predictions(s, payload.model_id, ds, len(frames[role]), role)
+            values, column = _predictions(s, payload.model_id, ds, len(frames[role]), role, roots)
             preds[role] = values
             if column:
                 pred_cols.add(column)
+        model_row = s.get(Model, payload.model_id)
+        source = model_source(model_row, roots) if with_model and model_row is not None else None
 
     if (preds["reference data"] is None) != (preds["evaluation data"] is None):
         missing = "reference" if preds["reference data"] is None else "evaluation"
@@ -190,6 +232,7 @@ def load_inputs(sessions: sessionmaker[Session], payload: StressTestPayload) -> 
     shared = [c for c in ref_features if c in set(eval_features)]
     features = infer_features(ref[shared], categorical, text)
 
+    protected = tuple(params["reference data"].protected_features or [])
     categories = payload.categories
     suite = SuiteConfig(
         sensitivity=parse_sensitivity(payload.sensitivity),
@@ -198,7 +241,8 @@ def load_inputs(sessions: sessionmaker[Session], payload: StressTestPayload) -> 
         categories=frozenset(TestCategory(c) for c in categories) if categories is not None else None,
         random_seed=payload.random_seed,
     )
-    return StressInputs(
+    not_model_inputs = [c for c in (label_col, *sorted(pred_cols)) if c]
+    inputs = StressInputs(
         ref=ref[ref_features],
         eval=ev[eval_features],
         features=features,
@@ -207,11 +251,61 @@ def load_inputs(sessions: sessionmaker[Session], payload: StressTestPayload) -> 
         ref_preds=preds["reference data"],
         eval_preds=preds["evaluation data"],
         config=suite,
+        model_frame=ev.drop(columns=not_model_inputs) if source is not None else None,
+        protected_features=tuple(p for p in protected if p in ev.columns),
     )
+    ref_rows = ref.drop(columns=not_model_inputs).head(MODEL_CHECK_ROWS) if source is not None else None
+    return LoadedRun(inputs, source, ref_rows)
+
+
+def _attach_model(run: LoadedRun, process: ModelProcess) -> None:
+    """Check the model on a few reference rows, then let the tests call it."""
+    assert run.model_ref_rows is not None
+    try:
+        process.predict(run.model_ref_rows)
+    except ModelError as exc:
+        raise ModelError(
+            f"{exc} (checked on the first {len(run.model_ref_rows)} reference rows, before any test)"
+        ) from None
+
+    def predict(frame: pd.DataFrame) -> np.ndarray:
+        try:
+            return process.predict(frame)
+        except ModelCallError as exc:
+            raise ModelCallFailed(str(exc)) from None
+
+    run.inputs.model = predict
+
+
+def add_batch_rows(s: Session, run_id: str, batch: TestBatch, position: int) -> None:
+    """Add a test batch's result and its test cases to the session (the caller commits)."""
+    doc = render.test_batch(run_id, batch)
+    s.add(
+        TestBatchResult(
+            test_run_id=run_id,
+            test_type=batch.test_type,
+            position=position,
+            category=batch.category.value,
+            severity=doc["severity"],
+            doc=doc,
+        )
+    )
+    for i, case in enumerate(batch.cases):
+        case_doc = render.test_case(run_id, batch, i)
+        s.add(
+            TestCaseResult(
+                test_run_id=run_id,
+                test_type=batch.test_type,
+                position=i,
+                severity=case_doc["severity"],
+                importance=float(case.importance) if math.isfinite(case.importance) else 0.0,
+                doc=case_doc,
+            )
+        )
 
 
 def run_stress_test_job(
-    sessions: sessionmaker[Session], job_id: str, is_cancelled: Callable[[], bool]
+    sessions: sessionmaker[Session], job_id: str, is_cancelled: Callable[[], bool], roots: DataRoots
 ) -> None:
     started = time.perf_counter()
     with sessions() as s:
@@ -221,7 +315,8 @@ def run_stress_test_job(
         assert run_id is not None
 
     log.info("loading data for test run %s", run_id)
-    inputs = load_inputs(sessions, payload)
+    loaded = load_run(sessions, payload, roots)
+    inputs = loaded.inputs
     log.info(
         "loaded %d reference and %d evaluation rows, %d features (%s)",
         len(inputs.ref),
@@ -229,7 +324,13 @@ def run_stress_test_job(
         len(inputs.features),
         ", ".join(f"{f.name}: {f.kind.value}" for f in inputs.features.values()),
     )
-    planned = plan_tests(inputs.config, has_labels=inputs.has_labels, has_preds=inputs.has_preds)
+    planned = plan_tests(
+        inputs.config,
+        has_labels=inputs.has_labels,
+        has_preds=inputs.has_preds,
+        has_model=loaded.model is not None,
+        has_protected=bool(inputs.protected_features),
+    )
     batch_status = {p.spec.key: TestTaskStatus.PENDING for p in planned}
     with sessions.begin() as s:
         s.get_one(Job, job_id).progress = render.progress(
@@ -243,29 +344,7 @@ def run_stress_test_job(
         batch_status[test.spec.key] = TestTaskStatus.COMPLETED
         with sessions.begin() as s:
             if batch is not None:
-                doc = render.test_batch(run_id, batch)
-                s.add(
-                    TestBatchResult(
-                        test_run_id=run_id,
-                        test_type=batch.test_type,
-                        position=position["batch"],
-                        category=batch.category.value,
-                        severity=doc["severity"],
-                        doc=doc,
-                    )
-                )
-                for i, case in enumerate(batch.cases):
-                    case_doc = render.test_case(run_id, batch, i)
-                    s.add(
-                        TestCaseResult(
-                            test_run_id=run_id,
-                            test_type=batch.test_type,
-                            position=i,
-                            severity=case_doc["severity"],
-                            importance=float(case.importance) if math.isfinite(case.importance) else 0.0,
-                            doc=case_doc,
-                        )
-                    )
+                add_batch_rows(s, run_id, batch, position["batch"])
                 position["batch"] += 1
             s.get_one(Job, job_id).progress = render.progress(
                 run_id, TestTaskStatus.RUNNING, batch_status.items()
@@ -280,7 +359,11 @@ def run_stress_test_job(
         s.execute(delete(TestBatchResult).where(TestBatchResult.test_run_id == run_id))
         s.execute(delete(CategoryResult).where(CategoryResult.test_run_id == run_id))
 
-    batches = run_tests(inputs, planned, on_batch_done)
+    with contextlib.ExitStack() as stack:
+        if loaded.model is not None and any(p.spec.needs_model for p in planned):
+            log.info("starting model %r (%s) in its own process", loaded.model.name, loaded.model.location)
+            _attach_model(loaded, stack.enter_context(ModelProcess(loaded.model, ModelLimits.from_env())))
+        batches = run_tests(inputs, planned, on_batch_done)
 
     results = render.category_results(run_id, batches)
     metrics = render.test_run_metrics(

@@ -8,12 +8,26 @@ Each job reads the file the registration names, sets the entry's ``validityStatu
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from airflow_provider_rime.local.data import DataError, inspect_table, missing_column_message, resolve_path
+from airflow_provider_rime.local.data import (
+    DataError,
+    DataRoots,
+    fingerprint,
+    inspect_table,
+    missing_column_message,
+)
+from airflow_provider_rime.local.models import (
+    ModelLimits,
+    ModelProcess,
+    ModelSource,
+    model_execution_enabled,
+    resolve_model_source,
+)
 from airflow_provider_rime.local.store.schema import Dataset, Model, Prediction
 from airflow_provider_rime.rime_api.documents import ConnectionInfo, DataInfo, ModelInfo, PredInfo
 from airflow_provider_rime.rime_api.enums import ValidityStatus
@@ -67,13 +81,15 @@ def _record(
             setattr(entry, name, value)
 
 
-def validate_dataset(sessions: sessionmaker[Session], dataset_id: str) -> None:
+def validate_dataset(sessions: sessionmaker[Session], dataset_id: str, roots: DataRoots) -> None:
     """Check that the dataset's file reads, has rows, and holds the columns its params name."""
     with sessions() as s:
         stored = s.get_one(Dataset, dataset_id).data_info
     try:
         info = read_stored(DataInfo, stored, "dataInfo")
-        table, _ = inspect_table(data_file_path(info.connection_info, "dataInfo"))
+        path = data_file_path(info.connection_info, "dataInfo")
+        content = fingerprint(path, roots)
+        table, _ = inspect_table(path, roots)
         params = info.data_params
         if params is not None:
             for role, column in (("label", params.label_col), ("timestamp", params.timestamp_col)):
@@ -98,11 +114,14 @@ def validate_dataset(sessions: sessionmaker[Session], dataset_id: str) -> None:
         message=f"{table.num_rows} rows, {len(table.columns)} columns ({table.file_format})",
         num_rows=table.num_rows,
         columns=table.columns,
-        size_bytes=table.size_bytes,
+        size_bytes=content.size_bytes,
+        content_digest=content.digest,
     )
 
 
-def validate_predictions(sessions: sessionmaker[Session], model_id: str, dataset_id: str) -> None:
+def validate_predictions(
+    sessions: sessionmaker[Session], model_id: str, dataset_id: str, roots: DataRoots
+) -> None:
     """Check that the predictions are probabilities of class 1, one per row of the dataset."""
     import pyarrow.compute as pc
 
@@ -120,7 +139,9 @@ def validate_predictions(sessions: sessionmaker[Session], model_id: str, dataset
     try:
         info = read_stored(PredInfo, stored, "predInfo")
         column = (info.pred_params.pred_col if info.pred_params else None) or "pred"
-        table, values = inspect_table(data_file_path(info.connection_info, "predInfo"), numeric_column=column)
+        path = data_file_path(info.connection_info, "predInfo")
+        content = fingerprint(path, roots)
+        table, values = inspect_table(path, roots, numeric_column=column)
         if values is None:
             raise DataError(missing_column_message(column, "prediction", "predictions file", table.columns))
         nulls = values.null_count + int(pc.sum(pc.is_nan(values)).as_py() or 0)
@@ -138,30 +159,49 @@ def validate_predictions(sessions: sessionmaker[Session], model_id: str, dataset
         _record(sessions, Prediction, key, valid=False, message=str(exc))
         raise
     _record(
-        sessions, Prediction, key, valid=True, message=f"{table.num_rows} predictions in column {column!r}"
+        sessions,
+        Prediction,
+        key,
+        valid=True,
+        message=f"{table.num_rows} predictions in column {column!r}",
+        size_bytes=content.size_bytes,
+        content_digest=content.digest,
     )
 
 
-def validate_model(sessions: sessionmaker[Session], model_id: str) -> None:
-    """Check that the model file exists and defines ``predict_df`` or ``predict_dict``."""
+def model_source(model: Model, roots: DataRoots) -> ModelSource | None:
+    """What calling ``model`` runs: ``None`` for a predictions-only model, or when this engine's
+    model execution is turned off (``RIME_LOCAL_MODEL_EXECUTION=0``)."""
+    if not model.model_info or not model_execution_enabled():
+        return None
+    info = read_stored(ModelInfo, model.model_info, "modelInfo")
+    if info.model_path is None:
+        return None
+    return resolve_model_source(info.model_path.path, model.name, roots)
+
+
+def validate_model(sessions: sessionmaker[Session], model_id: str, roots: DataRoots) -> None:
+    """Check that the model loads: its file (or MLflow model) is there and, unless model
+    execution is turned off, it imports in a model process and exposes a prediction function.
+
+    Calling it on data waits for a stress test, which checks it on a few reference rows first.
+    """
     with sessions() as s:
-        stored = s.get_one(Model, model_id).model_info
+        model = s.get_one(Model, model_id)
+        stored, name = model.model_info, model.name
     try:
         info = read_stored(ModelInfo, stored, "modelInfo")
         if info.model_path is None:
             raise DataError("modelInfo.modelPath.path is required for a model with a model file")
-        path = info.model_path.path
-        resolved = resolve_path(path)
-        if resolved.is_dir():
-            resolved = resolved / "model.py"
-        if not resolved.is_file():
-            raise DataError(
-                f"{path}: no such model file (expected a .py file defining predict_df or predict_dict)"
-            )
-        source = resolved.read_text(errors="replace")
-        if "def predict_df" not in source and "def predict_dict" not in source:
-            raise DataError(f"{resolved.name} defines neither predict_df nor predict_dict")
+        source = resolve_model_source(info.model_path.path, name, roots)
+        what = "MLflow model" if source.kind == "mlflow" else f"model file {Path(source.location).name}"
+        if model_execution_enabled():
+            with ModelProcess(source, ModelLimits.from_env()):
+                pass
+            message = f"{what}: loaded in a model process"
+        else:
+            message = f"{what} (not loaded: model execution is turned off on this engine)"
     except DataError as exc:
         _record(sessions, Model, model_id, valid=False, message=str(exc))
         raise
-    _record(sessions, Model, model_id, valid=True, message=f"model file {resolved.name}")
+    _record(sessions, Model, model_id, valid=True, message=message)

@@ -17,11 +17,11 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from airflow_provider_rime.local.data import DataError
+from airflow_provider_rime.local.data import DataError, DataRoots
 from airflow_provider_rime.local.jobs import validation
 from airflow_provider_rime.local.jobs.queue import DatasetPayload, ModelPayload, PredictionsPayload
 from airflow_provider_rime.local.jobs.runner import ENV_DATABASE_URL
-from airflow_provider_rime.local.jobs.status import finish_job
+from airflow_provider_rime.local.jobs.status import Cancelled, fail_running_job, finish_job
 from airflow_provider_rime.local.store.db import make_engine, session_factory
 from airflow_provider_rime.local.store.schema import Job, JobKind
 from airflow_provider_rime.rime_api.enums import JobStatus
@@ -30,6 +30,7 @@ from airflow_provider_rime.rime_api.naming import utc_now
 log = logging.getLogger("rime-local.worker")
 
 HEARTBEAT_SECONDS = 2.0
+ENGINE_GONE = "the engine running this job stopped; start the job again"
 
 
 class Heartbeat(threading.Thread):
@@ -49,13 +50,7 @@ class Heartbeat(threading.Thread):
             if self.engine_pid and os.getppid() != self.engine_pid:
                 # The engine that started us is gone: say so and stop, rather than run unobserved.
                 with self.sessions.begin() as s:
-                    finish_job(
-                        s,
-                        self.job_id,
-                        JobStatus.FAILED,
-                        "the engine running this job stopped; start the job again",
-                        only_if_running=True,
-                    )
+                    fail_running_job(s, self.job_id, ENGINE_GONE)
                 log.error("engine process went away; stopping")
                 os._exit(3)
             if self.stopped.wait(HEARTBEAT_SECONDS):
@@ -71,20 +66,19 @@ class Heartbeat(threading.Thread):
 
 
 def _run_validation(sessions: sessionmaker[Session], kind: str, payload: dict[str, object]) -> None:
+    roots = DataRoots.from_env()
     if kind == JobKind.VALIDATE_DATASET:
-        validation.validate_dataset(sessions, DatasetPayload.model_validate(payload).dataset_id)
+        validation.validate_dataset(sessions, DatasetPayload.model_validate(payload).dataset_id, roots)
     elif kind == JobKind.VALIDATE_PREDICTIONS:
         preds = PredictionsPayload.model_validate(payload)
-        validation.validate_predictions(sessions, preds.model_id, preds.dataset_id)
+        validation.validate_predictions(sessions, preds.model_id, preds.dataset_id, roots)
     elif kind == JobKind.VALIDATE_MODEL:
-        validation.validate_model(sessions, ModelPayload.model_validate(payload).model_id)
+        validation.validate_model(sessions, ModelPayload.model_validate(payload).model_id, roots)
     else:
         raise DataError(f"unknown job kind {kind!r}")
 
 
 def run_job(sessions: sessionmaker[Session], job_id: str, engine_pid: int = 0) -> int:
-    from airflow_provider_rime.local.jobs.stress import Cancelled, run_stress_test_job
-
     with sessions() as s:
         job = s.get_one(Job, job_id)
         kind, payload = job.kind, dict(job.payload)
@@ -92,7 +86,15 @@ def run_job(sessions: sessionmaker[Session], job_id: str, engine_pid: int = 0) -
     heartbeat.start()
     try:
         if kind == JobKind.STRESS_TEST:
-            run_stress_test_job(sessions, job_id, heartbeat.cancelled.is_set)
+            # The catalogue (pandas, SciPy, scikit-learn) takes seconds to import: a registry
+            # validation, which has a time limit, does not pay for it.
+            from airflow_provider_rime.local.jobs.stress import run_stress_test_job
+
+            run_stress_test_job(sessions, job_id, heartbeat.cancelled.is_set, DataRoots.from_env())
+        elif kind == JobKind.CONTINUOUS_TEST:
+            from airflow_provider_rime.local.jobs.continuous import run_continuous_test_job
+
+            run_continuous_test_job(sessions, job_id, heartbeat.cancelled.is_set, DataRoots.from_env())
         else:
             _run_validation(sessions, kind, payload)
             with sessions.begin() as s:
@@ -103,26 +105,18 @@ def run_job(sessions: sessionmaker[Session], job_id: str, engine_pid: int = 0) -
     except DataError as exc:
         log.error("job failed: %s", exc)
         with sessions.begin() as s:
-            finish_job(s, job_id, JobStatus.FAILED, str(exc), only_if_running=True)
+            fail_running_job(s, job_id, str(exc))
     except MemoryError:
         with sessions.begin() as s:
-            finish_job(
-                s,
-                job_id,
-                JobStatus.FAILED,
-                "the job ran out of memory; use smaller data",
-                only_if_running=True,
-            )
+            fail_running_job(s, job_id, "the job ran out of memory; use smaller data")
     except Exception as exc:
         log.exception("job crashed")
         with sessions.begin() as s:
-            finish_job(
+            fail_running_job(
                 s,
                 job_id,
-                JobStatus.FAILED,
                 f"internal error in the local engine ({type(exc).__name__}: {exc}); "
                 f"see GET /v1-beta/logs/{job_id}",
-                only_if_running=True,
             )
     finally:
         heartbeat.stopped.set()

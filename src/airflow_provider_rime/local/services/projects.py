@@ -42,7 +42,8 @@ def list_projects(s: Session, name_contains: str | None, offset: int, size: int)
     """A page of projects, oldest first, optionally those whose name contains a text."""
     stmt = select(Project)
     if name_contains:
-        stmt = stmt.where(Project.name.contains(name_contains))
+        # autoescape: "%" and "_" in the search are the characters, not LIKE wildcards.
+        stmt = stmt.where(Project.name.contains(name_contains, autoescape=True))
     return select_page(s, stmt.order_by(Project.created_at, Project.id), offset, size)
 
 

@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from airflow_provider_rime.local.context import EngineContext
-from airflow_provider_rime.local.errors import Conflict, InvalidInput, NotFound
+from airflow_provider_rime.local.data import DataError, DataRoots, OutsideDataRoots
+from airflow_provider_rime.local.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from airflow_provider_rime.local.jobs.queue import DatasetPayload, ModelPayload, PredictionsPayload, enqueue
 from airflow_provider_rime.local.store.queries import get_existing, select_page
 from airflow_provider_rime.local.store.schema import Dataset, JobKind, Model, Prediction, Project
@@ -28,7 +29,21 @@ _CONNECTION_KINDS = ("dataFile", "dataLoading", "databricks", "huggingFace", "da
 Entry = TypeVar("Entry", Dataset, Model)
 
 
-def _check_data_file(connection: ConnectionInfo, where: str) -> None:
+def check_readable(engine: EngineContext, path: str, where: str) -> None:
+    """Refuse, before anything is stored or read, a path outside the engine's data roots.
+
+    :raises PermissionDenied: The resolved path is outside the upload area and every data root.
+    :raises InvalidInput: The path is not a local absolute path or ``file://`` URI.
+    """
+    try:
+        DataRoots.of(engine.settings.readable_roots).check(path, where)
+    except OutsideDataRoots as exc:
+        raise PermissionDenied(str(exc)) from None
+    except DataError as exc:
+        raise InvalidInput(f"{where}: {exc}") from None
+
+
+def _check_data_file(engine: EngineContext, connection: ConnectionInfo, where: str) -> None:
     kinds = connection.kinds()
     if len(kinds) != 1:
         raise InvalidInput(
@@ -40,6 +55,7 @@ def _check_data_file(connection: ConnectionInfo, where: str) -> None:
             f"{where}.connectionInfo.{kinds[0]}: the local engine reads files only; use dataFile with the "
             f"destinationUrl of an upload or a local path"
         )
+    check_readable(engine, connection.data_file.path, f"{where}.connectionInfo.dataFile.path")
 
 
 def _awaiting_validation() -> dict[str, Any]:
@@ -107,7 +123,7 @@ def register_dataset(
     engine: EngineContext, s: Session, project: Project, request: RegisterDatasetRequest
 ) -> tuple[Dataset, str]:
     """Store a dataset and queue its validation; returns the dataset and the validation job's id."""
-    _check_data_file(request.data_info.connection_info, "dataInfo")
+    _check_data_file(engine, request.data_info.connection_info, "dataInfo")
     if request.ct_info is not None:
         raise InvalidInput("ctInfo (continuous testing) is not supported by the local engine yet")
     dataset = Dataset(
@@ -138,6 +154,7 @@ def register_model(
             raise InvalidInput("modelInfo.huggingFace: the local engine cannot load models from a hub")
         if info.model_path is None:
             raise InvalidInput("modelInfo.modelPath.path is required: the model.py file or its directory")
+        check_readable(engine, info.model_path.path, "modelInfo.modelPath.path")
     model = Model(
         id=str(uuid.uuid4()),
         project_id=project.id,
@@ -176,7 +193,7 @@ def register_predictions(
     dataset = s.get(Dataset, dataset_id)
     if dataset is None or dataset.project_id != project.id:
         raise NotFound.named("dataset", dataset_id)
-    _check_data_file(request.pred_info.connection_info, "predInfo")
+    _check_data_file(engine, request.pred_info.connection_info, "predInfo")
     if s.get(Prediction, (model_id, dataset_id)) is not None:
         raise Conflict(
             f"predictions of model {model.name!r} on dataset {dataset.name!r} are already registered"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from airflow_provider_rime.local.store.queries import get_existing, select_page
@@ -55,15 +56,29 @@ def list_test_cases(
     return select_page(s, stmt.order_by(TestCaseResult.id), offset, size)
 
 
-def failing_test_cases(s: Session, test_run_id: str, limit: int) -> list[dict[str, Any]]:
-    """The test cases with a warning or an alert, most important first."""
-    stmt = (
-        select(TestCaseResult.doc)
-        .where(TestCaseResult.test_run_id == test_run_id, TestCaseResult.severity != Severity.PASS.value)
-        .order_by(TestCaseResult.importance.desc())
-        .limit(limit)
+def failing_test_cases(
+    s: Session, test_run_id: str, limit: int, test_types: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """The test cases with a warning or an alert (optionally of some test types): alerts
+    first, then warnings, each by importance."""
+    alerts_first = case((TestCaseResult.severity == Severity.ALERT.value, 0), else_=1)
+    stmt = select(TestCaseResult.doc).where(
+        TestCaseResult.test_run_id == test_run_id,
+        TestCaseResult.severity.in_([Severity.ALERT.value, Severity.WARNING.value]),
     )
+    if test_types is not None:
+        stmt = stmt.where(TestCaseResult.test_type.in_(list(test_types)))
+    stmt = stmt.order_by(alerts_first, TestCaseResult.importance.desc(), TestCaseResult.id).limit(limit)
     return list(s.scalars(stmt).all())
+
+
+def count_failing_test_cases(s: Session, test_run_id: str) -> int:
+    """How many of the run's test cases have a warning or an alert."""
+    stmt = select(func.count()).where(
+        TestCaseResult.test_run_id == test_run_id,
+        TestCaseResult.severity.in_([Severity.ALERT.value, Severity.WARNING.value]),
+    )
+    return int(s.scalar(stmt) or 0)
 
 
 def category_results(s: Session, test_run_id: str) -> list[dict[str, Any]]:

@@ -38,14 +38,27 @@ def check_test_run_config(config: TestRunConfig, where: str) -> StressTestPayloa
     :param where: How the config is named in messages (``testRunConfig``, ``configJson``).
     :raises InvalidInput: A category this engine cannot run, an unknown test or parameter.
     """
-    # The catalogue imports pandas and SciPy: load it on first use, not with the API.
-    from airflow_provider_rime.local.catalogue.registry import runnable_categories
-    from airflow_provider_rime.local.catalogue.runner import validate_suite_config
+    # The catalogue imports pandas and SciPy: load it on first use, not with the API. Import
+    # the package, not its registry module: the app warms the package up in a thread, and a
+    # submodule import would not wait for it, seeing a registry with only some tests in it.
+    from airflow_provider_rime.local.catalogue import (
+        model_categories,
+        runnable_categories,
+        validate_suite_config,
+    )
     from airflow_provider_rime.local.catalogue.types import SuiteConfig, parse_sensitivity
+    from airflow_provider_rime.local.models import model_execution_enabled
 
     categories = [c.value for c in config.categories] if config.categories is not None else None
     runnable = {c.value for c in runnable_categories()}
+    calls_model = {c.value for c in model_categories()}
     for category in categories or []:
+        if category in calls_model and not model_execution_enabled():
+            raise InvalidInput(
+                f"{where}.categories: {category} calls the model, and model execution is turned off on "
+                f"this engine (rime-local serve --no-model-execution); leave it out or ask the engine's "
+                f"operator to turn model execution on"
+            )
         if category not in runnable:
             raise InvalidInput(
                 f"{where}.categories: {category} is not run by the local engine (it needs model calls "

@@ -2,11 +2,15 @@
 
 As on RIME, a client asks for upload URLs (with its API key), then PUTs the bytes to them
 without a key: the random token in the URL is the credential, valid for a day and only for the
-files named when it was made.
+files named when it was made. A token is single-use: once the client PUTs the done marker, its
+URLs take no more bytes; and an upload never replaces a file that is already there (a retried PUT
+of the same bytes is accepted, different bytes are refused), so a registered file cannot be
+overwritten through the upload API.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -19,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy.orm import Session
 
 from airflow_provider_rime.local.context import EngineContext
-from airflow_provider_rime.local.errors import InvalidInput, NotFound, PermissionDenied, TooLarge
+from airflow_provider_rime.local.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooLarge
 from airflow_provider_rime.local.store.schema import Upload
 from airflow_provider_rime.rime_api.documents import DatasetUploadUrlRequest, ModelUploadUrlRequest
 from airflow_provider_rime.rime_api.naming import utc_now
@@ -126,6 +130,8 @@ async def receive_file(
 ) -> None:
     """Store the bytes PUT to an upload URL; over the upload limit, nothing is kept."""
     upload = live_upload(s, token)
+    if upload.completed_at is not None:
+        raise PermissionDenied("this upload is complete (its done marker was sent); ask for a new upload URL")
     if rel_path not in upload.files:
         raise PermissionDenied(f"{rel_path!r} is not a file of this upload")
     limit = engine.settings.upload_limit_bytes
@@ -135,28 +141,55 @@ async def receive_file(
         )
     target = Path(upload.destination)
     target = target / rel_path if upload.is_directory else target / upload.files[0]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Write to a temporary file and rename: a failed or oversized upload leaves nothing behind.
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise Conflict(
+            f"{rel_path!r}: a file is in the way of its directory; ask for a new upload URL"
+        ) from None
+    if target.exists() and not target.is_file():
+        raise Conflict(f"{rel_path!r}: a directory of that name exists; ask for a new upload URL")
+    # Write to a temporary file, then link it into place: a failed or oversized upload leaves
+    # nothing behind, and a file that is already there is never replaced.
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
     written = 0
+    digest = hashlib.sha256()
     try:
         with open(tmp, "wb") as fh:
             async for chunk in chunks:
                 written += len(chunk)
                 if limit and written > limit:
                     raise TooLarge(f"the file is over this server's upload limit of {limit} bytes")
+                digest.update(chunk)
                 fh.write(chunk)
-        os.replace(tmp, target)
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            if not target.is_file() or _sha256(target) != digest.hexdigest():
+                raise Conflict(
+                    f"{rel_path!r} was already uploaded with other content; uploaded files are never "
+                    f"replaced: ask for a new upload URL"
+                ) from None
+            # The same bytes again (a PUT retried after a lost response): nothing to do.
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def mark_done(s: Session, token: str) -> None:
     """The client says every file of the upload is there."""
     upload = live_upload(s, token)
-    upload.completed_at = utc_now()
-    s.commit()
+    if upload.completed_at is None:  # a retried done marker changes nothing
+        upload.completed_at = utc_now()
+        s.commit()
 
 
 def uploaded_file_urls(engine: EngineContext) -> list[str]:

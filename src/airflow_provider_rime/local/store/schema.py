@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -31,6 +32,7 @@ class JobKind(str, enum.Enum):
     VALIDATE_DATASET = "validate_dataset"
     VALIDATE_MODEL = "validate_model"
     VALIDATE_PREDICTIONS = "validate_predictions"
+    CONTINUOUS_TEST = "continuous_test"
 
     def __str__(self) -> str:
         return str(self.value)
@@ -87,6 +89,8 @@ class Dataset(Base):
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     num_rows: Mapped[int | None] = mapped_column(Integer)
     columns: Mapped[list[Any] | None]
+    #: SHA-256 of the file (or a Parquet directory's files) when validation read it.
+    content_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
 
@@ -113,6 +117,9 @@ class Prediction(Base):
     user_metadata: Mapped[dict[str, Any] | None]
     validity_status: Mapped[str] = mapped_column(String(40))
     validity_message: Mapped[str] = mapped_column(Text, default="")
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    #: SHA-256 of the file when validation read it.
+    content_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
 
@@ -153,6 +160,12 @@ class TestRun(Base):
     categories: Mapped[list[Any] | None]
     created_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
+    #: A continuous test's bin: its firewall and time range (start inclusive, end exclusive).
+    firewall_id: Mapped[str | None] = mapped_column(
+        ForeignKey("firewalls.id", ondelete="SET NULL"), index=True, default=None
+    )
+    bin_start: Mapped[datetime | None] = mapped_column(default=None)
+    bin_end: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class TestBatchResult(Base):
@@ -183,3 +196,77 @@ class CategoryResult(Base):
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
     doc: Mapped[dict[str, Any]]
+
+
+class Firewall(Base):
+    """A continuous test (RIME's "firewall"): one per project."""
+
+    __tablename__ = "firewalls"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), unique=True)
+    model_id: Mapped[str] = mapped_column(String(36))
+    ref_data_id: Mapped[str] = mapped_column(String(36))
+    bin_size_seconds: Mapped[int] = mapped_column(Integer)
+    scheduled_ct_info: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+
+
+class Monitor(Base):
+    """A metric of a continuous test followed bin by bin, with warning and alert thresholds."""
+
+    __tablename__ = "monitors"
+    __table_args__ = (UniqueConstraint("firewall_id", "key", name="uq_monitors_firewall_key"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    firewall_id: Mapped[str] = mapped_column(ForeignKey("firewalls.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(100))  # the default monitor it is (catalogue.monitors)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    metric_name: Mapped[str] = mapped_column(String(200))
+    monitor_type: Mapped[str] = mapped_column(String(40))
+    risk_category: Mapped[str] = mapped_column(String(64))
+    test_category: Mapped[str] = mapped_column(String(64))
+    artifact: Mapped[dict[str, Any]]
+    threshold_type: Mapped[str] = mapped_column(String(40))
+    warning: Mapped[float | None] = mapped_column(Float)
+    alert: Mapped[float | None] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text, default="")
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class MonitorValue(Base):
+    """A monitor's value over one bin, and the severity it had there."""
+
+    __tablename__ = "monitor_values"
+    monitor_id: Mapped[str] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True)
+    test_run_id: Mapped[str] = mapped_column(
+        ForeignKey("test_runs.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    bin_start: Mapped[datetime]
+    bin_end: Mapped[datetime]
+    value: Mapped[float | None] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(40))
+    #: Features named by the bin's tests behind this value (drifted or abnormal ones).
+    features: Mapped[list[Any] | None]
+
+
+class DetectionEvent(Base):
+    """A continuous stretch of bins where a monitor crossed a threshold."""
+
+    __tablename__ = "detection_events"
+    __table_args__ = (Index("ix_detection_events_project_end", "project_id", "end_time"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    firewall_id: Mapped[str] = mapped_column(ForeignKey("firewalls.id", ondelete="CASCADE"), index=True)
+    monitor_id: Mapped[str] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(40))
+    risk_category: Mapped[str] = mapped_column(String(64))
+    test_category: Mapped[str] = mapped_column(String(64))
+    start_time: Mapped[datetime]
+    end_time: Mapped[datetime]
+    description: Mapped[str] = mapped_column(Text)
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]]
+    last_update_time: Mapped[datetime]

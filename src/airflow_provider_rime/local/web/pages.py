@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session
 from airflow_provider_rime.local.context import session
 from airflow_provider_rime.local.errors import NotFound
 from airflow_provider_rime.local.services import projects, results
+from airflow_provider_rime.local.web import figures
 from airflow_provider_rime.rime_api.enums import Severity, TestCategory
 
 router = APIRouter(include_in_schema=False)
 
-#: Failing test cases listed on a test run's page.
+#: Failing test cases listed on a test run's page, and how many of them show before "more".
 FAILING_CASES_SHOWN = 200
+FAILING_CASES_OPEN = 10
 
 
 def _severity_label(value: str | None) -> str:
@@ -77,7 +79,11 @@ def metric_value(metric: dict[str, Any]) -> Any:
 
 
 def render(name: str, **context: Any) -> HTMLResponse:
-    return HTMLResponse(templates().get_template(name).render(metric_value=metric_value, **context))
+    return HTMLResponse(
+        templates()
+        .get_template(name)
+        .render(metric_value=metric_value, scalar_metrics=figures.scalar_metrics, **context)
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -99,6 +105,9 @@ def test_run_page(project_id: str, test_run_id: str, s: Session = Depends(sessio
     by_category: dict[str, list[dict[str, Any]]] = {}
     for batch in results.test_batches(s, run.id):
         by_category.setdefault(batch["testCategory"], []).append(batch)
+    test_names = {b["testType"]: b["testName"] for batches in by_category.values() for b in batches}
+    subset_types = [b["testType"] for b in by_category.get(TestCategory.SUBSET_PERFORMANCE.value, [])]
+    limit = figures.CHARTS_PER_SECTION
     metrics = run.metrics or {}
     return render(
         "test_run.html",
@@ -110,5 +119,15 @@ def test_run_page(project_id: str, test_run_id: str, s: Session = Depends(sessio
         model_perf=metrics.get("modelPerf", {}),
         categories=results.category_results(s, run.id),
         batches_by_category=by_category,
+        test_names=test_names,
         failing_cases=results.failing_test_cases(s, run.id, FAILING_CASES_SHOWN),
+        failing_total=results.count_failing_test_cases(s, run.id),
+        failing_open=FAILING_CASES_OPEN,
+        drift_figures=figures.drift_figures(results.failing_test_cases(s, run.id, limit, ["feature_drift"])),
+        subset_figures=figures.subset_figures(
+            results.failing_test_cases(s, run.id, limit, subset_types), test_names
+        ),
+        calibration=figures.calibration_figure(
+            results.list_test_cases(s, run.id, ["calibration_comparison"], 0, 1)[0]
+        ),
     )

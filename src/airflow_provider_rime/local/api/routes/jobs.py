@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from airflow_provider_rime.local import render
 from airflow_provider_rime.local.api.deps import Db, Engine, ExistingProject, PagedBySdk
-from airflow_provider_rime.local.services import jobs
+from airflow_provider_rime.local.services import firewall, jobs
 from airflow_provider_rime.rime_api.enums import JobStatus, JobType, JobView
 
 router = APIRouter(tags=["jobs"])
@@ -31,7 +31,8 @@ def list_project_jobs(
 
 @router.get("/v1/jobs/{job_id}")
 def read_job(job_id: str, s: Db, view: JobView = JobView.FULL) -> dict[str, Any]:
-    return {"job": render.job(jobs.get_job(s, job_id), full=view is not JobView.BASIC)}
+    job = jobs.get_job(s, job_id)
+    return {"job": render.job(job, full=view is not JobView.BASIC, bin_runs=firewall.bin_runs_of_job(s, job))}
 
 
 @router.get("/v1/jobs/{job_id}/test-run-id")

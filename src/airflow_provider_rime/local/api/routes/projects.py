@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from airflow_provider_rime.local import render
 from airflow_provider_rime.local.api.deps import Db, Engine, ExistingProject, Paged
-from airflow_provider_rime.local.services import projects
+from airflow_provider_rime.local.services import firewall, projects
 from airflow_provider_rime.rime_api.documents import CreateProjectRequest, UpdateWorkspaceRoleRequest
 
 router = APIRouter(tags=["projects"])
@@ -16,7 +16,7 @@ router = APIRouter(tags=["projects"])
 
 @router.post("/v1/projects")
 def create_project(body: CreateProjectRequest, s: Db) -> dict[str, Any]:
-    return {"project": render.project(projects.create_project(s, body))}
+    return {"project": render.project(projects.create_project(s, body), [])}
 
 
 @router.get("/v1/projects")
@@ -27,12 +27,14 @@ def list_projects(
 ) -> dict[str, Any]:
     state = pager.start({"name": search})
     rows, total = projects.list_projects(s, state.query.get("name"), state.offset, pager.size)
-    return pager.page("projects", [render.project_with_details(p) for p in rows], state, total)
+    ids = firewall.firewall_ids(s, [p.id for p in rows])
+    return pager.page("projects", [render.project_with_details(p, ids[p.id]) for p in rows], state, total)
 
 
 @router.get("/v1/projects/{project_id}")
-def read_project(project: ExistingProject) -> dict[str, Any]:
-    return {"project": render.project_with_details(project)}
+def read_project(project: ExistingProject, s: Db) -> dict[str, Any]:
+    ids = firewall.firewall_ids(s, [project.id])[project.id]
+    return {"project": render.project_with_details(project, ids)}
 
 
 @router.get("/v1/projects/{project_id}/url")

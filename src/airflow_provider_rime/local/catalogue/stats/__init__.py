@@ -4,8 +4,11 @@ inputs, data cleanliness), one module per concern:
 - ``columns``: each column of both splits prepared once (numeric as float64, categorical
   factorised over reference ∪ evaluation), the seeded row sample;
 - ``binning``: reference-quantile bins, value bins and percentile ranks of both splits;
-- ``distances``: PSI, KL and Jensen-Shannon divergence of binned distributions;
-- ``pvalues``: chi-squared, two-proportion and Fisher z tests;
+- ``distances``: PSI, KL, Jensen-Shannon divergence and total variation of binned distributions;
+- ``pvalues``: chi-squared, two-proportion, Fisher z, Kolmogorov-Smirnov and Anderson-Darling
+  p-values, Holm's correction;
+- ``twosample``: two samples of numbers compared (normalised Wasserstein distance and the
+  test that suits the data);
 - ``dependence``: rank correlations, entropy, mutual information;
 - ``groups``: confusion counts, AUC and standard errors per group of rows;
 - ``impact``: what failing rows do to the model;
@@ -33,6 +36,7 @@ from airflow_provider_rime.local.catalogue.stats.columns import (
     numeric_column,
     sample_rows,
     sampled,
+    sorted_sample,
     tested_features,
 )
 from airflow_provider_rime.local.catalogue.stats.dependence import (
@@ -41,7 +45,7 @@ from airflow_provider_rime.local.catalogue.stats.dependence import (
     rank_correlations,
     rank_label_correlation,
 )
-from airflow_provider_rime.local.catalogue.stats.distances import js, kl, proportions, psi
+from airflow_provider_rime.local.catalogue.stats.distances import js, kl, proportions, psi, total_variation
 from airflow_provider_rime.local.catalogue.stats.formatting import MAX_EXAMPLES, fmt, fmt_count, top_examples
 from airflow_provider_rime.local.catalogue.stats.groups import (
     AUC_MAX_BINS,
@@ -56,10 +60,19 @@ from airflow_provider_rime.local.catalogue.stats.groups import (
 )
 from airflow_provider_rime.local.catalogue.stats.impact import impact_metrics
 from airflow_provider_rime.local.catalogue.stats.pvalues import (
+    anderson_darling_pvalue,
     chi2_pvalue,
     excess_proportion_pvalue,
     fisher_z_pvalue,
+    holm_adjusted,
+    ks_pvalue,
     two_proportion_pvalue,
+)
+from airflow_provider_rime.local.catalogue.stats.twosample import (
+    NumericComparison,
+    compare_numeric,
+    merge_sparse,
+    reference_scale,
 )
 
 __all__ = [
@@ -71,11 +84,14 @@ __all__ = [
     "CategoricalColumn",
     "GroupCounts",
     "NumericColumn",
+    "NumericComparison",
     "PredictionCodes",
+    "anderson_darling_pvalue",
     "auc_se",
     "categorical_bins",
     "categorical_column",
     "chi2_pvalue",
+    "compare_numeric",
     "entropy_bits",
     "excess_proportion_pvalue",
     "feature_bins",
@@ -84,9 +100,12 @@ __all__ = [
     "fmt_count",
     "group_auc",
     "group_counts",
+    "holm_adjusted",
     "impact_metrics",
     "js",
     "kl",
+    "ks_pvalue",
+    "merge_sparse",
     "mutual_information_bits",
     "numeric_column",
     "prediction_codes",
@@ -97,10 +116,13 @@ __all__ = [
     "rank_codes",
     "rank_correlations",
     "rank_label_correlation",
+    "reference_scale",
     "row_outcomes",
     "sample_rows",
     "sampled",
+    "sorted_sample",
     "tested_features",
     "top_examples",
+    "total_variation",
     "two_proportion_pvalue",
 ]

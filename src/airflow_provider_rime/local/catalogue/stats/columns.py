@@ -124,6 +124,19 @@ def sample_rows(inputs: StressInputs, split: str) -> np.ndarray | None:
     return inputs.cache.get(("sample", split), build)
 
 
+def sorted_sample(inputs: StressInputs, name: str, split: str) -> np.ndarray:
+    """The non-null values of numeric column ``name`` at the rows of :func:`sample_rows` of
+    ``split``, sorted (the two-sample tests and distances of drift)."""
+
+    def build() -> np.ndarray:
+        col = numeric_column(inputs, name)
+        values = sampled(inputs, col.ref if split == "ref" else col.eval, split)
+        out: np.ndarray = np.sort(values[~np.isnan(values)])
+        return out
+
+    return inputs.cache.get(("sorted", name, split), build)
+
+
 def sampled(inputs: StressInputs, values: np.ndarray, split: str) -> np.ndarray:
     """``values`` (one per row of ``split``) at the rows of :func:`sample_rows`."""
     rows = sample_rows(inputs, split)

@@ -95,3 +95,20 @@ def js(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
         a = np.where(r > 0, r * np.log2(r / m), 0.0)
         b = np.where(e > 0, e * np.log2(e / m), 0.0)
     return float(max(0.0, 0.5 * a.sum() + 0.5 * b.sum()))
+
+
+@fill_docstring(
+    _DISTANCE_DOC,
+    summary="Total variation distance between reference and evaluation.",
+    returns="In [0, 1]: the share of rows that would have to change bin to turn one distribution "
+    "into the other (0: the same shares, 1: disjoint supports)",
+    formula="``TV = sum_i |e_i - r_i| / 2`` with the plain shares ``r``, ``e``. A new category "
+    "(``r_i = 0``) counts with its whole evaluation share, a vanished one (``e_i = 0``) with its "
+    "whole reference share; nothing depends on the sample size, unlike PSI's pseudo-count.",
+)
+def total_variation(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
+    if ref_counts.sum() == 0 or eval_counts.sum() == 0:
+        return math.nan
+    r = ref_counts / ref_counts.sum()
+    e = eval_counts / eval_counts.sum()
+    return float(0.5 * np.abs(e - r).sum())

@@ -1,0 +1,149 @@
+"""Registered models run in their own limited process: misbehaving ones fail their job, not the engine.
+
+Each hostile model (``tests/models/hostile``) is registered through the REST API and stress
+tested on small data; the job ends FAILED with a message naming the model and the cause, and
+the engine keeps answering. The session's engine runs with ``RIME_LOCAL_MODEL_TIMEOUT`` from
+``tests/conftest.py``; the process-level tests use their own short limits.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from airflow_provider_rime.local.data import DataRoots
+from airflow_provider_rime.local.models import (
+    ModelCallError,
+    ModelError,
+    ModelLimits,
+    ModelProcess,
+    resolve_model_source,
+)
+from tests.engine.flow import ok, register_dataset, wait_job, wait_valid
+from tests.models import frames, hostile_dir, model_dir
+
+# The model files of these tests lie in tmp dirs; the data-roots rule has its own tests.
+ANYWHERE = DataRoots.of(["/"])
+
+PROJECT = "model runner"
+SHORT = ModelLimits(load_timeout_s=60, call_timeout_s=3, memory_mb=1024)
+
+EXPECTED = {
+    "hang": "did not answer within 3 s when predicting 5 rows; it was stopped",
+    "memory": "ran out of memory when predicting 5 rows: it needed more than its limit of 1,024 MB",
+    "raise": "raised KeyError at model.py:2 in predict_df when predicting 5 rows: 'transaction_amount_usd'",
+    "wrong_shape": "returned an array of shape (5, 3) for 5 rows",
+    "not_probabilities": "returned 3 values that are not probabilities in [0, 1] (e.g. -2, -0.25, 1.5)",
+    "exit": "exited with code 7 when predicting 5 rows (model code must not exit)",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EXPECTED))
+def test_hostile_model_process(kind, tmp_path):
+    source = resolve_model_source(str(hostile_dir(tmp_path, kind)), f"{kind}-model", ANYWHERE)
+    started = time.monotonic()
+    with ModelProcess(source, SHORT) as process, pytest.raises(ModelError) as caught:
+        process.predict(pd.DataFrame({"x": range(5)}))
+    message = str(caught.value)
+    assert message.startswith(f"model '{kind}-model' "), message
+    assert EXPECTED[kind] in message, message
+    # Raising on some rows and non-probabilities keep the process usable; the rest stop it.
+    assert isinstance(caught.value, ModelCallError) == (kind in ("raise", "not_probabilities"))
+    assert time.monotonic() - started < 60  # the hang was cut short, not waited out
+
+
+def test_model_output_is_limited_before_it_is_read(tmp_path):
+    directory = tmp_path / "flood"
+    directory.mkdir()
+    (directory / "model.py").write_text(
+        "import numpy as np\ndef predict_df(df):\n    return np.zeros(10_000_000)\n"
+    )
+    with (
+        ModelProcess(resolve_model_source(str(directory), "flood", ANYWHERE), SHORT) as process,
+        pytest.raises(ModelError, match=r"returned an array of shape \(10000000,\) for 5 rows"),
+    ):
+        process.predict(pd.DataFrame({"x": range(5)}))
+
+
+def _register_model(api, project_id: str, name: str, path: Path) -> tuple[str, str]:
+    body = ok(
+        api.post(
+            f"/v1/registry/{project_id}/model",
+            json={
+                "projectId": {"uuid": project_id},
+                "name": name,
+                "modelInfo": {"modelPath": {"path": str(path)}},
+            },
+        )
+    )
+    return body["modelId"]["uuid"], body["registryValidationJobId"]["uuid"]
+
+
+@pytest.fixture(scope="module")
+def datasets(api, project_id, tmp_path_factory) -> dict[str, str]:
+    ref, ev = frames(seed=5, n=150)
+    directory = tmp_path_factory.mktemp("model-runner-data")
+    ids = {}
+    for split, frame in (("ref", ref), ("eval", ev)):
+        path = directory / f"{split}.parquet"
+        frame.to_parquet(path, index=False)
+        ids[split] = register_dataset(api, project_id, f"runner-{split}", path)
+        assert wait_valid(api, ids[split])["validityStatus"] == "VALIDITY_STATUS_VALID"
+    return ids
+
+
+def _stress_test(api, project_id: str, datasets: dict[str, str], model_id: str, name: str) -> dict:
+    config = {
+        "run_name": name,
+        "data_info": {"ref_dataset_id": datasets["ref"], "eval_dataset_id": datasets["eval"]},
+        "model_id": {"uuid": model_id},
+        "categories": ["TEST_CATEGORY_TYPE_TRANSFORMATIONS", "TEST_CATEGORY_TYPE_ADVERSARIAL"],
+    }
+    job = ok(api.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]
+    return wait_job(api, job["jobId"], timeout=240)
+
+
+@pytest.mark.parametrize("kind", ["hang", "memory", "raise", "wrong_shape"])
+def test_hostile_model_fails_its_stress_test_and_the_engine_keeps_answering(
+    kind, api, project_id, datasets, tmp_path
+):
+    model_id, validation_job = _register_model(
+        api, project_id, f"hostile-{kind}", hostile_dir(tmp_path, kind)
+    )
+    # Validation loads the model (these load fine: they misbehave when called).
+    assert wait_job(api, validation_job)["status"] == "JOB_STATUS_SUCCEEDED"
+    model = ok(api.get("/v1/registry/model", params={"modelId.uuid": model_id}))["model"]["model"]
+    assert model["validityStatusMessage"] == "model file model.py: loaded in a model process"
+
+    job = _stress_test(api, project_id, datasets, model_id, f"hostile {kind}")
+    assert job["status"] == "JOB_STATUS_FAILED", job
+    message = job["errorMsg"]
+    assert f"model 'hostile-{kind}' " in message, message
+    assert "checked on the first 5 reference rows, before any test" in message, message
+    assert ok(api.get("/healthz"))["status"] == "ok"
+    assert ok(api.get(f"/v1/projects/{project_id}"))["project"]["project"]["name"] == PROJECT
+
+
+def test_model_that_fails_to_load_is_invalid(api, project_id, tmp_path):
+    directory = tmp_path / "broken"
+    directory.mkdir()
+    (directory / "model.py").write_text(
+        "import not_installed_anywhere\n\ndef predict_df(df):\n    return df\n"
+    )
+    model_id, validation_job = _register_model(api, project_id, "broken", directory)
+    assert wait_job(api, validation_job)["status"] == "JOB_STATUS_FAILED"
+    model = ok(api.get("/v1/registry/model", params={"modelId.uuid": model_id}))["model"]["model"]
+    assert model["validityStatus"] == "VALIDITY_STATUS_INVALID"
+    assert model["validityStatusMessage"].startswith(
+        "model 'broken' raised ModuleNotFoundError at model.py:1 in <module> when loading it"
+    )
+
+
+def test_robust_model_runs_transformations_and_attacks(api, project_id, datasets, tmp_path):
+    model_id, validation_job = _register_model(api, project_id, "robust", model_dir(tmp_path, "robust"))
+    assert wait_job(api, validation_job)["status"] == "JOB_STATUS_SUCCEEDED"
+    job = _stress_test(api, project_id, datasets, model_id, "robust model")
+    assert job["status"] == "JOB_STATUS_SUCCEEDED", job

@@ -1,0 +1,5 @@
+import os
+
+
+def predict_df(df):
+    os._exit(7)
