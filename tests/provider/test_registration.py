@@ -57,6 +57,21 @@ def test_provider_info_matches_airflows_schema():
     ]
 
 
+def test_provider_info_links_its_docs_and_logo():
+    import tomllib
+
+    info = get_provider_info()
+    repo = Path(__file__).resolve().parents[2]
+    urls = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["urls"]
+    assert info["documentation-url"] == urls["Documentation"]
+    (integration,) = info["integrations"]
+    # How-to pages and the logo are paths in the source distribution's docs/, and exist.
+    assert integration["how-to-guide"], "no how-to pages listed"
+    for path in [*integration["how-to-guide"], integration["logo"]]:
+        assert path.startswith("/docs/") and (repo / path.lstrip("/")).is_file(), path
+    assert "/docs/operators.md" in integration["how-to-guide"]
+
+
 def test_providers_manager_knows_the_connection_form():
     from airflow.providers_manager import ProvidersManager
     from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
