@@ -254,7 +254,10 @@ class RimeStressTestOperator(RimeJobOperator):
                 )
             return None
         names = _string_list(self.categories, "categories", f"or {ALL_CATEGORIES!r}")
-        return [TestCategory.parse(c) for c in names] or None
+        try:
+            return [TestCategory.parse(c) for c in names] or None
+        except ValueError as exc:
+            raise ValueError(f"categories: {exc}") from None
 
     def _categorical_features(self) -> list[str] | None:
         if self.categorical_features in (None, "", []):
