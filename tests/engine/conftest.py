@@ -36,9 +36,13 @@ def artifacts_dir(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """One headless chromium for the session (skips, saying why, where there is none)."""
+    """One headless chromium per browser-test module (skips, saying why, where there is none).
+
+    Not per session: Playwright's sync API marks an asyncio loop as running in the main thread
+    while it is started, and pytest-asyncio cannot run the async tests of later modules beside it.
+    """
     import os
 
     if not os.path.exists(CHROMIUM):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.engine.flow import browser, labelled_frame, ok, wait_job, wait_valid
+from tests.engine.flow import labelled_frame, logged_in_client, ok, wait_job, wait_valid
 
 PROJECT = "firewall-page"
 DAYS = 7
@@ -77,7 +77,7 @@ def firewall_url(api, project_id, tmp_path_factory, rime_engine) -> str:
         )
     )["firewallId"]["uuid"]
     # before any bin: the page says what to do
-    with browser(rime_engine) as client:
+    with logged_in_client(rime_engine) as client:
         empty = client.get(f"/projects/{project_id}/firewall")
     assert empty.status_code == 200 and "No bins tested yet" in empty.text
     job = ok(
@@ -93,7 +93,7 @@ def firewall_url(api, project_id, tmp_path_factory, rime_engine) -> str:
 
 @pytest.fixture(scope="module")
 def html(firewall_url, artifacts_dir, rime_engine) -> str:
-    with browser(rime_engine) as client:
+    with logged_in_client(rime_engine) as client:
         response = client.get(firewall_url)
     assert response.status_code == 200, response.text
     (artifacts_dir / "firewall-page.html").write_text(response.text)
@@ -156,7 +156,7 @@ def test_the_events_list_and_the_project_page_link(html, rime_engine, project_id
     events = _section(html, "events")
     assert events.count("<tr>") >= 2
     assert "2026-03-05 00:00 UTC" in events  # the bad stretch starts on day 5 (index 4)
-    with browser(rime_engine) as client:
+    with logged_in_client(rime_engine) as client:
         project_page = client.get(f"/projects/{project_id}").text
     assert f'href="/projects/{project_id}/firewall"' in project_page
     assert "No stress test runs yet" in project_page  # bins are not listed as stress tests
@@ -166,7 +166,7 @@ def test_a_project_without_a_continuous_test_has_no_firewall_page(rime_engine, a
     from tests.engine.flow import create_project
 
     other = create_project(api, "no-firewall-here")
-    with browser(rime_engine) as client:
+    with logged_in_client(rime_engine) as client:
         response = client.get(f"/projects/{other}/firewall")
     assert response.status_code == 404
     assert "has no continuous test" in response.text

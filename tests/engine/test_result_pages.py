@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.engine.flow import browser, labelled_frame, ok, start_stress_test, wait_job
+from tests.engine.flow import labelled_frame, logged_in_client, ok, start_stress_test, wait_job
 
 PROJECT = "result-pages"
 
@@ -39,7 +39,7 @@ def page_url(api, project_id, tmp_path_factory, rime_engine) -> str:
 
 @pytest.fixture(scope="module")
 def html(page_url, artifacts_dir, rime_engine) -> str:
-    with browser(rime_engine) as client:
+    with logged_in_client(rime_engine) as client:
         response = client.get(page_url)
     assert response.status_code == 200
     (artifacts_dir / "test-run-page.html").write_text(response.text)
