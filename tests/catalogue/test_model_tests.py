@@ -109,18 +109,13 @@ def test_planted_weakness_flagged_on_its_feature_only(results):
         assert alerts == {("null_substitution", "age")}
     if weakness == "high_frequency":
         assert ("multi_feat_sensitivity", "hour") in alerts
-
-
-def test_case_metrics_say_what_moved(results):
-    weakness, batches = results
-    if weakness != "case":
-        pytest.skip("checked on the case-sensitive model")
-    case = next(c for c in batches["capitalization_change"].cases if c.features == ["channel"])
-    assert metric(case, "Average Prediction Change") > 0.3
-    assert metric(case, "Prediction Flip Rate") > 0.9
-    assert "'ONLINE'" in case.explanation or "'STORE'" in case.explanation
-    city = next(c for c in batches["capitalization_change"].cases if c.features == ["city"])
-    assert metric(city, "Average Prediction Change") == pytest.approx(0.0, abs=1e-12)
+    if weakness == "case":  # the metrics say what moved, and where nothing did
+        case = next(c for c in batches["capitalization_change"].cases if c.features == ["channel"])
+        assert metric(case, "Average Prediction Change") > 0.3
+        assert metric(case, "Prediction Flip Rate") > 0.9
+        assert "'ONLINE'" in case.explanation or "'STORE'" in case.explanation
+        city = next(c for c in batches["capitalization_change"].cases if c.features == ["city"])
+        assert metric(city, "Average Prediction Change") == pytest.approx(0.0, abs=1e-12)
 
 
 def test_model_raising_on_transformed_values_is_a_finding(data, tmp_path):
