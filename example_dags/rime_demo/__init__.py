@@ -1,4 +1,4 @@
-"""Helpers of the ``RIME_Stress_Testing`` example DAG: data, training, model directories.
+"""Helpers of the example DAGs ``RIME_Stress_Testing`` and ``RIME_Firewall``.
 
 Only constants live here: the DAG file imports this package at parse time, so pandas,
 scikit-learn, CatBoost and MLflow are imported inside the helper functions, which run
@@ -7,9 +7,14 @@ in tasks.
 
 from __future__ import annotations
 
-#: The walkthrough's DAG, and the Airflow connection (type ``rime``) it reaches RIME through.
+#: The walkthrough's DAGs, and the Airflow connection (type ``rime``) they reach RIME through.
 DAG_ID = "RIME_Stress_Testing"
+FIREWALL_DAG_ID = "RIME_Firewall"
 RIME_CONN_ID = "rime"
+
+#: The production database (any common-sql connection; a SQLite file in the demo) and its table.
+PRODUCTION_CONN_ID = "rime_production_db"
+PRODUCTION_TABLE = "fraud_production"
 
 #: The three model types the walkthrough trains, in the order of its task indices.
 MODEL_TYPES: tuple[str, ...] = (
