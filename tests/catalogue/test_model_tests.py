@@ -166,6 +166,28 @@ def test_mlflow_pyfunc_model_by_path(data, tmp_path):
     np.testing.assert_allclose(probs, model.predict_proba(ev[features].head(50))[:, 1], rtol=1e-9)
 
 
+def test_mlflow_registered_model_by_uri(data, tmp_path):
+    """``models:/name/version`` resolves against the tracking server the engine is given."""
+    import mlflow
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    ref, ev = data
+    features = ["amount", "income"]
+    model = LogisticRegression(max_iter=500).fit(ref[features], ref["label"])
+    experiment = mlflow.create_experiment(f"model-uri-{tmp_path.name}", artifact_location=str(tmp_path / "a"))
+    with mlflow.start_run(experiment_id=experiment):
+        info = mlflow.sklearn.log_model(
+            model, name="model", registered_model_name=f"rime-uri-{tmp_path.name}"
+        )
+    uri = f"models:/rime-uri-{tmp_path.name}/{info.registered_model_version}"
+    source = resolve_model_source(uri, "registered", ANYWHERE)
+    assert (source.kind, source.location) == ("mlflow", uri)
+    with ModelProcess(source, LIMITS) as process:
+        probs = process.predict(ev[features].head(20))
+    np.testing.assert_allclose(probs, model.predict_proba(ev[features].head(20))[:, 1], rtol=1e-9)
+
+
 def test_model_paths_that_hold_no_model_are_refused(tmp_path):
     from airflow_provider_rime.local.data import DataError
 
