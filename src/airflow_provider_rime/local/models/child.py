@@ -38,7 +38,9 @@ def _set_limits(memory_mb: int, file_size_mb: int) -> None:
 
 def _die_with_parent(parent: int) -> None:
     """Ask Linux to SIGKILL this process when the worker that started it dies (a killed or
-    cancelled job must not leave a hung model running); elsewhere, EOF on the pipe ends it."""
+    cancelled job must not leave a hung model running); elsewhere, EOF on the pipe ends it.
+    Linux sends the signal when the *thread* that started the child ends, so model processes are
+    started from a thread that outlives them (the worker's main thread)."""
     import ctypes
     import signal
 
