@@ -346,3 +346,41 @@ def test_a_project_without_a_firewall_says_how_to_make_one(
     with pytest.raises(RimeFirewallError, match=r"has no firewall.*RimeCreateFirewallOperator"):
         operator.execute(make_context(TaskInstanceStandIn(task_id="bare")))
     assert hook.get_project_firewall_id(bare) is None
+
+
+def test_defers_on_the_job_trigger_and_completes_with_its_event(
+    rime_connection: str, project_id: str, firewall_id: str, production_conn: str
+) -> None:
+    import asyncio
+
+    from airflow_provider_rime.triggers.job import RimeJobTrigger
+
+    ti = TaskInstanceStandIn(task_id="deferred")
+    operator = firewall_operator(
+        rime_connection,
+        project_id,
+        sql=day_sql(DAYS[2]),
+        sql_conn_id=production_conn,
+        deferrable=True,
+        override_existing_bins=True,
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(make_context(ti))
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, RimeJobTrigger) and deferred.value.method_name == "execute_complete"
+    _, kwargs = trigger.serialize()
+    assert kwargs["job_id"] == ti.xcom["job_id"] and kwargs["cancel_on_timeout"] is True
+    # Pushed before waiting: the link works while the firewall runs.
+    assert ti.xcom["firewall_id"] == firewall_id and ti.xcom["firewall_url"].startswith("http")
+
+    async def first_event() -> dict[str, Any]:
+        async for event in RimeJobTrigger(**kwargs).run():
+            return dict(event.payload)
+        raise AssertionError("the trigger yielded nothing")
+
+    event = asyncio.run(first_event())
+    assert event["status"] == "success", event
+    result = operator.execute_complete(make_context(ti), event)
+    assert result["job_id"] == kwargs["job_id"]
+    assert [b["start"][:10] for b in result["bins"]] == [DAYS[2]]
+    assert ti.xcom["summary"] == result
