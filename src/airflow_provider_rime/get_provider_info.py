@@ -68,6 +68,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "RIME",
                 "python-modules": [
                     "airflow_provider_rime.operators.stress_test",
+                    "airflow_provider_rime.operators.firewall",
                     "airflow_provider_rime.operators.mlflow",
                 ],
             }
@@ -92,5 +93,8 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         ],
-        "extra-links": ["airflow_provider_rime.links.RimeStressTestLink"],
+        "extra-links": [
+            "airflow_provider_rime.links.RimeStressTestLink",
+            "airflow_provider_rime.links.RimeFirewallLink",
+        ],
     }
