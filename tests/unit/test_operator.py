@@ -373,3 +373,12 @@ def test_categories_default_is_rimes_and_all_is_resolved_with_the_server(api: re
     config = operator._test_run_config("run", "ref", "eval", "model", PROJECT_ID)
     assert config.categories == list(RIME_STRESS_CATEGORIES)
     assert "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE_DEGRADATION" not in config.to_wire()["categories"]
+
+
+def test_every_operator_and_the_sensor_template_their_connection_id():
+    from airflow_provider_rime.operators.mlflow import MlflowLogRimeResultsOperator
+    from airflow_provider_rime.sensors.test_run import RimeTestRunSensor
+
+    for cls in (RimeStressTestOperator, MlflowLogRimeResultsOperator, RimeTestRunSensor):
+        assert "rime_conn_id" in cls.template_fields, cls.__name__
+    assert "artifact_path" in MlflowLogRimeResultsOperator.template_fields
