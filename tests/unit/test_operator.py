@@ -142,6 +142,8 @@ def test_waits_in_the_worker_and_returns_the_summary(api: respx.MockRouter):
 
 
 def test_a_retry_reattaches_through_the_task_state_store(api: respx.MockRouter):
+    if not make_operator().durable:
+        pytest.skip("the task state store comes with Airflow 3.3 (ResumableJobMixin is inert before)")
     serve_job(api, "job_running")
     serve_test_run(api, "test_run_running")
     store = TaskStateStore({RimeStressTestOperator.external_id_key: JOB_ID})
