@@ -71,6 +71,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "RIME",
                 "python-modules": [
                     "airflow_provider_rime.operators.stress_test",
+                    "airflow_provider_rime.operators.firewall",
                     "airflow_provider_rime.operators.mlflow",
                 ],
             }
@@ -95,5 +96,8 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         ],
-        "extra-links": ["airflow_provider_rime.links.RimeStressTestLink"],
+        "extra-links": [
+            "airflow_provider_rime.links.RimeStressTestLink",
+            "airflow_provider_rime.links.RimeFirewallLink",
+        ],
     }

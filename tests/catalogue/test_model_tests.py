@@ -24,8 +24,8 @@ from airflow_provider_rime.local.models import (
     resolve_model_source,
 )
 from airflow_provider_rime.rime_api.enums import TestCategory
+from rime_dev.model_zoo import WEAKNESSES, frames, model_dir
 from tests.catalogue.helpers import build_inputs, flagged, metric, run
-from tests.models import WEAKNESSES, frames, model_dir
 
 # The model files of these tests lie in tmp dirs; the data-roots rule has its own tests.
 ANYWHERE = DataRoots.of(["/"])
@@ -178,7 +178,9 @@ def test_model_paths_that_hold_no_model_are_refused(tmp_path):
     with pytest.raises(DataError, match="no such model file"):
         resolve_model_source(str(tmp_path / "empty"), "x", ANYWHERE)
     (tmp_path / "empty" / "model.py").write_text("def score(df):\n    return df\n")
-    with pytest.raises(DataError, match="defines none of predict_df, predict_dict, get_predict_df"):
+    with pytest.raises(
+        DataError, match="defines none of predict_df, predict_dict, get_predict_df, get_predict_dict"
+    ):
         resolve_model_source(str(tmp_path / "empty"), "x", ANYWHERE)
 
 

@@ -21,7 +21,10 @@ PROVIDER_MODULES = [
     "airflow_provider_rime.hooks.rime",
     "airflow_provider_rime.utils.data_sources",
     "airflow_provider_rime.utils.files",
+    "airflow_provider_rime.operators.base",
     "airflow_provider_rime.operators.stress_test",
+    "airflow_provider_rime.operators.firewall",
+    "airflow_provider_rime.utils.sql",
     "airflow_provider_rime.sensors.test_run",
     "airflow_provider_rime.triggers.job",
 ]
@@ -48,7 +51,10 @@ def test_provider_info_matches_airflows_schema():
     assert connection["hook-name"] == "RIME (Robust Intelligence)"
     assert connection["hook-class-name"] == "airflow_provider_rime.hooks.rime.RimeHook"
     assert set(connection["conn-fields"]) == {"verify_ssl", "ca_bundle", "timeout", "max_retries"}
-    assert info["extra-links"] == ["airflow_provider_rime.links.RimeStressTestLink"]
+    assert info["extra-links"] == [
+        "airflow_provider_rime.links.RimeStressTestLink",
+        "airflow_provider_rime.links.RimeFirewallLink",
+    ]
 
 
 def test_provider_info_links_its_docs_and_logo():

@@ -67,8 +67,7 @@ def test_dag_has_the_walkthrough_graph(tmp_path: Path) -> None:
 
     tasks = parse_in_fresh_process(tmp_path)["tasks"]
 
-    assert len(tasks) == 3 + 6 * 3 + 2
-    assert "create_firewall" not in tasks, "the firewall belongs to a later release"
+    assert len(tasks) == 3 + 6 * 3 + 3
     assert tasks["create_rime_project"] == tasks["fetch_train_data"] == tasks["fetch_test_data"] == []
     # One task group per candidate model, named after it: the graph reads group by group.
     for model in MODEL_TYPES:
@@ -86,6 +85,7 @@ def test_dag_has_the_walkthrough_graph(tmp_path: Path) -> None:
         }
     assert {f"{model}.log_results_to_mlflow" for model in MODEL_TYPES} <= set(tasks["choose_best_model"])
     assert tasks["transition_best_model_to_production"] == ["choose_best_model"]
+    assert tasks["create_firewall"] == ["choose_best_model", "transition_best_model_to_production"]
 
 
 def test_walkthrough_data_can_replace_the_generator(
@@ -171,6 +171,9 @@ def test_dag_runs_end_to_end(rime_connection: str, tmp_path: Path, monkeypatch: 
         assert tags["RIME Stress Test Link"].startswith("http")
         assert tags["RIME Project ID"] == run.data.params["rime_project_id"]
         assert [a.path for a in client.list_artifacts(run.info.run_id, "rime")], "no result artifacts"
+        # The uploaded model directory's predict_df was called: RIME's model-based categories ran.
+        categories = {c["testCategory"] for c in hook.get_category_results(test_run["testRunId"])}
+        assert {"TEST_CATEGORY_TYPE_TRANSFORMATIONS", "TEST_CATEGORY_TYPE_ADVERSARIAL"} <= categories
 
     production = client.get_model_version_by_alias(REGISTERED_MODEL, PRODUCTION_ALIAS)
     best = max(runs, key=lambda run: run.data.metrics["rime_pass_rate"])
@@ -178,6 +181,15 @@ def test_dag_runs_end_to_end(rime_connection: str, tmp_path: Path, monkeypatch: 
     assert production.tags["model_type"] == best.data.tags["model_type"]
     assert production.tags["rime_stress_test_run_id"] == best.data.tags["RIME Stress Test Run ID"]
     assert production.tags["rime_stress_test_link"] == best.data.tags["RIME Stress Test Link"]
+
+    # create_firewall: the project's one firewall tests the promoted model on its reference data.
+    stress_run = hook.get_test_run(production.tags["rime_stress_test_run_id"])
+    firewall_id = hook.get_project_firewall_id(production.tags["rime_project_id"])
+    assert firewall_id is not None
+    firewall = hook.get_firewall(firewall_id)
+    assert firewall.model_id.uuid == stress_run["modelId"]["uuid"]
+    assert firewall.ref_data_id == stress_run["refDataId"]
+    assert firewall.bin_timedelta.days == 1
 
 
 def test_without_the_repository_generated_data_fails_saying_what_to_set(tmp_path: Path) -> None:

@@ -63,7 +63,8 @@ def serve_submission(api: respx.MockRouter) -> dict[str, respx.Route]:
     return serve(
         api,
         "projects",
-        "jobs_active",
+        "test_runs",
+        "jobs",
         "datasets",
         "models",
         "prediction",
@@ -155,7 +156,9 @@ def test_a_retry_reattaches_through_the_task_state_store(api: respx.MockRouter):
 
 
 def test_a_retry_reattaches_by_run_name(api: respx.MockRouter):
-    serve(api, "projects", "jobs_active")
+    serve(api, "projects", "test_runs")
+    # The project's jobs, as listed while the recorded job ran.
+    api.get(f"/v1/jobs/project/{PROJECT_ID}").mock(return_value=recorded("jobs_active").response())
     serve_job(api, "job_running", "job_succeeded")
     serve_test_run(api, "test_run_running", "test_run_running", "test_run")
     ti = TaskInstanceStandIn(try_number=2)

@@ -243,8 +243,34 @@ def _single_case(
     return read
 
 
+#: The config keys that switch Feature Drift to RIME's single-statistic (PSI) rule.
+_FEATURE_PSI_KEYS = ("drift_scoring_method", "psi_thresholds", "js_thresholds", "kl_thresholds")
+
+
+def _psi_rule(params: Any, keys: tuple[str, ...]) -> bool:
+    given = getattr(params, "given", None)
+    return bool(given(*keys)) if callable(given) else False
+
+
+def _drift_statistic(metrics: Iterable[Any], effect: str) -> float | None:
+    """The drift test's effect size (its default verdict), or PSI where it judged by PSI."""
+    value = _metric(metrics, effect)
+    return value if value is not None else _metric(metrics, "psi")
+
+
+def _drift_thresholds(
+    effect_thresholds: str, psi_keys: tuple[str, ...]
+) -> Callable[[StressInputs, Any], Thresholds | None]:
+    def thresholds(inputs: StressInputs, params: Any) -> Thresholds | None:
+        attribute = "psi_thresholds" if _psi_rule(params, psi_keys) else effect_thresholds
+        return _pair(params, attribute, inputs.config.threshold_factor)
+
+    return thresholds
+
+
 def _feature_drift(numeric: bool) -> MonitorSpec:
     kind = "Numeric" if numeric else "Categorical"
+    effect = "Normalised Wasserstein Distance" if numeric else "Total Variation Distance"
 
     def read(inputs: StressInputs, batch: TestBatch) -> Reading | None:
         values, severities, drifted = [], [], []
@@ -254,7 +280,7 @@ def _feature_drift(numeric: bool) -> MonitorSpec:
             feature = inputs.features.get(case.features[0])
             if feature is None or feature.is_numeric != numeric:
                 continue
-            value = _metric(case.metrics, "psi")
+            value = _drift_statistic(case.metrics, effect)
             if value is not None:
                 values.append(value)
             severities.append(case.severity)
@@ -268,16 +294,19 @@ def _feature_drift(numeric: bool) -> MonitorSpec:
     return MonitorSpec(
         key=f"{kind.lower()}_feature_drift",
         name=f"{kind} Feature Drift",
-        metric_name="Largest PSI",
+        metric_name=f"Largest {effect}",
         category=TestCategory.DRIFT,
         threshold_type=ThresholdType.UPPER_BOUND,
         description=(
-            f"The largest population stability index (PSI) of the {kind.lower()} features between the bin "
-            "and the reference data; the Feature Drift test's verdict on those features."
+            f"The largest drift of the {kind.lower()} features between the bin and the reference data "
+            f"({effect.lower()}, or PSI when the Feature Drift test is set to judge by it), and the Feature "
+            "Drift test's verdict on those features, which also asks for significant evidence."
         ),
         test_type="feature_drift",
         read=read,
-        thresholds=lambda inputs, params: _pair(params, "psi_thresholds", inputs.config.threshold_factor),
+        thresholds=_drift_thresholds(
+            "distance_thresholds" if numeric else "categorical_distance_thresholds", _FEATURE_PSI_KEYS
+        ),
     )
 
 
@@ -318,6 +347,13 @@ def _abnormal(test_type: str, name: str) -> MonitorSpec:
     )
 
 
+def _prediction_drift(_inputs: StressInputs, batch: TestBatch) -> Reading | None:
+    active = [c for c in batch.cases if not c.skipped]
+    if not active:
+        return Reading(None, Severity.PASS)
+    return Reading(_drift_statistic(active[0].metrics, "Normalised Wasserstein Distance"), batch.severity)
+
+
 def _default_monitors() -> tuple[MonitorSpec, ...]:
     performance = [
         _performance(m)
@@ -331,13 +367,16 @@ def _default_monitors() -> tuple[MonitorSpec, ...]:
         MonitorSpec(
             key="prediction_drift",
             name="Prediction Drift",
-            metric_name="PSI",
+            metric_name="Normalised Wasserstein Distance",
             category=TestCategory.DRIFT,
             threshold_type=ThresholdType.UPPER_BOUND,
-            description="PSI between the model's predictions in the bin and on the reference data.",
+            description=(
+                "How far the model's predictions in the bin moved from those on the reference data "
+                "(normalised Wasserstein distance, or PSI when the test is set to judge by it)."
+            ),
             test_type="prediction_drift",
-            read=_single_case("psi"),
-            thresholds=lambda inputs, params: _pair(params, "psi_thresholds", inputs.config.threshold_factor),
+            read=_prediction_drift,
+            thresholds=_drift_thresholds("distance_thresholds", ("psi_thresholds",)),
             needs_preds=True,
         ),
         MonitorSpec(

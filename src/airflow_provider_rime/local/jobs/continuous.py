@@ -34,11 +34,13 @@ from airflow_provider_rime.local.catalogue.monitors import (
     DRIFT_MONITOR_KEYS,
     BinReading,
     MonitorSpec,
+    Reading,
     monitor_thresholds,
     read_monitors,
     root_cause,
     stretches,
 )
+from airflow_provider_rime.local.catalogue.runner import PlannedTest
 from airflow_provider_rime.local.catalogue.types import StressInputs, TestBatch
 from airflow_provider_rime.local.data import DataError, DataRoots, missing_column_message, read_table
 from airflow_provider_rime.local.jobs.queue import ContinuousTestPayload, StressTestPayload
@@ -228,6 +230,19 @@ def _subset(inputs: StressInputs, rows: np.ndarray) -> StressInputs:
         eval_preds=inputs.eval_preds[rows] if inputs.eval_preds is not None else None,
         config=inputs.config,
     )
+
+
+def test_bin(
+    inputs: StressInputs,
+    rows: np.ndarray,
+    planned: list[PlannedTest],
+    on_batch_done: Callable[[PlannedTest, TestBatch | None], None] | None = None,
+) -> tuple[StressInputs, list[TestBatch], dict[str, Reading]]:
+    """One bin as a small stress test: the planned tests on ``rows`` of the evaluation data against
+    the reference, and the default monitors' readings of the results."""
+    bin_inputs = _subset(inputs, rows)
+    batches = run_tests(bin_inputs, planned, on_batch_done)
+    return bin_inputs, batches, read_monitors(bin_inputs, batches)
 
 
 def _applicable(spec: MonitorSpec, inputs: StressInputs, categories: set[str]) -> bool:
@@ -467,9 +482,7 @@ def run_continuous_test_job(
         started = time.perf_counter()
         with sessions.begin() as s:
             s.get_one(TestRun, run_id).status = TestTaskStatus.RUNNING.value
-        bin_inputs = _subset(inputs, b.rows)
-        batches = run_tests(bin_inputs, planned_tests, check_cancel)
-        readings = read_monitors(bin_inputs, batches)
+        bin_inputs, batches, readings = test_bin(inputs, b.rows, planned_tests, check_cancel)
         _store_bin(
             sessions,
             payload,

@@ -81,19 +81,29 @@ def _load_rime(location: str, params: dict[str, Any]) -> Callable[[Any], Any]:
         if not callable(fn):
             raise TypeError(f"get_predict_df returned {type(fn).__name__}, not a predict_df function")
         return fn  # type: ignore[no-any-return]
+    if callable(getattr(module, "get_predict_dict", None)):
+        return _row_by_row(module.get_predict_dict(**params))
     if callable(getattr(module, "predict_df", None)):
         return module.predict_df  # type: ignore[no-any-return]
     if callable(getattr(module, "predict_dict", None)):
-        predict_dict = module.predict_dict
+        return _row_by_row(module.predict_dict)
+    raise AttributeError(
+        f"{path.name} defines none of predict_df, predict_dict, get_predict_df, get_predict_dict"
+    )
 
-        def predict_rows(df: Any) -> Any:
-            import numpy as np
 
-            rows = [predict_dict(row) for row in df.to_dict("records")]
-            return np.asarray([np.asarray(r, dtype=np.float64).reshape(-1) for r in rows])
+def _row_by_row(predict_dict: Callable[[dict[str, Any]], Any]) -> Callable[[Any], Any]:
+    """``predict_df`` from a ``predict_dict`` (one row as a dict -> its probabilities)."""
+    if not callable(predict_dict):
+        raise TypeError(f"get_predict_dict returned {type(predict_dict).__name__}, not a function")
 
-        return predict_rows
-    raise AttributeError(f"{path.name} defines none of predict_df, predict_dict, get_predict_df")
+    def predict_rows(df: Any) -> Any:
+        import numpy as np
+
+        rows = [predict_dict(row) for row in df.to_dict("records")]
+        return np.asarray([np.asarray(r, dtype=np.float64).reshape(-1) for r in rows])
+
+    return predict_rows
 
 
 def _load_mlflow(location: str) -> Callable[[Any], Any]:

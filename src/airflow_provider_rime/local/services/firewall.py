@@ -182,7 +182,8 @@ def update_firewall(s: Session, fw: Firewall, request: UpdateFirewallRequest) ->
         changes["ref_data_id"] = ref_id
     if "modelId" in paths or "refDataId" in paths:
         model = s.get_one(Model, model_id)
-        _needs_predictions(s, model, s.get_one(Dataset, ref_id), "reference", "firewall.modelId")
+        where = "firewall.refDataId" if "refDataId" in paths else "firewall.modelId"
+        _needs_predictions(s, model, s.get_one(Dataset, ref_id), "reference", where)
     if "binSize" in paths:
         if body.bin_size is None:
             raise InvalidInput("firewall.binSize is required when the mask names binSize")

@@ -75,11 +75,15 @@ def list_monitors(
     pinned_only: Annotated[bool | None, Query(alias="firstPageReq.pinnedMonitorsOnly")] = None,
 ) -> dict[str, Any]:
     firewalls.get_firewall(s, firewall_id)
-    try:
-        risk_values = [_risk_category(r) for r in risks if r]
-    except ValueError:
-        known = ", ".join([*RISK_CATEGORY_SDK_NAMES, *(r.value for r in RiskCategory)])
-        raise InvalidInput(f"firstPageReq.includedRiskCategoryTypes: expected one of {known}") from None
+    risk_values = []
+    for risk in (r for r in risks if r):
+        try:
+            risk_values.append(_risk_category(risk))
+        except ValueError:
+            known = ", ".join([*RISK_CATEGORY_SDK_NAMES, *(r.value for r in RiskCategory)])
+            raise InvalidInput(
+                f"firstPageReq.includedRiskCategoryTypes: {risk!r} is not one of {known}"
+            ) from None
     state = pager.start(
         {
             "types": [t.value for t in types if t is not MonitorType.UNSPECIFIED],

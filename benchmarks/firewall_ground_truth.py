@@ -1,0 +1,176 @@
+"""Continuous tests on a generated month with known bad days: per-day verdicts and events.
+
+For each seed: a clean reference (the fraud walkthrough's schema, ``rime_dev.datagen``) and 30
+daily bins of new data, all clean except
+
+- days 8 and 9: ``transaction_amount`` drifted (+0.5 base standard deviations on the log scale);
+- day 15: unseen ``browser_version`` values in 5% of the rows;
+- days 22 and 23: the model broken on the rows of one category (its predictions flipped).
+
+Each day is tested exactly as a bin of a continuous-test job (``jobs.continuous.test_bin``: the
+continuous-testing categories on the bin against the reference, then the default monitors'
+readings), and the events are the job's (``catalogue.monitors.stretches`` of each monitor's
+readings). A day's verdict is its worst monitor severity; a day is *flagged* when some monitor
+alerts. The script reports the recall of bad days, the false-alarm days, and whether the alert
+events cover exactly the bad stretches.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/firewall_ground_truth.py             # 10 seeds, 1,000 rows a day
+    .venv/bin/python benchmarks/firewall_ground_truth.py --seeds 3 --rows 2000
+
+Results go to ``benchmarks/results/firewall_ground_truth.json``; the figures are in
+``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import _common
+
+DAYS = 30
+DRIFT_DAYS = (8, 9)
+UNSEEN_DAYS = (15,)
+PERFORMANCE_DAYS = (22, 23)
+BAD_DAYS = frozenset((*DRIFT_DAYS, *UNSEEN_DAYS, *PERFORMANCE_DAYS))
+START = datetime(2024, 6, 1, tzinfo=timezone.utc)
+
+
+def day_frame(day: int, rows: int, seed: int) -> Any:
+    from rime_dev.datagen import generate_fraud
+
+    kwargs: dict[str, Any] = {}
+    if day in DRIFT_DAYS:
+        kwargs["drift"] = {"transaction_amount": 0.5}
+    if day in UNSEEN_DAYS:
+        kwargs["abnormal"] = {"unseen": 0.05}
+    if day in PERFORMANCE_DAYS:
+        kwargs["degrade"] = {"feature": "category", "values": ["Food", "Shopping"], "mode": "flip"}
+    return generate_fraud(rows, seed=seed * 1000 + day, days=1, **kwargs)
+
+
+def inputs_for(ref: Any, ev: Any) -> Any:
+    from airflow_provider_rime.local.catalogue.features import infer_features
+    from airflow_provider_rime.local.catalogue.types import StressInputs, SuiteConfig
+    from airflow_provider_rime.local.render import CONTINUOUS_TEST_CATEGORIES
+
+    drop = ["label", "pred", "timestamp"]
+    ref_x, ev_x = ref.drop(columns=drop), ev.drop(columns=drop)
+    return StressInputs(
+        ref=ref_x,
+        eval=ev_x,
+        features=infer_features(ref_x),
+        ref_labels=ref["label"].to_numpy(),
+        eval_labels=ev["label"].to_numpy(),
+        ref_preds=ref["pred"].to_numpy(),
+        eval_preds=ev["pred"].to_numpy(),
+        config=SuiteConfig(categories=frozenset(CONTINUOUS_TEST_CATEGORIES)),
+    )
+
+
+def one_month(seed: int, rows: int, ref_rows: int) -> dict[str, Any]:
+    import numpy as np
+    import pandas as pd
+
+    from airflow_provider_rime.local.catalogue import plan_tests
+    from airflow_provider_rime.local.catalogue.monitors import BinReading, stretches
+    from airflow_provider_rime.local.jobs.continuous import test_bin
+    from airflow_provider_rime.rime_api.enums import Severity
+    from rime_dev.datagen import generate_fraud
+
+    ref = generate_fraud(ref_rows, seed=seed * 1000 + 999, days=1)
+    ev = pd.concat([day_frame(d, rows, seed) for d in range(DAYS)], ignore_index=True)
+    inputs = inputs_for(ref, ev)
+    planned = plan_tests(inputs.config, has_labels=True, has_preds=True)
+    readings: dict[str, list[BinReading]] = {}
+    verdicts, flagged_by = [], []
+    started = time.perf_counter()
+    for day in range(DAYS):
+        rows_of_day = np.arange(day * rows, (day + 1) * rows)
+        _, _, found = test_bin(inputs, rows_of_day, planned)
+        start, end = START + timedelta(days=day), START + timedelta(days=day + 1)
+        for key, r in found.items():
+            readings.setdefault(key, []).append(BinReading(start, end, r.wire_severity, r.value, str(day)))
+        worst = max((r.wire_severity.rank for r in found.values()), default=0)
+        verdicts.append(Severity.from_rank(worst).value)
+        flagged_by.append(sorted(k for k, r in found.items() if r.wire_severity is Severity.ALERT))
+    seconds = time.perf_counter() - started
+    alert_events = []
+    for key, series in readings.items():
+        for stretch in stretches(series):
+            if max(r.severity.rank for r in stretch) == 2:
+                alert_events.append(
+                    {
+                        "monitor": key,
+                        "first_day": int(stretch[0].test_run_id),
+                        "last_day": int(stretch[-1].test_run_id),
+                    }
+                )
+    alerted = {d for d, v in enumerate(verdicts) if v == Severity.ALERT.value}
+    warned = {d for d, v in enumerate(verdicts) if v != Severity.PASS.value}
+    covered = {d for e in alert_events for d in range(e["first_day"], e["last_day"] + 1)}
+    truth_stretches = [(8, 9), (15, 15), (22, 23)]
+    exact = all(
+        any(e["first_day"] == a and e["last_day"] == b for e in alert_events) for a, b in truth_stretches
+    )
+    return {
+        "seed": seed,
+        "verdicts": verdicts,
+        "alert_monitors": flagged_by,
+        "recall": len(alerted & BAD_DAYS) / len(BAD_DAYS),
+        "false_alarm_days": sorted(alerted - BAD_DAYS),
+        "warning_only_clean_days": sorted((warned - alerted) - BAD_DAYS),
+        "events": alert_events,
+        "events_cover_exactly_bad_days": covered == set(BAD_DAYS),
+        "each_bad_stretch_has_an_exact_event": exact,
+        "seconds_for_30_bins": round(seconds, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--rows", type=int, default=1000, help="rows per day")
+    parser.add_argument("--ref-rows", type=int, default=10_000)
+    args = parser.parse_args()
+    months = []
+    for seed in range(args.seeds):
+        month = one_month(seed, args.rows, args.ref_rows)
+        _common.log(
+            f"seed {seed}: recall {month['recall']:.2f}, false alarms {month['false_alarm_days']}, "
+            f"events exact {month['each_bad_stretch_has_an_exact_event']}, "
+            f"cover {month['events_cover_exactly_bad_days']}"
+        )
+        for day in sorted(BAD_DAYS | set(month["false_alarm_days"])):
+            _common.log(f"    day {day}: {month['verdicts'][day]} {month['alert_monitors'][day]}")
+        months.append(month)
+    summary = {
+        "seeds": args.seeds,
+        "rows_per_day": args.rows,
+        "reference_rows": args.ref_rows,
+        "bad_days": sorted(BAD_DAYS),
+        "recall_of_bad_days": sum(m["recall"] for m in months) / len(months),
+        "false_alarm_days_total": sum(len(m["false_alarm_days"]) for m in months),
+        "max_false_alarm_days_in_a_month": max(len(m["false_alarm_days"]) for m in months),
+        "months_where_alert_events_cover_exactly_the_bad_days": sum(
+            m["events_cover_exactly_bad_days"] for m in months
+        ),
+        "months_with_an_exact_event_per_bad_stretch": sum(
+            m["each_bad_stretch_has_an_exact_event"] for m in months
+        ),
+    }
+    _common.log(json.dumps(summary, indent=2))
+    out = _common.RESULTS / "firewall_ground_truth.json"
+    out.write_text(json.dumps({"summary": summary, "months": months}, indent=1) + "\n")
+    _common.log(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The real rime-sdk 2.13.2 drives a continuous test on the engine: every call the firewall issue lists."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from tests.engine.flow import labelled_frame
+from tests.engine.test_firewall import DRIFTED_DAYS, daily_frame
+
+rime_sdk = pytest.importorskip("rime_sdk", reason="rime-sdk is installed by `make install` with --no-deps")
+
+
+@pytest.fixture(scope="module")
+def sdk_client(rime_engine):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return rime_sdk.Client(rime_engine.url, rime_engine.api_key)
+
+
+def test_sdk_continuous_test_flow(sdk_client, tmp_path):
+    from rime_sdk.swagger.swagger_client.models import RimeTestType
+
+    client = sdk_client
+    project = client.create_project("sdk-firewall", "continuous tests", "MODEL_TASK_BINARY_CLASSIFICATION")
+    paths = {}
+    frames = {
+        "ref": labelled_frame(2000, 1),
+        "ref2": labelled_frame(1500, 2),
+        "eval": daily_frame(4, 400, 300, DRIFTED_DAYS),
+    }
+    for name, frame in frames.items():
+        path = tmp_path / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        paths[name] = client.upload_file(str(path))
+    ref_id, _ = project.register_and_validate_dataset_from_file(
+        "ref", paths["ref"], data_params={"label_col": "label"}
+    )
+    ref2_id, _ = project.register_and_validate_dataset_from_file(
+        "ref2", paths["ref2"], data_params={"label_col": "label"}
+    )
+    eval_id, _ = project.register_and_validate_dataset_from_file(
+        "eval", paths["eval"], data_params={"label_col": "label", "timestamp_col": "ts"}
+    )
+    model_id, _ = project.register_and_validate_model("predictions-only model")
+    for dataset_id, name in ((ref_id, "ref"), (ref2_id, "ref2"), (eval_id, "eval")):
+        project.register_and_validate_predictions_from_file(
+            dataset_id, model_id, paths[name], pred_params={"pred_col": "pred"}
+        )
+
+    assert not project.has_ct()
+    ct = project.create_ct(model_id, ref_id, timedelta(days=1))
+    assert project.has_ct()
+    assert project.get_ct() == ct
+    assert client.get_ct_for_project(project.project_id) == ct
+    assert ct.get_bin_size() == timedelta(days=1)
+    assert ct.get_ref_data_id() == ref_id
+    assert ct.get_model_id() == model_id
+    assert ct.project_id == project.project_id
+    with pytest.raises(ValueError, match="already has a continuous test"):
+        project.create_ct(model_id, ref_id, timedelta(hours=1))
+    with pytest.raises(ValueError, match="at least one hour"):
+        client.create_project("sdk-firewall-2", "", "MODEL_TASK_BINARY_CLASSIFICATION").create_ct(
+            model_id, ref_id, timedelta(minutes=30)
+        )
+
+    updated = ct.update_ct(ref_data_id=ref2_id)
+    assert updated["firewall"]["ref_data_id"] == ref2_id
+    assert ct.get_ref_data_id() == ref2_id
+    ct.update_ct(ref_data_id=ref_id)
+
+    job = ct.start_continuous_test(eval_id, override_existing_bins=False, random_seed=1)
+    status = job.get_status(wait_until_finish=True, poll_rate_sec=0.5, verbose=True)
+    assert status["status"] == "JOB_STATUS_SUCCEEDED", status
+    run_ids = job.get_test_run_ids()
+    assert len(run_ids) == 4
+    runs = job.get_test_runs()
+    assert [r.test_run_id for r in runs] == run_ids
+    result = runs[DRIFTED_DAYS[0]].get_result_df()
+    assert result.iloc[0]["test_run_id"] == run_ids[DRIFTED_DAYS[0]]
+    assert result.iloc[0]["metrics.num_inputs"] == 400
+    cases = runs[DRIFTED_DAYS[0]].get_test_cases_df()
+    drifted = cases[(cases["test_batch_type"] == "feature_drift") & (cases["severity"] != "SEVERITY_PASS")]
+    assert len(drifted) > 0
+    listed = {r.test_run_id for r in project.list_test_runs(RimeTestType.CONTINUOUS_TESTING)}
+    assert listed == set(run_ids)
+    assert not listed & {r.test_run_id for r in project.list_test_runs()}
+
+    events = ct.get_events_df()
+    assert {"monitor_id", "severity", "risk_category_type", "test_category", "description"} <= set(
+        events.columns
+    )
+    drift = events[events["event_object_name"] == "Numeric Feature Drift"]
+    assert len(drift) == 1
+    row = drift.iloc[0]
+    assert row["severity"] == "SEVERITY_ALERT"
+    assert pd.Timestamp(row["event_time_range.start_time"]) == pd.Timestamp("2024-05-04", tz="UTC")
+    assert pd.Timestamp(row["event_time_range.end_time"]) == pd.Timestamp("2024-05-05", tz="UTC")
+
+    monitors = list(ct.list_monitors(monitor_types=["Default"], risk_category_types=["Operational"]))
+    assert len(monitors) > 10
+    assert list(ct.list_monitors(risk_category_types=["Security"])) == []
+    by_id = {m._monitor_id: m for m in monitors}
+    monitor = by_id[row["monitor_id"]]
+    detected = [e.to_dict() for e in monitor.list_detected_events()]
+    assert len(detected) == 1
+    assert detected[0]["event_object_id"] == row["monitor_id"]
+    assert detected[0]["severity"] == "SEVERITY_ALERT"
+
+    # Running the same data again skips every bin; overriding tests them again.
+    again = ct.start_continuous_test(eval_id)
+    assert again.get_status(wait_until_finish=True, poll_rate_sec=0.5)["status"] == "JOB_STATUS_SUCCEEDED"
+    assert again.get_test_run_ids() == []
+
+    project.delete_ct(force=True)
+    assert not project.has_ct()
+    with pytest.raises(ValueError, match="No ContinuousTest found"):
+        project.get_ct()
+    client.delete_project(project.project_id, force=True)
