@@ -85,7 +85,9 @@ def test_the_example_dag_parses(monkeypatch: pytest.MonkeyPatch) -> None:
     assert bag.import_errors == {}
     dag = bag.dags["RIME_Stress_Testing"]
     assert "catboost-classifier.run_stress_test" in dag.task_ids
-    assert len(dag.task_ids) == 3 + 6 * 3 + 2
+    # The data tasks, six per candidate model, the choice, the promotion and the firewall.
+    assert len(dag.task_ids) == 3 + 6 * 3 + 3
+    assert "create_firewall" in dag.task_ids
 
 
 def test_a_dag_run_stress_tests_and_the_sensor_waits(rime_connection: str, tmp_path: Path) -> None:
