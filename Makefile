@@ -8,8 +8,9 @@ RIME_SDK_VERSION := 2.13.2
 export PYTHONPATH := $(CURDIR)/dev$(if $(PYTHONPATH),:$(PYTHONPATH))
 CODE := src dev tests example_dags benchmarks
 
-# The second environment: Airflow 2.11 with the provider's core only, for the tests that must pass
-# on every supported Airflow (tests/unit and tests/compat); the engine runs from .venv.
+# The second environment: Airflow 2.11 with the provider's core (plus pandas and pyarrow, which the
+# firewall operator reads batches with), for the tests that must pass on every supported Airflow
+# (tests/unit and tests/compat); the engine runs from .venv.
 VENV2 := .venv-airflow2
 STAMP2 := $(VENV2)/.installed
 AIRFLOW2_VERSION := 2.11.2
@@ -35,7 +36,7 @@ $(VENV2)/bin/python:
 
 $(STAMP2): $(VENV2)/bin/python pyproject.toml constraints-airflow2.txt
 	$(VENV2)/bin/pip install --quiet -c constraints-airflow2.txt -e . "apache-airflow==$(AIRFLOW2_VERSION)" \
-		pytest pytest-asyncio respx
+		pytest pytest-asyncio respx pandas pyarrow
 	touch $(STAMP2)
 
 install-airflow2: $(STAMP2)
