@@ -1,4 +1,4 @@
-"""Parse time of the example DAG ``RIME_Stress_Testing`` against a trivial DAG file.
+"""Parse time of the example DAGs ``RIME_Stress_Testing`` and ``RIME_Firewall`` against a trivial DAG file.
 
 Each repetition parses one DAG file in a fresh Python process and reports three figures,
 measured the same way for every file:
@@ -17,8 +17,9 @@ measured the same way for every file:
     ``parse`` plus serialising the DAGs, which the DAG processor's child does before
     sending them to the database. This grows with the number of tasks.
 
-Three files are compared: a trivial DAG (2 tasks), a plain DAG of the example's shape
-(23 tasks of ``@task`` and ``EmptyOperator``, same dependencies) and the example DAG.
+Four files are compared: a trivial DAG (2 tasks), a plain DAG of the stress-testing example's
+shape (23 tasks of ``@task`` and ``EmptyOperator``, same dependencies), that example DAG, and
+the firewall example DAG (6 tasks).
 The second one separates "the example has more tasks" from "the provider is heavy to
 import". Files alternate, so drift of the machine affects all alike; the result is the
 median over the repetitions. The worker also reports which heavy modules (pandas, numpy,
@@ -47,6 +48,7 @@ from _common import cpu_name
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_DAGS = REPO_ROOT / "example_dags"
 EXAMPLE_DAG_FILE = EXAMPLE_DAGS / "rime_stress_testing.py"
+FIREWALL_DAG_FILE = EXAMPLE_DAGS / "rime_firewall.py"
 HEAVY_MODULES = ("pandas", "numpy", "mlflow", "sklearn", "catboost", "scipy", "pyarrow")
 
 TRIVIAL_DAG = textwrap.dedent(
@@ -164,6 +166,7 @@ def run(repetitions: int) -> dict[str, Any]:
             "trivial": Path(tmp) / "trivial_dag.py",
             "same_shape": Path(tmp) / "same_shape_dag.py",
             "example": EXAMPLE_DAG_FILE,
+            "firewall": FIREWALL_DAG_FILE,
         }
         files["trivial"].write_text(TRIVIAL_DAG)
         files["same_shape"].write_text(SAME_SHAPE_DAG)
@@ -186,7 +189,9 @@ def run(repetitions: int) -> dict[str, Any]:
     result: dict[str, Any] = {"repetitions": repetitions, "machine": machine()}
     for name, items in reports.items():
         result[name] = {
-            "file": str(files[name].relative_to(REPO_ROOT)) if name == "example" else files[name].name,
+            "file": str(files[name].relative_to(REPO_ROOT))
+            if name in ("example", "firewall")
+            else files[name].name,
             "dags": items[0]["dags"],
             "heavy_modules_imported": sorted({m for r in items for m in r["heavy"]}),
             **{
@@ -200,6 +205,10 @@ def run(repetitions: int) -> dict[str, Any]:
             for phase in PHASES
         }
         for base in ("trivial", "same_shape")
+    }
+    result["ratios"]["firewall/trivial"] = {
+        phase: result["firewall"][phase]["median_ms"] / result["trivial"][phase]["median_ms"]
+        for phase in PHASES
     }
     return result
 
@@ -229,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     result["wall_seconds"] = round(time.monotonic() - started, 1)
     print(f"machine: {result['machine']}, {args.repetitions} repetitions, {result['wall_seconds']} s")
     print(f"{'file':<36} {'phase':<20} {'median ms':>10} {'min ms':>8} {'p90 ms':>8}")
-    for name in ("trivial", "same_shape", "example"):
+    for name in ("trivial", "same_shape", "example", "firewall"):
         for phase in PHASES:
             stats = result[name][phase]
             print(
@@ -238,9 +247,9 @@ def main(argv: list[str] | None = None) -> int:
             )
     for pair, ratios in result["ratios"].items():
         print(f"ratio {pair} (medians): " + ", ".join(f"{p} {r:.2f}x" for p, r in ratios.items()))
-    print(
-        f"heavy modules imported while parsing the example DAG: {result['example']['heavy_modules_imported']}"
-    )
+    for name in ("example", "firewall"):
+        heavy = result[name]["heavy_modules_imported"]
+        print(f"heavy modules imported while parsing {result[name]['file']}: {heavy}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0

@@ -18,9 +18,11 @@ The walkthrough's model-development pipeline, rebuilt on the provider's operator
 3. ``choose_best_model`` picks the model with the highest pass rate;
    ``transition_best_model_to_production`` points the registry alias ``production`` at it and
    tags the version with its stress test run.
-
-The walkthrough's last task, ``create_firewall``, is not here yet: the provider's firewall
-API comes with a later release.
+4. ``create_firewall``
+   (:class:`~airflow_provider_rime.operators.firewall.RimeCreateFirewallOperator`) gives the
+   project a firewall for the promoted model, from its stress test run (model and reference
+   data), bins of one day; a later run re-points that firewall instead of making another.
+   ``RIME_Firewall`` runs it on each production day.
 
 Tasks pass references (paths, ids, URIs) through XCom, never data or models. Settings
 (Airflow Variable ``rime_demo_<name>`` or environment variable ``RIME_DEMO_<NAME>``) are read
@@ -48,6 +50,7 @@ from rime_demo import (
     STRESS_TEST_CATEGORIES,
 )
 
+from airflow_provider_rime.operators.firewall import RimeCreateFirewallOperator
 from airflow_provider_rime.operators.mlflow import MlflowLogRimeResultsOperator
 from airflow_provider_rime.operators.stress_test import RimeStressTestOperator
 
@@ -211,4 +214,14 @@ with DAG(
     best = choose_best_model(
         list(MODEL_TYPES), pass_rates, model_versions, test_run_ids, test_run_urls, project_id
     )
-    transition_best_model_to_production(best)
+    promoted = transition_best_model_to_production(best)
+    # [START howto_operator_rime_create_firewall]
+    create_firewall = RimeCreateFirewallOperator(
+        task_id="create_firewall",
+        rime_conn_id=RIME_CONN_ID,
+        project=best["project_id"],
+        stress_test_run_id=best["test_run_id"],
+        bin_size="1d",
+    )
+    # [END howto_operator_rime_create_firewall]
+    promoted >> create_firewall

@@ -47,8 +47,10 @@ DAGS_FOLDER = DEV_DIR.parent / "example_dags"
 sys.path.insert(0, str(DAGS_FOLDER))
 from rime_demo import (  # noqa: E402
     DAG_ID,
+    FIREWALL_DAG_ID,
     MLFLOW_EXPERIMENT,
     PRODUCTION_ALIAS,
+    PRODUCTION_CONN_ID,
     REGISTERED_MODEL,
 )
 from rime_demo import RIME_CONN_ID as CONN_ID  # noqa: E402
@@ -72,6 +74,7 @@ class DemoPaths:
         self.engine_dir = root / "engine"
         self.mlflow_dir = root / "mlflow"
         self.work_dir = root / "work"
+        self.production_db = root / "production.db"
         self.logs = root / "logs"
         self.mlflow_tracking_uri = f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
 
@@ -118,6 +121,32 @@ def api_key(paths: DemoPaths) -> str:
     return key_file.read_text().strip()
 
 
+def login_hint(paths: DemoPaths, engine_url: str) -> str:
+    """How a person logs in to the engine's result pages: a fresh login link, or the API key's file."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_rime.local.cli",
+            "login-link",
+            "--data-dir",
+            str(paths.engine_dir),
+            "--url",
+            engine_url,
+            "--minutes",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    link = result.stdout.strip()
+    key_file = paths.engine_dir / "api-key"
+    if result.returncode != 0 or not link:
+        return f"with the API key in {key_file}"
+    return f"open {link} within the hour, or use the API key in {key_file}"
+
+
 def run_logged(cmd: list[str], env: dict[str, str], log: Path, what: str, timeout: float = 900) -> None:
     """Run ``cmd`` with its output in ``log``; raise :class:`DemoError` with the log's tail on failure."""
     with log.open("ab") as handle:
@@ -160,7 +189,11 @@ def prepare_airflow(paths: DemoPaths, env: dict[str, str], engine_url: str, key:
     log = paths.logs / "airflow-setup.log"
     run_logged(airflow_cmd("db", "migrate"), env, log, "airflow db migrate")
     # Through a private file, so the API key is neither on a command line nor in a log.
-    conn = {CONN_ID: {"conn_type": "rime", "host": engine_url, "password": key, "extra": {"max_retries": 3}}}
+    conn = {
+        CONN_ID: {"conn_type": "rime", "host": engine_url, "password": key, "extra": {"max_retries": 3}},
+        # RIME_Firewall's production database (common-sql, SQLite file).
+        PRODUCTION_CONN_ID: {"conn_type": "sqlite", "host": str(paths.production_db)},
+    }
     conn_file = paths.airflow_home / "rime-connection.json"
     conn_file.touch(mode=0o600)
     try:
@@ -169,7 +202,7 @@ def prepare_airflow(paths: DemoPaths, env: dict[str, str], engine_url: str, key:
             airflow_cmd("connections", "import", "--overwrite", str(conn_file)),
             env,
             log,
-            f"adding the connection {CONN_ID}",
+            f"adding the connections {CONN_ID} and {PRODUCTION_CONN_ID}",
         )
     finally:
         conn_file.unlink(missing_ok=True)
@@ -199,6 +232,66 @@ def run_dag(paths: DemoPaths, env: dict[str, str]) -> tuple[str, float]:
     if state != "success":
         raise DemoError(f"DAG run {run_id} ended in state {state!r}; log {log}:\n{log_tail(log)}")
     return run_id, seconds
+
+
+def load_production_db(paths: DemoPaths) -> int:
+    """Write the production month into ``.demo/production.db`` once; return its row count."""
+    from rime_demo.production import load_production_db as load
+
+    return load(str(paths.production_db))
+
+
+def run_firewall_month(paths: DemoPaths, env: dict[str, str]) -> tuple[list[dict[str, Any]], float]:
+    """``RIME_Firewall`` for every day of the production month (``rime_dev.firewall_month``).
+
+    Prints one table row per day as it finishes; returns the days and the seconds it took.
+    """
+    log = paths.logs / "firewall-month.log"
+    log.write_text("")
+    started = time.monotonic()
+    days: list[dict[str, Any]] = []
+    print(f"  {'day':<10} {'state':<8} {'rows':>5} {'verdict':<8} {'events':>6}  monitors with events")
+    with log.open("ab") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rime_dev.firewall_month", "--dags-folder", str(paths.dags_folder)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=handle,
+            text=True,
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            if not line.startswith("{"):
+                handle.write(line.encode())
+                continue
+            day = json.loads(line)
+            days.append(day)
+            rows = "-" if day["rows"] is None else str(day["rows"])
+            verdict = day["verdict"] or "skipped"
+            events = "-" if day["events"] is None else str(day["events"])
+            monitors = ", ".join(day.get("event_monitors") or [])
+            print(f"  {day['day']:<10} {day['state']:<8} {rows:>5} {verdict:<8} {events:>6}  {monitors}")
+        process.wait()
+    seconds = time.monotonic() - started
+    if process.returncode != 0:
+        raise DemoError(
+            f"{FIREWALL_DAG_ID} failed on some days (exit {process.returncode}); log {log}:\n{log_tail(log)}"
+        )
+    return days, seconds
+
+
+def print_firewall_results(days: list[dict[str, Any]], seconds: float) -> None:
+    tested = [d for d in days if d["verdict"]]
+    by_verdict = {v: sum(d["verdict"] == v for d in tested) for v in ("pass", "warning", "alert")}
+    url = next((d["url"] for d in reversed(days) if d.get("url")), None)
+    print()
+    print(
+        f"{FIREWALL_DAG_ID}: {len(days)} daily runs in {seconds:.0f} s; {len(tested)} days tested "
+        f"({by_verdict['pass']} pass, {by_verdict['warning']} warning, {by_verdict['alert']} alert), "
+        f"{len(days) - len(tested)} without production rows skipped"
+    )
+    if url:
+        print(f"  the firewall page: {url}")
 
 
 def report_finished_tasks(log: Path, reported: set[str], started: float) -> None:
@@ -321,12 +414,15 @@ def print_results(results: dict[str, Any], engine_url: str, dag_seconds: float, 
         print(f"    {model['model_type']:<32} {model['link']}")
     print()
     print("  to browse everything: make demo-ui, then open")
-    print(f"    Airflow  http://localhost:{AIRFLOW_PORT}   (DAG {DAG_ID}; a local demo: no login)")
+    print(
+        f"    Airflow  http://localhost:{AIRFLOW_PORT}   "
+        f"(DAGs {DAG_ID}, {FIREWALL_DAG_ID}; a local demo: no login)"
+    )
     print(
         f"    MLflow   http://localhost:{MLFLOW_PORT}   "
         f"(experiment {MLFLOW_EXPERIMENT}, model {REGISTERED_MODEL})"
     )
-    print(f"    RIME     {engine_url}   (the local engine's pages)")
+    print(f"    RIME     {engine_url}   (the local engine's pages; `make demo-ui` prints a login link)")
 
 
 def run_demo(paths: DemoPaths) -> int:
@@ -344,10 +440,29 @@ def run_demo(paths: DemoPaths) -> int:
         print(f"running {DAG_ID} with `airflow dags test` ...")
         run_id, dag_seconds = run_dag(paths, env)
         results = collect_results(paths, run_id)
-        (paths.root / "last-demo.json").write_text(json.dumps(results, indent=2))
         print_results(results, engine.url, dag_seconds, time.monotonic() - started)
+        rows = load_production_db(paths)
+        print()
+        print(
+            f"running {FIREWALL_DAG_ID} over the production month ({rows} rows in {paths.production_db}) ..."
+        )
+        days, firewall_seconds = run_firewall_month(paths, env)
+        results["firewall"] = {"days": days, "seconds": firewall_seconds}
+        (paths.root / "last-demo.json").write_text(json.dumps(results, indent=2))
+        print_firewall_results(days, firewall_seconds)
+        print(f"\nboth pipelines took {time.monotonic() - started:.0f} s")
     print("\nengine stopped. Demo finished successfully.")
     return 0
+
+
+def last_firewall_page(paths: DemoPaths) -> str | None:
+    """The firewall page the last ``make demo`` printed (from ``last-demo.json``), if any."""
+    try:
+        results = json.loads((paths.root / "last-demo.json").read_text())
+    except (OSError, ValueError):
+        return None
+    days = (results.get("firewall") or {}).get("days") or []
+    return next((str(d["url"]) for d in reversed(days) if d.get("url")), None)
 
 
 def run_ui(paths: DemoPaths) -> int:
@@ -392,8 +507,14 @@ def run_ui(paths: DemoPaths) -> int:
                 processes.append((name, start_process(cmd, env, paths.logs / f"{name}-ui.log")))
             print(f"Airflow  http://localhost:{AIRFLOW_PORT}  (log {paths.logs / 'airflow-ui.log'})")
             print(f"MLflow   http://localhost:{MLFLOW_PORT}  (log {paths.logs / 'mlflow-ui.log'})")
-            print(f"RIME     {engine.url}")
-            print(f"Trigger {DAG_ID} in Airflow to run the walkthrough again. Ctrl-C stops everything.")
+            print(f"RIME     {engine.url}  (log in: {login_hint(paths, engine.url)})")
+            firewall_page = last_firewall_page(paths)
+            if firewall_page:
+                print(f"         the firewall page: {firewall_page}")
+            print(
+                f"DAGs {DAG_ID} and {FIREWALL_DAG_ID} (with the runs of `make demo`). Trigger {DAG_ID} "
+                "to run the walkthrough again. Ctrl-C stops everything."
+            )
             while True:
                 for name, process in processes:
                     if process.poll() is not None:

@@ -1,4 +1,4 @@
-"""Helpers of the ``RIME_Stress_Testing`` example DAG: data, training, model directories.
+"""Helpers of the example DAGs ``RIME_Stress_Testing`` and ``RIME_Firewall``.
 
 Only constants live here: the DAG file imports this package at parse time, so pandas,
 scikit-learn, CatBoost and MLflow are imported inside the helper functions, which run
@@ -7,9 +7,14 @@ in tasks.
 
 from __future__ import annotations
 
-#: The walkthrough's DAG, and the Airflow connection (type ``rime``) it reaches RIME through.
+#: The walkthrough's DAGs, and the Airflow connection (type ``rime``) they reach RIME through.
 DAG_ID = "RIME_Stress_Testing"
+FIREWALL_DAG_ID = "RIME_Firewall"
 RIME_CONN_ID = "rime"
+
+#: The production database (any common-sql connection; a SQLite file in the demo) and its table.
+PRODUCTION_CONN_ID = "rime_production_db"
+PRODUCTION_TABLE = "fraud_production"
 
 #: The three model types the walkthrough trains, in the order of its task indices.
 MODEL_TYPES: tuple[str, ...] = (
@@ -18,12 +23,14 @@ MODEL_TYPES: tuple[str, ...] = (
     "logistic-regression-classifier",
 )
 
-#: The stress test's categories: RIME's defaults (Model and Subset Performance) plus the
-#: data tests the walkthrough talks about. Transformations and Attacks need model calls,
-#: which the local engine does not make yet.
+#: The stress test's categories: RIME's defaults (Model and Subset Performance,
+#: Transformations and Attacks, which call the uploaded model directory's ``predict_df``)
+#: plus the data tests the walkthrough talks about.
 STRESS_TEST_CATEGORIES: tuple[str, ...] = (
     "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",
     "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE",
+    "TEST_CATEGORY_TYPE_TRANSFORMATIONS",
+    "TEST_CATEGORY_TYPE_ADVERSARIAL",
     "TEST_CATEGORY_TYPE_DRIFT",
     "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS",
     "TEST_CATEGORY_TYPE_DATA_CLEANLINESS",

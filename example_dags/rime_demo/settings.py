@@ -26,6 +26,8 @@ DEFAULTS: dict[str, str | None] = {
     # Artifact location of the MLflow experiment when the DAG creates it (None: MLflow's default).
     "mlflow_artifact_location": None,
     "catboost_iterations": "100",
+    # Rows of the generated production month (when fraud_data_dir is unset).
+    "production_rows": "29000",
 }
 
 

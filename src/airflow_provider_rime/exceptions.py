@@ -89,3 +89,11 @@ class RimeSeverityGateError(AirflowFailException):
 
 class RimeTriggerEventError(RimeError):
     """A deferred task resumed with a missing or malformed trigger event."""
+
+
+class RimeSqlFetchError(RimeError):
+    """A batch's rows could not be fetched with SQL: the connection, the query or its result is wrong."""
+
+
+class RimeFirewallError(RimeError):
+    """The project's firewall cannot be used as asked (missing, or its project is gone)."""

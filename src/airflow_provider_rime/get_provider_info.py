@@ -33,9 +33,12 @@ _CONN_FIELDS: dict[str, Any] = {
 #: The how-to pages under ``docs/`` of the source distribution.
 HOW_TO_GUIDES = (
     "operators.md",
+    "mlflow.md",
     "connection.md",
     "example-dags.md",
     "local-engine.md",
+    "troubleshooting.md",
+    "rime-cluster.md",
 )
 
 
@@ -68,6 +71,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "RIME",
                 "python-modules": [
                     "airflow_provider_rime.operators.stress_test",
+                    "airflow_provider_rime.operators.firewall",
                     "airflow_provider_rime.operators.mlflow",
                 ],
             }
@@ -92,5 +96,8 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         ],
-        "extra-links": ["airflow_provider_rime.links.RimeStressTestLink"],
+        "extra-links": [
+            "airflow_provider_rime.links.RimeStressTestLink",
+            "airflow_provider_rime.links.RimeFirewallLink",
+        ],
     }

@@ -92,3 +92,17 @@ def test_the_calibration_case_keeps_both_curves(batches) -> None:  # type: ignor
     # the wire form of an empty bin is null, not NaN
     api = next(m.to_api() for m in case.metrics if m.name == "Reference Calibration Curve")
     assert "floatList" in api
+
+
+def test_the_prediction_drift_case_keeps_the_counts_per_reference_decile(batches) -> None:  # type: ignore[no-untyped-def]
+    ref, ev, by_type = batches
+    batch = by_type["prediction_drift"]
+    (case,) = batch.cases
+    labels = metric(case, "Distribution Bins")
+    ref_n, eval_n = metric(case, "Reference Counts"), metric(case, "Evaluation Counts")
+    assert len(labels) == len(ref_n) == len(eval_n) == 10
+    assert labels[0].startswith("prediction < ") and labels[-1].startswith("prediction >= ")
+    assert sum(ref_n) == len(ref) and sum(eval_n) == len(ev)
+    assert max(abs(n / len(ref) - 0.1) for n in ref_n) < 0.02  # deciles of the reference
+    # the counts are the case's, not the batch's: the batch summary stays as it was
+    assert "Distribution Bins" not in {m.name for m in batch.metrics}

@@ -36,9 +36,13 @@ def artifacts_dir(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """One headless chromium for the session (skips, saying why, where there is none)."""
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless chromium per browser-test module (skips, saying why, where there is none).
+
+    Not per session: Playwright's sync API marks an asyncio loop as running in the main thread
+    while it is started, and pytest-asyncio cannot run the async tests of later modules beside it.
+    """
     import os
 
     if not os.path.exists(CHROMIUM):
@@ -53,10 +57,15 @@ def browser():
 
 
 @pytest.fixture
-def browser_page(browser):
-    """A fresh page (own cookies) at a desktop size."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def browser_page(chromium, rime_engine):
+    """A fresh page (own cookies) at a desktop size, logged in to the session engine's pages
+    through the login form, as a person would."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    page.goto(f"{rime_engine.url}/")
+    page.fill("input[name=api_key]", rime_engine.api_key)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{rime_engine.url}/")
     yield page
     context.close()

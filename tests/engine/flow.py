@@ -38,7 +38,7 @@ def assert_rime_error(response: httpx.Response, status: int, *needles: str) -> s
 
 
 @contextlib.contextmanager
-def browser(engine: Any) -> Iterator[httpx.Client]:
+def logged_in_client(engine: Any) -> Iterator[httpx.Client]:
     """A client that has logged in to ``engine``'s result pages with its API key, as a person would."""
     with httpx.Client(base_url=engine.url, follow_redirects=True, timeout=30) as client:
         response = client.post("/login", data={"api_key": engine.api_key, "next": "/"})

@@ -7,9 +7,9 @@ import pytest
 
 from tests.engine.flow import (
     assert_rime_error,
-    browser,
     create_project,
     labelled_frame,
+    logged_in_client,
     ok,
     register_dataset,
     start_labelled_run,
@@ -84,7 +84,7 @@ def test_project_get_has_double_nesting_and_url(api, project_id, rime_engine):
     body = ok(api.get(f"/v1/projects/{project_id}"))
     assert body["project"]["project"]["name"] == "api-contract"
     url = ok(api.get(f"/v1/projects/{project_id}/url"))["url"]["url"]
-    with browser(rime_engine) as pages:
+    with logged_in_client(rime_engine) as pages:
         page = pages.get(url)
     assert page.status_code == 200 and "api-contract" in page.text
 
@@ -281,7 +281,7 @@ def test_stress_test_results_and_pages(api, project_id, tmp_path, rime_engine):
         )
     )
     assert job["jobId"] in {j["jobId"] for j in jobs["jobs"]}
-    with browser(rime_engine) as pages:
+    with logged_in_client(rime_engine) as pages:
         page = pages.get(run["webAppUrl"]["url"])
     assert page.status_code == 200
     assert "AUC" in page.text and "Model Performance" in page.text

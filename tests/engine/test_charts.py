@@ -177,3 +177,33 @@ def test_the_same_input_gives_the_same_markup():
     args = ("PSI", ["a", "b"], [0.1, 0.2])
     assert charts.time_series(*args) == charts.time_series(*args)
     assert charts.time_series(*args) != charts.time_series("Other", ["a", "b"], [0.1, 0.2])
+
+
+def test_figures_read_the_stored_metrics_and_shorten_labels():
+    from airflow_provider_rime.local.web import figures
+
+    case = {
+        "metrics": [
+            {"metric": "psi", "category": "X", "floatValue": 0.5},
+            {"metric": "Reference Counts", "category": "X", "intList": {"values": ["3", "4"]}},
+            {"metric": "Curve", "category": "X", "floatList": {"values": [0.25, None]}},
+            {"metric": "Worst Subset Size", "category": "X", "intValue": "12"},
+        ]
+    }
+    assert figures.metric(case, "Reference Counts") == [3, 4]
+    assert figures.metric(case, "Curve") == [0.25, None]
+    assert figures.metric(case, "Worst Subset Size") == 12
+    assert figures.metric(case, "absent") is None
+    # lists are for charts; single values are listed, with RIME's spelling of PSI
+    assert figures.scalar_metrics(case) == [("PSI", 0.5), ("Worst Subset Size", 12)]
+    assert figures.short_label("0.41 <= amount < 0.68", "amount") == "0.41 <= x < 0.68"
+    assert figures.short_label("city = Rome", "city") == "Rome"
+    assert figures.short_label("city: other values", "city") == "other values"
+    assert figures.short_label("city is missing", "city") == "missing"
+    assert [figures.bin_size_text(s) for s in (86_400, 7_200, 3_600, 604_800, 5_400)] == [
+        "1 day",
+        "2 hours",
+        "1 hour",
+        "1 week",
+        "5400 seconds",
+    ]

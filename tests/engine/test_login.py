@@ -9,7 +9,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.engine.flow import browser, ok
+from tests.engine.flow import logged_in_client, ok
 
 PROJECT = "behind-a-login"
 
@@ -60,7 +60,7 @@ def test_logging_in_sets_a_signed_httponly_samesite_cookie(rime_engine, passer_b
 
 
 def test_an_edited_cookie_is_no_session(rime_engine, project_id):
-    with browser(rime_engine) as client:
+    with logged_in_client(rime_engine) as client:
         token = client.cookies["rime_local_session"]
         body, _, mac = token.partition(".")
         client.cookies.clear()
@@ -76,7 +76,7 @@ def test_next_never_leaves_the_engine(rime_engine, passer_by):
 
 
 def test_logout_ends_the_session(rime_engine):
-    with browser(rime_engine) as client:
+    with logged_in_client(rime_engine) as client:
         assert client.get("/").status_code == 200
         client.post("/logout")
         response = client.get("/", follow_redirects=False)

@@ -1,6 +1,6 @@
 """Registered models run in their own limited process: misbehaving ones fail their job, not the engine.
 
-Each hostile model (``tests/models/hostile``) is registered through the REST API and stress
+Each hostile model (``rime_dev/model_zoo/hostile``) is registered through the REST API and stress
 tested on small data; the job ends FAILED with a message naming the model and the cause, and
 the engine keeps answering. The session's engine runs with ``RIME_LOCAL_MODEL_TIMEOUT`` from
 ``tests/conftest.py``; the process-level tests use their own short limits.
@@ -22,8 +22,8 @@ from airflow_provider_rime.local.models import (
     ModelProcess,
     resolve_model_source,
 )
+from rime_dev.model_zoo import frames, hostile_dir, model_dir
 from tests.engine.flow import ok, register_dataset, wait_job, wait_valid
-from tests.models import frames, hostile_dir, model_dir
 
 # The model files of these tests lie in tmp dirs; the data-roots rule has its own tests.
 ANYWHERE = DataRoots.of(["/"])
@@ -36,7 +36,7 @@ EXPECTED = {
     "memory": "ran out of memory when predicting 5 rows: it needed more than its limit of 1,024 MB",
     "raise": "raised KeyError at model.py:2 in predict_df when predicting 5 rows: 'transaction_amount_usd'",
     "wrong_shape": "returned an array of shape (5, 3) for 5 rows",
-    "not_probabilities": "returned 3 values that are not probabilities in [0, 1] (e.g. -2, -0.25, 1.5)",
+    "not_probabilities": "returned 5 values that are not probabilities in [0, 1] (e.g. -2, -0.25, 1.5)",
     "exit": "exited with code 7 when predicting 5 rows (model code must not exit)",
 }
 
@@ -95,35 +95,50 @@ def datasets(api, project_id, tmp_path_factory) -> dict[str, str]:
     return ids
 
 
-def _stress_test(api, project_id: str, datasets: dict[str, str], model_id: str, name: str) -> dict:
+def _start(api, project_id: str, datasets: dict[str, str], model_id: str, name: str) -> str:
     config = {
         "run_name": name,
         "data_info": {"ref_dataset_id": datasets["ref"], "eval_dataset_id": datasets["eval"]},
         "model_id": {"uuid": model_id},
         "categories": ["TEST_CATEGORY_TYPE_TRANSFORMATIONS", "TEST_CATEGORY_TYPE_ADVERSARIAL"],
     }
-    job = ok(api.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]
-    return wait_job(api, job["jobId"], timeout=240)
+    return str(ok(api.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]["jobId"])
 
 
-@pytest.mark.parametrize("kind", ["hang", "memory", "raise", "wrong_shape"])
-def test_hostile_model_fails_its_stress_test_and_the_engine_keeps_answering(
-    kind, api, project_id, datasets, tmp_path
+def _done(api, job_id: str) -> bool:
+    status = ok(api.get(f"/v1/jobs/{job_id}"))["job"]["status"]
+    return status in ("JOB_STATUS_SUCCEEDED", "JOB_STATUS_FAILED", "JOB_STATUS_CANCELLED")
+
+
+ENGINE_CASES = ("hang", "memory", "raise", "wrong_shape")
+
+
+def test_hostile_models_fail_their_stress_tests_and_the_engine_keeps_answering(
+    api, project_id, datasets, tmp_path
 ):
-    model_id, validation_job = _register_model(
-        api, project_id, f"hostile-{kind}", hostile_dir(tmp_path, kind)
-    )
-    # Validation loads the model (these load fine: they misbehave when called).
-    assert wait_job(api, validation_job)["status"] == "JOB_STATUS_SUCCEEDED"
-    model = ok(api.get("/v1/registry/model", params={"modelId.uuid": model_id}))["model"]["model"]
-    assert model["validityStatusMessage"] == "model file model.py: loaded in a model process"
-
-    job = _stress_test(api, project_id, datasets, model_id, f"hostile {kind}")
-    assert job["status"] == "JOB_STATUS_FAILED", job
-    message = job["errorMsg"]
-    assert f"model 'hostile-{kind}' " in message, message
-    assert "checked on the first 5 reference rows, before any test" in message, message
-    assert ok(api.get("/healthz"))["status"] == "ok"
+    """All four at once, as a busy engine would see them."""
+    models = {}
+    for kind in ENGINE_CASES:
+        models[kind] = _register_model(api, project_id, f"hostile-{kind}", hostile_dir(tmp_path, kind))
+    for kind, (model_id, validation_job) in models.items():
+        # Validation loads the model (these load fine: they misbehave when called).
+        assert wait_job(api, validation_job)["status"] == "JOB_STATUS_SUCCEEDED", kind
+        model = ok(api.get("/v1/registry/model", params={"modelId.uuid": model_id}))["model"]["model"]
+        assert model["validityStatusMessage"] == "model file model.py: loaded in a model process"
+    jobs = {
+        kind: _start(api, project_id, datasets, model_id, f"hostile {kind}")
+        for kind, (model_id, _) in models.items()
+    }
+    while not all(_done(api, job_id) for job_id in jobs.values()):
+        assert ok(api.get("/healthz"))["status"] == "ok"
+        time.sleep(0.5)
+    for kind, job_id in jobs.items():
+        job = wait_job(api, job_id)
+        assert job["status"] == "JOB_STATUS_FAILED", job
+        message = job["errorMsg"]
+        assert message.startswith(f"model 'hostile-{kind}' "), message
+        assert EXPECTED[kind].replace("3 s", "20 s").replace("1,024 MB", "4,096 MB") in message, message
+        assert message.endswith("(checked on the first 5 reference rows, before any test)"), message
     assert ok(api.get(f"/v1/projects/{project_id}"))["project"]["project"]["name"] == PROJECT
 
 
@@ -142,8 +157,98 @@ def test_model_that_fails_to_load_is_invalid(api, project_id, tmp_path):
     )
 
 
-def test_robust_model_runs_transformations_and_attacks(api, project_id, datasets, tmp_path):
-    model_id, validation_job = _register_model(api, project_id, "robust", model_dir(tmp_path, "robust"))
-    assert wait_job(api, validation_job)["status"] == "JOB_STATUS_SUCCEEDED"
-    job = _stress_test(api, project_id, datasets, model_id, "robust model")
-    assert job["status"] == "JOB_STATUS_SUCCEEDED", job
+def test_model_without_registered_predictions_predicts_and_abnormal_inputs_show_its_impact(
+    api, project_id, tmp_path
+):
+    """No predictions registered: the engine calls the model for them (as RIME does), so
+    performance runs and abnormal inputs report what failing rows do to this model."""
+    ref, ev = frames(seed=6, n=300)
+    ev.loc[:59, "age"] = None  # the reference has no missing ages
+    ids = {}
+    for split, frame in (("ref", ref), ("eval", ev)):
+        path = tmp_path / f"{split}.parquet"
+        frame.to_parquet(path, index=False)
+        ids[split] = register_dataset(api, project_id, f"impact-{split}", path)
+    model_id, _ = _register_model(api, project_id, "wrong-on-null-age", model_dir(tmp_path, "nulls"))
+    config = {
+        "run_name": "impact",
+        "data_info": {"ref_dataset_id": ids["ref"], "eval_dataset_id": ids["eval"]},
+        "model_id": {"uuid": model_id},
+        "categories": ["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE", "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS"],
+    }
+    job = ok(api.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]
+    done = wait_job(api, job["jobId"], timeout=240)
+    assert done["status"] == "JOB_STATUS_SUCCEEDED", done
+    run_id = done["jobData"]["stress"]["testRunId"]
+    cases = ok(api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500}))
+    by_test = {(c["testBatchType"], tuple(c["features"])): c for c in cases["testCases"]}
+    assert any(test == "auc_degradation" for test, _ in by_test)  # performance from the model's answers
+    null_age = by_test[("null_check", ("age",))]
+    assert null_age["severity"] == "SEVERITY_ALERT"
+    assert "the model's accuracy there is" in null_age["explanation"]
+    metrics = {m["metric"]: m for m in null_age["metrics"]}
+    assert metrics["Average Prediction Shift"]["floatValue"] > 0.5  # the model answers 0.97 there
+
+
+def test_model_execution_off_refuses_model_categories_and_skips_loading(monkeypatch):
+    """``--no-model-execution`` (RIME_LOCAL_MODEL_EXECUTION=0): configs naming Transformations
+    or Attacks are refused with the reason; the default categories leave them out."""
+    from airflow_provider_rime.local.errors import InvalidInput
+    from airflow_provider_rime.local.services.stress_tests import check_test_run_config
+    from airflow_provider_rime.rime_api.documents import TestRunConfig
+
+    monkeypatch.setenv("RIME_LOCAL_MODEL_EXECUTION", "0")
+    config = {
+        "run_name": "off",
+        "data_info": {"ref_dataset_id": "r", "eval_dataset_id": "e"},
+        "model_id": {"uuid": "m"},
+        "categories": ["TEST_CATEGORY_TYPE_TRANSFORMATIONS"],
+    }
+    with pytest.raises(
+        InvalidInput, match="calls the model, and model execution is turned off on this engine"
+    ):
+        check_test_run_config(TestRunConfig.model_validate(config), "testRunConfig")
+    del config["categories"]
+    assert check_test_run_config(TestRunConfig.model_validate(config), "testRunConfig").categories is None
+    monkeypatch.setenv("RIME_LOCAL_MODEL_EXECUTION", "1")
+    config["categories"] = ["TEST_CATEGORY_TYPE_ADVERSARIAL"]
+    check_test_run_config(TestRunConfig.model_validate(config), "testRunConfig")
+
+
+def test_a_hung_model_dies_with_the_worker_that_started_it(tmp_path):
+    """A worker killed mid-call (a cancelled or stopped job) leaves no model process behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    directory = hostile_dir(tmp_path, "hang")
+    script = (
+        "import sys, threading, pandas as pd\n"
+        "from airflow_provider_rime.local.data import DataRoots\n"
+        "from airflow_provider_rime.local.models import ModelLimits, ModelProcess, resolve_model_source\n"
+        f"p = ModelProcess(resolve_model_source({str(directory)!r}, 'hang', DataRoots.of(['/'])),"
+        " ModelLimits(call_timeout_s=3600))\n"
+        "p.start()\n"
+        "print(p._proc.pid, flush=True)\n"
+        "p.predict(pd.DataFrame({'x': [1]}))\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None
+    child = int(worker.stdout.readline())
+    time.sleep(1)  # the child is inside predict_df's sleep
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        # A zombie until reaped by init: dead all the same.
+        with open(f"/proc/{child}/stat") as stat:
+            if stat.read().split()[2] == "Z":
+                return
+        time.sleep(0.2)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the model process outlived its worker")

@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-import httpx
 import pytest
 
-from tests.engine.flow import labelled_frame, ok, start_stress_test, wait_job
+from tests.engine.flow import labelled_frame, logged_in_client, ok, start_stress_test, wait_job
 
 PROJECT = "result-pages"
 
@@ -39,8 +38,9 @@ def page_url(api, project_id, tmp_path_factory, rime_engine) -> str:
 
 
 @pytest.fixture(scope="module")
-def html(page_url, artifacts_dir) -> str:
-    response = httpx.get(page_url)
+def html(page_url, artifacts_dir, rime_engine) -> str:
+    with logged_in_client(rime_engine) as client:
+        response = client.get(page_url)
     assert response.status_code == 200
     (artifacts_dir / "test-run-page.html").write_text(response.text)
     return response.text
@@ -76,6 +76,8 @@ def test_each_failing_drift_case_has_its_distribution_drawn(html):
     assert titles is not None and titles.text == "transaction_amount: reference and evaluation"
     bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if "bar" in (r.get("class") or "")]
     assert len(bars) == 20 and sum(float(b.get("width")) for b in bars) > 0  # 10 bins x 2 splits
+    # the model's predictions drifted too: their deciles, drawn the same way
+    assert ">prediction: reference and evaluation</title>" in drift
 
 
 def test_subset_bars_and_calibration_curve_are_on_the_page(html):
@@ -96,9 +98,16 @@ def test_the_page_opens_as_a_summary(html):
 # ----------------------------------------------------------------------------- in a browser
 
 
-def test_in_a_browser_the_charts_are_drawn_and_sections_fold(page_url, browser_page, artifacts_dir):
+@pytest.mark.browser
+def test_in_a_browser_the_charts_are_drawn_and_sections_fold(
+    page_url, browser_page, artifacts_dir, rime_engine
+):
     page = browser_page
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(page_url)
+    # offline: nothing but the engine's own page (no CDN, no script, no font)
+    assert requested and all(url.startswith(rime_engine.url) for url in requested), requested
     # drawn: each drift chart has a box on screen and bars of non-zero width
     drift_charts = page.locator("#drift-charts svg.chart")
     assert drift_charts.count() >= 1

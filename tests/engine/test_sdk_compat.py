@@ -139,3 +139,66 @@ def test_sdk_on_walkthrough_data(sdk_client, fraud_dir, tmp_path):
     drift = test_run.get_test_batch("categorical_label_drift")
     assert drift.summary()["severity"] != "SEVERITY_PASS"
     assert len(drift.get_test_cases_df()) == 1
+
+
+def test_sdk_reads_transformations_and_attacks(sdk_client, tmp_path):
+    """A model directory uploaded and registered through rime-sdk; RIME's default categories run
+    (Model and Subset Performance, Transformations, Attacks) and the client reads them all."""
+    from rime_dev.model_zoo import frames, model_dir, rules_predict
+
+    ref, ev = frames(seed=11, n=300)
+    predict = rules_predict("robust")
+    ref["pred"], ev["pred"] = predict(ref), predict(ev)
+    directory = model_dir(tmp_path, "case")
+    uploaded = sdk_client.upload_directory(str(directory))
+    project = sdk_client.create_project("sdk-model-tests", "model calls", "MODEL_TASK_BINARY_CLASSIFICATION")
+    paths = {}
+    for split, frame in (("ref", ref), ("eval", ev)):
+        path = tmp_path / f"{split}.csv"
+        frame.to_csv(path, index=False)
+        paths[split] = sdk_client.upload_file(str(path))
+    ids = {
+        split: project.register_and_validate_dataset_from_file(
+            split, paths[split], data_params={"label_col": "label"}
+        )[0]
+        for split in ("ref", "eval")
+    }
+    model_id, validation = project.register_and_validate_model(
+        "case-sensitive", model_config={"model_path": {"path": f"{uploaded}/model.py"}}
+    )
+    assert validation is not None  # a model with a file is validated by a job (it loads the model)
+    for split in ("ref", "eval"):
+        project.register_and_validate_predictions_from_file(
+            ids[split], model_id, paths[split], pred_params={"pred_col": "pred"}
+        )
+    config = {
+        "run_name": "model tests",
+        "data_info": {"ref_dataset_id": ids["ref"], "eval_dataset_id": ids["eval"]},
+        "model_id": model_id,
+    }
+    job = sdk_client.start_stress_test(config, project.project_id)
+    status = job.get_status(wait_until_finish=True, poll_rate_sec=0.5)
+    assert status["status"] == "JOB_STATUS_SUCCEEDED", status
+    defaults = {
+        "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",
+        "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE",
+        "TEST_CATEGORY_TYPE_TRANSFORMATIONS",
+        "TEST_CATEGORY_TYPE_ADVERSARIAL",
+    }
+    test_run = job.get_test_run()
+    cases = test_run.get_test_cases_df(show_test_case_metrics=True)
+    assert set(cases["test_category"]) == defaults
+    failing = cases[
+        (cases["test_batch_type"] == "capitalization_change") & (cases["severity"] == "SEVERITY_ALERT")
+    ]
+    assert failing["features"].tolist() == [["channel"]]
+    categories = test_run.get_category_results_df(show_category_results_metrics=True)
+    assert set(categories["test_category"]) == defaults
+    summaries = {b.summary(show_batch_metrics=True)["test_type"]: b for b in test_run.get_test_batches()}
+    assert {"null_substitution", "capitalization_change", "sensitivity", "multi_feat_sensitivity"} <= set(
+        summaries
+    )
+    batch = test_run.get_test_batch("capitalization_change")
+    assert batch.summary()["severity"] == "SEVERITY_ALERT"
+    assert len(batch.get_test_cases_df()) == 2  # channel and city
+    assert test_run.get_test_batch("sensitivity").summary()["severity"] == "SEVERITY_PASS"

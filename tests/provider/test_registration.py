@@ -21,7 +21,10 @@ PROVIDER_MODULES = [
     "airflow_provider_rime.hooks.rime",
     "airflow_provider_rime.utils.data_sources",
     "airflow_provider_rime.utils.files",
+    "airflow_provider_rime.operators.base",
     "airflow_provider_rime.operators.stress_test",
+    "airflow_provider_rime.operators.firewall",
+    "airflow_provider_rime.utils.sql",
     "airflow_provider_rime.sensors.test_run",
     "airflow_provider_rime.triggers.job",
 ]
@@ -48,7 +51,25 @@ def test_provider_info_matches_airflows_schema():
     assert connection["hook-name"] == "RIME (Robust Intelligence)"
     assert connection["hook-class-name"] == "airflow_provider_rime.hooks.rime.RimeHook"
     assert set(connection["conn-fields"]) == {"verify_ssl", "ca_bundle", "timeout", "max_retries"}
-    assert info["extra-links"] == ["airflow_provider_rime.links.RimeStressTestLink"]
+    assert info["extra-links"] == [
+        "airflow_provider_rime.links.RimeStressTestLink",
+        "airflow_provider_rime.links.RimeFirewallLink",
+    ]
+
+
+def test_provider_info_links_its_docs_and_logo():
+    import tomllib
+
+    info = get_provider_info()
+    repo = Path(__file__).resolve().parents[2]
+    urls = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["urls"]
+    assert info["documentation-url"] == urls["Documentation"]
+    (integration,) = info["integrations"]
+    # How-to pages and the logo are paths in the source distribution's docs/, and exist.
+    assert integration["how-to-guide"], "no how-to pages listed"
+    for path in [*integration["how-to-guide"], integration["logo"]]:
+        assert path.startswith("/docs/") and (repo / path.lstrip("/")).is_file(), path
+    assert "/docs/operators.md" in integration["how-to-guide"]
 
 
 def test_providers_manager_knows_the_connection_form():

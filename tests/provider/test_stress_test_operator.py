@@ -272,7 +272,7 @@ def test_a_model_directory_is_uploaded_and_registered(
         ({"reference_data": "/nowhere/ref.csv"}, FileNotFoundError, "reference_data"),
         ({"evaluation_data": "missing_eval.csv"}, FileNotFoundError, "evaluation_data"),
         ({"model_dir": "/nowhere/model"}, FileNotFoundError, "model.py"),
-        ({"categories": "{{ params.categories }}"}, ValueError, "list of category names"),
+        ({"categories": "{{ params.categories }}"}, ValueError, "categories: Unknown RIME test category"),
         ({"pred_col": "score"}, ValueError, "pred_col 'score' is not a column of reference_data"),
         ({"label_col": "is_fraud"}, ValueError, "label_col 'is_fraud' is not a column"),
     ],

@@ -12,50 +12,18 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from .conftest import EXAMPLE_DAGS
+from .conftest import EXAMPLE_DAGS, parse_dag_folder
 
 DAG_FILE = EXAMPLE_DAGS / "rime_stress_testing.py"
 DAG_ID = "RIME_Stress_Testing"
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
-HEAVY_MODULES = ("pandas", "numpy", "mlflow", "sklearn", "catboost", "scipy", "pyarrow")
-
-
-def parse_in_fresh_process(tmp_path: Path) -> dict[str, Any]:
-    """Parse the DAG folder with a DagBag in a new interpreter; report DAGs, errors, heavy imports."""
-    script = textwrap.dedent(
-        f"""
-        import json, sys
-        sys.path.insert(0, {str(EXAMPLE_DAGS)!r})
-        from airflow.dag_processing.dagbag import DagBag
-        bag = DagBag(dag_folder={str(EXAMPLE_DAGS)!r}, safe_mode=False)
-        dag = bag.dags.get({DAG_ID!r})
-        print(json.dumps({{
-            "dag_ids": sorted(bag.dags),
-            "import_errors": bag.import_errors,
-            "heavy": sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules),
-            "tasks": {{t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}} if dag else {{}},
-        }}))
-        """
-    )
-    env = {"AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return report
 
 
 def test_dag_parses_without_errors_or_heavy_imports(tmp_path: Path) -> None:
-    report = parse_in_fresh_process(tmp_path)
+    report = parse_dag_folder(tmp_path, DAG_ID)
 
     assert report["import_errors"] == {}
     assert DAG_ID in report["dag_ids"]
@@ -65,10 +33,9 @@ def test_dag_parses_without_errors_or_heavy_imports(tmp_path: Path) -> None:
 def test_dag_has_the_walkthrough_graph(tmp_path: Path) -> None:
     from rime_demo import MODEL_TYPES
 
-    tasks = parse_in_fresh_process(tmp_path)["tasks"]
+    tasks = parse_dag_folder(tmp_path, DAG_ID)["tasks"]
 
-    assert len(tasks) == 3 + 6 * 3 + 2
-    assert "create_firewall" not in tasks, "the firewall belongs to a later release"
+    assert len(tasks) == 3 + 6 * 3 + 3
     assert tasks["create_rime_project"] == tasks["fetch_train_data"] == tasks["fetch_test_data"] == []
     # One task group per candidate model, named after it: the graph reads group by group.
     for model in MODEL_TYPES:
@@ -86,6 +53,7 @@ def test_dag_has_the_walkthrough_graph(tmp_path: Path) -> None:
         }
     assert {f"{model}.log_results_to_mlflow" for model in MODEL_TYPES} <= set(tasks["choose_best_model"])
     assert tasks["transition_best_model_to_production"] == ["choose_best_model"]
+    assert tasks["create_firewall"] == ["choose_best_model", "transition_best_model_to_production"]
 
 
 def test_walkthrough_data_can_replace_the_generator(
@@ -171,6 +139,9 @@ def test_dag_runs_end_to_end(rime_connection: str, tmp_path: Path, monkeypatch: 
         assert tags["RIME Stress Test Link"].startswith("http")
         assert tags["RIME Project ID"] == run.data.params["rime_project_id"]
         assert [a.path for a in client.list_artifacts(run.info.run_id, "rime")], "no result artifacts"
+        # The uploaded model directory's predict_df was called: RIME's model-based categories ran.
+        categories = {c["testCategory"] for c in hook.get_category_results(test_run["testRunId"])}
+        assert {"TEST_CATEGORY_TYPE_TRANSFORMATIONS", "TEST_CATEGORY_TYPE_ADVERSARIAL"} <= categories
 
     production = client.get_model_version_by_alias(REGISTERED_MODEL, PRODUCTION_ALIAS)
     best = max(runs, key=lambda run: run.data.metrics["rime_pass_rate"])
@@ -178,6 +149,15 @@ def test_dag_runs_end_to_end(rime_connection: str, tmp_path: Path, monkeypatch: 
     assert production.tags["model_type"] == best.data.tags["model_type"]
     assert production.tags["rime_stress_test_run_id"] == best.data.tags["RIME Stress Test Run ID"]
     assert production.tags["rime_stress_test_link"] == best.data.tags["RIME Stress Test Link"]
+
+    # create_firewall: the project's one firewall tests the promoted model on its reference data.
+    stress_run = hook.get_test_run(production.tags["rime_stress_test_run_id"])
+    firewall_id = hook.get_project_firewall_id(production.tags["rime_project_id"])
+    assert firewall_id is not None
+    firewall = hook.get_firewall(firewall_id)
+    assert firewall.model_id.uuid == stress_run["modelId"]["uuid"]
+    assert firewall.ref_data_id == stress_run["refDataId"]
+    assert firewall.bin_timedelta.days == 1
 
 
 def test_without_the_repository_generated_data_fails_saying_what_to_set(tmp_path: Path) -> None:

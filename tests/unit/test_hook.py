@@ -165,7 +165,10 @@ def test_upload_file_refuses_a_missing_file(hook: RimeHook, tmp_path: Path):
 
 
 def test_upload_dataframe(api: respx.MockRouter, hook: RimeHook):
-    import pandas as pd
+    # pandas is not a core dependency (the Airflow 2 environment has the core only).
+    pd = pytest.importorskip(
+        "pandas", reason="upload_dataframe needs pandas, which the core does not install"
+    )
 
     urls = recorded("dataset_upload_url_ref").body
     asked = api.post("/v1-beta/datasets/upload-url").mock(return_value=httpx.Response(200, json=urls))
@@ -589,3 +592,37 @@ def test_not_found_carries_rimes_message(api: respx.MockRouter, hook: RimeHook):
     with pytest.raises(RimeNotFoundError) as missing:
         hook.get_test_run("no-such-test-run")
     assert missing.value.message == recorded("not_found").body["message"]
+
+
+def _lost_then(*answers: httpx.Response):
+    """A start whose first response is lost on the way back (a proxy's 502), then ``answers``."""
+    sequence = [httpx.Response(502, text="bad gateway"), *answers]
+
+    def answer(_: httpx.Request) -> httpx.Response:
+        return sequence.pop(0) if len(sequence) > 1 else sequence[0]
+
+    return answer
+
+
+def test_a_start_whose_response_was_lost_finds_its_job_even_finished(api: respx.MockRouter, hook: RimeHook):
+    start = api.post(f"/v1/stress-tests/{PROJECT_ID}").mock(
+        side_effect=_lost_then(recorded("start_stress_test").response())
+    )
+    serve(api, "test_runs", "jobs")  # the lost start made the recorded run, which already finished
+    config = {**recorded_config(), "run_name": "recorded-run"}
+    job = hook.start_stress_test(PROJECT_ID, config, known_job_ids=set())
+    assert start.call_count == 1  # not sent again
+    assert job.job_id == JOB_ID and job.status == JobStatus.SUCCEEDED
+
+
+def test_a_lost_start_is_sent_again_when_the_job_found_was_there_before(
+    api: respx.MockRouter, hook: RimeHook
+):
+    start = api.post(f"/v1/stress-tests/{PROJECT_ID}").mock(
+        side_effect=_lost_then(recorded("start_stress_test").response())
+    )
+    serve(api, "test_runs", "jobs")
+    config = {**recorded_config(), "run_name": "recorded-run"}
+    job = hook.start_stress_test(PROJECT_ID, config, known_job_ids={JOB_ID})  # an earlier try's job
+    assert start.call_count == 2
+    assert job.job_id == recorded("start_stress_test").body["job"]["jobId"]

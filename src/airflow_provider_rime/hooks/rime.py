@@ -13,7 +13,8 @@ import json
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
@@ -49,15 +50,41 @@ from airflow_provider_rime.rime_api.documents import (
     ValidateConfigRequest,
 )
 from airflow_provider_rime.rime_api.enums import (
+    RISK_CATEGORY_SDK_NAMES,
     ConfigType,
+    EventType,
     JobStatus,
     JobType,
     JobView,
     ModelTask,
+    MonitorType,
+    RiskCategory,
+    Severity,
+    SortOrder,
     TestType,
     ValidityStatus,
 )
-from airflow_provider_rime.rime_api.naming import normalize_web_url, uuid_of
+from airflow_provider_rime.rime_api.firewall import (
+    ContinuousTestJobData,
+    CreateFirewallRequest,
+    DetectionEvent,
+    Firewall,
+    FirewallFields,
+    IncrementalRunTimeInfo,
+    Monitor,
+    MonitorResult,
+    StartContinuousTestRequest,
+    TestRunIncrementalConfig,
+    UpdateFirewallRequest,
+    check_bin_size,
+)
+from airflow_provider_rime.rime_api.naming import (
+    format_duration,
+    normalize_web_url,
+    parse_timestamp,
+    to_camel,
+    uuid_of,
+)
 from airflow_provider_rime.rime_api.paging import SDK_PAGE_SIZE
 from airflow_provider_rime.rime_api.results import TestRunSummary
 from airflow_provider_rime.utils.data_sources import DataSource, DataSourceKind
@@ -613,17 +640,58 @@ class RimeHook(RimeBaseHook):
                 return job
         return None
 
-    def start_stress_test(self, project_id: str, test_run_config: TestRunConfig | Mapping[str, Any]) -> Job:
+    def find_stress_test_jobs(self, project_id: str, run_name: str) -> list[Job]:
+        """
+        Every stress test job of the project (any status) whose test run is called ``run_name``.
+
+        Finished runs are found through the project's test-run list (RIME lists test runs with
+        their names) and the job list; a job whose test run is not listed yet (it has not
+        started) is matched by reading its test run. Nothing here is particular to the local
+        engine.
+        """
+        named = {
+            str(run.get("testRunId"))
+            for run in self.list_test_runs(project_id)
+            if run.get("name") == run_name and run.get("testRunId")
+        }
+        found = []
+        for item in self.list_jobs(project_id):
+            job = Job.model_validate(item)
+            if job.test_run_id is None and not job.is_terminal:
+                job = self.get_job(job.job_id)
+            if job.test_run_id is None:
+                continue
+            if job.test_run_id in named:
+                found.append(job)
+            elif not job.is_terminal:
+                try:
+                    if self.get_test_run(job.test_run_id).get("name") == run_name:
+                        found.append(job)
+                except RimeNotFoundError:
+                    continue
+        return found
+
+    def start_stress_test(
+        self,
+        project_id: str,
+        test_run_config: TestRunConfig | Mapping[str, Any],
+        *,
+        known_job_ids: Collection[str] | None = None,
+    ) -> Job:
         """
         Start a stress test (``POST /v1/stress-tests/{projectId}``).
 
-        Safe to retry: before re-sending after a lost response, it looks for a running job
-        with the config's ``run_name``.
+        Safe to retry: before re-sending a start whose response was lost, it looks for the job
+        that start may have made, by the config's ``run_name``, and returns it instead.
 
         :param project_id: The project.
         :param test_run_config: The ``testRunConfig``: a :class:`TestRunConfig`, or the
             snake_case dict rime-sdk takes (``run_name``, ``data_info``, ``model_id``, ...),
             which is sent as it is (never changed) and checked by RIME.
+        :param known_job_ids: The jobs of this run name that existed before this start (from
+            :meth:`find_stress_test_jobs`). Given, the look after a lost response finds a job
+            of this start in any status, even one that already finished; without it, only a
+            job that is still running is found.
         :return: The new job.
         """
         config = _config_document(test_run_config)
@@ -638,7 +706,14 @@ class RimeHook(RimeBaseHook):
             return Job.model_validate(self.request("POST", path, json_body=body)["job"])
 
         def find() -> Job | None:
-            return self.find_active_stress_test(project_id, run_name) if run_name else None
+            if not run_name:
+                return None
+            if known_job_ids is None:
+                return self.find_active_stress_test(project_id, run_name)
+            new = [
+                j for j in self.find_stress_test_jobs(project_id, run_name) if j.job_id not in known_job_ids
+            ]
+            return new[0] if new else None
 
         # The caller decides about re-attaching before starting; the look here only guards re-sends.
         return self._create_once(find, create, look_first=False)
@@ -780,6 +855,350 @@ class RimeHook(RimeBaseHook):
         :param job_id: The job that produced it, if known (copied into the summary).
         """
         return TestRunSummary.from_test_run(self.get_test_run(test_run_id), job_id=job_id).to_dict()
+
+    # ------------------------------------------------------------------ firewall (continuous tests)
+
+    def get_project_firewall_id(self, project_id: str) -> str | None:
+        """The project's firewall (``firewallIds[0]`` of ``GET /v1/projects/{id}``), or ``None``."""
+        ids = self.get_project(project_id).get("firewallIds") or []
+        return uuid_of(ids[0]) if ids else None
+
+    def get_firewall(self, firewall_id: str) -> Firewall:
+        """``GET /v1/firewall/{id}``: the firewall (model, reference data, bin size)."""
+        body = self.request("GET", f"/v1/firewall/{_segment(firewall_id)}")
+        return Firewall.model_validate(body.get("firewall") or {})
+
+    def create_firewall(
+        self, project_id: str, model_id: str, ref_data_id: str, bin_size: timedelta | str
+    ) -> str:
+        """
+        Create the project's firewall (``POST /v1/firewall``), unless it has one.
+
+        A project has at most one firewall; a retried create finds the one a lost response
+        made. To change an existing firewall's model or reference data, :meth:`update_firewall`.
+
+        :param project_id: The project.
+        :param model_id: The model the firewall tests.
+        :param ref_data_id: The registered reference dataset.
+        :param bin_size: Bin width: a ``timedelta`` or a Duration string (``"86400s"``); at least one hour.
+        :return: The firewall id.
+        """
+        request = CreateFirewallRequest(
+            project_id=RimeUUID.of(project_id),
+            model_id=RimeUUID.of(model_id),
+            ref_data_id=ref_data_id,
+            bin_size=format_duration(check_bin_size(bin_size)),
+        )
+
+        def create() -> str:
+            body = self.request("POST", "/v1/firewall", json_body=request.to_wire())
+            return str(uuid_of(body.get("firewallId")))
+
+        return self._create_once(lambda: self.get_project_firewall_id(project_id), create)
+
+    def update_firewall(
+        self, firewall_id: str, *, model_id: str | None = None, ref_data_id: str | None = None
+    ) -> None:
+        """
+        Point a firewall at another model and/or reference dataset (``PUT /v1/firewall/{id}``).
+
+        Only the given fields are sent, named in the field mask, as rime-sdk's ``update_ct`` does.
+        """
+        fields: dict[str, Any] = {}
+        if model_id:
+            fields["model_id"] = RimeUUID.of(model_id)
+        if ref_data_id:
+            fields["ref_data_id"] = ref_data_id
+        if not fields:
+            raise ValueError("update_firewall needs a model_id or a ref_data_id to change")
+        request = UpdateFirewallRequest(
+            firewall_id=RimeUUID.of(firewall_id),
+            firewall=FirewallFields(**fields),
+            mask=",".join(to_camel(name) for name in fields),
+        )
+        # Setting the same fields again changes nothing: safe to repeat.
+        self.request(
+            "PUT", f"/v1/firewall/{_segment(firewall_id)}", json_body=request.to_wire(), idempotent=True
+        )
+
+    def delete_firewall(self, firewall_id: str) -> None:
+        """``DELETE /v1/firewall/{id}``."""
+        self.request("DELETE", f"/v1/firewall/{_segment(firewall_id)}")
+
+    def get_firewall_url(self, firewall_id: str) -> str | None:
+        """The firewall's web page (``GET /v1-beta/firewall/{id}/url``), with a scheme."""
+        body = self.request("GET", f"/v1-beta/firewall/{_segment(firewall_id)}/url")
+        return normalize_web_url((body.get("url") or {}).get("url"))
+
+    def start_continuous_test(
+        self,
+        firewall_id: str,
+        eval_dataset_id: str,
+        *,
+        override_existing_bins: bool = False,
+        random_seed: int | None = None,
+        project_id: str | None = None,
+        known_job_ids: Collection[str] | None = None,
+    ) -> Job:
+        """
+        Test a registered dataset bin by bin with the firewall (``POST /v1/continuous-tests/{id}``).
+
+        As rime-sdk's ``start_continuous_test``: the dataset is read first (a missing one fails
+        here, an unvalidated one is logged), ``runTimeInfo.resourceRequest`` and
+        ``overrideExistingBins`` are always sent.
+
+        :param firewall_id: The firewall.
+        :param eval_dataset_id: The dataset (registered with its timestamp column).
+        :param override_existing_bins: Replace the results of bins that already have some.
+        :param random_seed: The tests' random seed.
+        :param project_id: The firewall's project; with ``known_job_ids``, makes the start safe
+            to retry.
+        :param known_job_ids: The continuous tests of this firewall and dataset that existed
+            before this start (from :meth:`find_continuous_test_jobs`). Given, a start whose
+            response is lost is looked up (a job of this firewall and dataset not among them, in
+            any status) before it is sent again; without, the start is sent once.
+        :return: The job (``JOB_TYPE_FIREWALL_BATCH_TEST``).
+        """
+        dataset = self.get_dataset(eval_dataset_id)
+        status = dataset.get("validityStatus")
+        if status and status != ValidityStatus.VALID:
+            self.log.warning("Dataset %s is %s, not VALID; RIME may reject it", eval_dataset_id, status)
+        request = StartContinuousTestRequest(
+            test_run_incremental_config=TestRunIncrementalConfig(
+                eval_dataset_id=eval_dataset_id,
+                run_time_info=IncrementalRunTimeInfo(resource_request={}, random_seed=random_seed),
+            ),
+            override_existing_bins=override_existing_bins,
+        )
+        path = f"/v1/continuous-tests/{_segment(firewall_id)}"
+
+        def create() -> Job:
+            return Job.model_validate(self.request("POST", path, json_body=request.to_wire())["job"])
+
+        if project_id is None or known_job_ids is None:
+            return create()
+
+        def find() -> Job | None:
+            jobs = self.find_continuous_test_jobs(project_id, firewall_id, eval_dataset_id)
+            new = [j for j in jobs if j.job_id not in known_job_ids]
+            return new[0] if new else None
+
+        return self._create_once(find, create, look_first=False)
+
+    def find_continuous_test_jobs(self, project_id: str, firewall_id: str, eval_dataset_id: str) -> list[Job]:
+        """Every continuous-test job (any status) of the firewall on ``eval_dataset_id``."""
+        found = []
+        for item in self.list_jobs(project_id, job_types=(JobType.FIREWALL_BATCH_TEST,)):
+            job = Job.model_validate(item)
+            data = ContinuousTestJobData.of(job)
+            if data.firewall_id and uuid_of(data.firewall_id) != firewall_id:
+                continue
+            if not _tests_dataset(self, job, data, eval_dataset_id):
+                # A list may leave out what names the dataset: read the job in full.
+                job = self.get_job(job.job_id)
+                data = ContinuousTestJobData.of(job)
+                if not _tests_dataset(self, job, data, eval_dataset_id):
+                    continue
+            found.append(job)
+        return found
+
+    def find_active_continuous_test(
+        self, project_id: str, firewall_id: str, eval_dataset_id: str
+    ) -> Job | None:
+        """
+        The firewall's queued or running continuous test of ``eval_dataset_id``, if any.
+
+        This is how a retried task re-attaches to its job. A job is recognised by the
+        evaluation dataset its job data names (``evalDatasetId``, where the server reports it)
+        or, failing that, the one its bins' test runs were computed on.
+        """
+        for item in self.list_jobs(
+            project_id, statuses=_ACTIVE_JOB_STATUSES, job_types=(JobType.FIREWALL_BATCH_TEST,)
+        ):
+            job = Job.model_validate(item)
+            if job.is_terminal:
+                continue
+            data = ContinuousTestJobData.of(job)
+            if data.firewall_id and uuid_of(data.firewall_id) != firewall_id:
+                continue
+            if _tests_dataset(self, job, data, eval_dataset_id):
+                return job
+        return None
+
+    def get_continuous_test_bins(self, job: Job | str) -> list[dict[str, Any]]:
+        """
+        The bins a finished continuous-test job tested, oldest first, as JSON-safe dicts.
+
+        Each: ``test_run_id``, ``start``, ``end`` (RFC 3339), ``status``, ``verdict``
+        (``pass``/``warning``/``alert``, the stress-test summary's reading), ``summary_counts``,
+        ``severity_counts``, ``pass_rate``, ``model_metrics`` and ``url``. Bins the job skipped
+        (already filled by an earlier job) are not listed.
+
+        :param job: The job, or its id.
+        """
+        if isinstance(job, str):
+            job = self.get_job(job)
+        data = ContinuousTestJobData.of(job)
+        progress = {p.test_run.test_run_id: p for p in (data.progress.test_runs if data.progress else [])}
+        run_ids = list(dict.fromkeys([*data.ct_test_run_ids, *progress]))
+        bins = []
+        for test_run_id in run_ids:
+            test_run = self.get_test_run(test_run_id)
+            summary = TestRunSummary.from_test_run(test_run, job_id=job.job_id)
+            interval = test_run.get("binTimeInterval") or {}
+            bin_progress = progress.get(test_run_id)
+            start = interval.get("startTime") or (bin_progress.bin_start_time if bin_progress else None)
+            end = interval.get("endTime") or (bin_progress.bin_end_time if bin_progress else None)
+            verdict = "alert" if summary.alerts else "warning" if summary.warnings else "pass"
+            bins.append(
+                {
+                    "test_run_id": test_run_id,
+                    "start": start,
+                    "end": end,
+                    "status": summary.status,
+                    "verdict": verdict,
+                    "summary_counts": summary.summary_counts,
+                    "severity_counts": summary.severity_counts,
+                    "pass_rate": summary.pass_rate,
+                    "model_metrics": summary.model_metrics,
+                    "url": summary.url,
+                }
+            )
+        return sorted(bins, key=lambda b: str(b["start"] or ""))
+
+    def list_monitors(
+        self,
+        firewall_id: str,
+        monitor_types: Iterable[MonitorType | str] | None = None,
+        risk_category_types: Iterable[RiskCategory | str] | None = None,
+    ) -> Iterator[Monitor]:
+        """
+        The firewall's monitors (``GET /v1-beta/monitors/{firewallId}``), as rime-sdk's ``list_monitors``.
+
+        :param firewall_id: The firewall.
+        :param monitor_types: ``MONITOR_TYPE_*`` values (or ``"Default"``/``"Custom"``) to keep.
+        :param risk_category_types: ``RISK_CATEGORY_TYPE_*`` values (or rime-sdk's
+            ``"Operational"``, ``"Bias_and_Fairness"``, ``"Security"``, ``"Custom"``) to keep.
+        """
+        params: dict[str, Any] = {}
+        if monitor_types:
+            params["firstPageReq.includedMonitorTypes"] = [_monitor_type(t) for t in monitor_types]
+        if risk_category_types:
+            params["firstPageReq.includedRiskCategoryTypes"] = [
+                str(RISK_CATEGORY_SDK_NAMES.get(str(r), r)) for r in risk_category_types
+            ]
+        for item in self.paginate(f"/v1-beta/monitors/{_segment(firewall_id)}", "monitors", params):
+            yield Monitor.model_validate(item)
+
+    def get_monitor_result(self, monitor_id: str) -> MonitorResult:
+        """A monitor's value per bin and its thresholds (``GET /v1-beta/monitors/result/{id}``)."""
+        body = self.request("GET", f"/v1-beta/monitors/result/{_segment(monitor_id)}")
+        return MonitorResult.model_validate(body)
+
+    def list_detection_events(
+        self,
+        project_id: str,
+        *,
+        event_types: Iterable[EventType | str] = (EventType.METRIC_DEGRADATION, EventType.SECURITY),
+        monitor_id: str | None = None,
+    ) -> Iterator[DetectionEvent]:
+        """
+        The project's detection events (``GET /v1-beta/detection-events/{projectId}``).
+
+        The same request and paging as rime-sdk's ``get_events_df`` and ``list_detected_events``.
+
+        :param project_id: The project.
+        :param event_types: ``EVENT_TYPE_*`` values to keep (rime-sdk's two by default).
+        :param monitor_id: Only the events of this monitor (``eventObjectId``), newest first.
+        """
+        params: dict[str, Any] = {"firstPageReq.eventTypes": [str(t) for t in event_types]}
+        if monitor_id:
+            params["firstPageReq.eventObjectId"] = monitor_id
+            params["firstPageReq.sort.sortOrder"] = SortOrder.DESCENDING.value
+            params["firstPageReq.sort.sortBy"] = "event_time_range.end_time"
+        for item in self.paginate(f"/v1-beta/detection-events/{_segment(project_id)}", "events", params):
+            yield DetectionEvent.model_validate(item)
+
+    def list_firewall_events(
+        self,
+        project_id: str,
+        *,
+        firewall_id: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """
+        The firewall's detection events overlapping ``[start, end)``, as JSON-safe dicts.
+
+        Each: ``event_id``, ``severity`` (``SEVERITY_*``), ``verdict`` (``warning``/``alert``),
+        ``monitor``, ``monitor_id``, ``risk_category``, ``test_category``, ``start``, ``end``,
+        ``description`` and ``root_cause``.
+
+        :param project_id: The firewall's project.
+        :param firewall_id: Only this firewall's events.
+        :param start: RFC 3339 start of the range (open when ``None``).
+        :param end: RFC 3339 end of the range, exclusive (open when ``None``).
+        """
+        low = parse_timestamp(start) if start else None
+        high = parse_timestamp(end) if end else None
+        events = []
+        for event in self.list_detection_events(project_id):
+            if firewall_id and event.firewall_id is not None and event.firewall_id.uuid != firewall_id:
+                continue
+            span = event.event_time_range
+            if span is not None and (
+                (high is not None and span.start >= high) or (low is not None and span.end <= low)
+            ):
+                continue
+            severity = _severity(event.severity)
+            events.append(
+                {
+                    "event_id": event.id.uuid,
+                    "severity": severity.value,
+                    "verdict": {Severity.ALERT: "alert", Severity.WARNING: "warning"}.get(severity, "pass"),
+                    "monitor": event.event_object_name,
+                    "monitor_id": event.event_object_id,
+                    "risk_category": str(
+                        getattr(event.risk_category_type, "value", event.risk_category_type)
+                    ),
+                    "test_category": str(getattr(event.test_category, "value", event.test_category)),
+                    "start": span.start_time if span else None,
+                    "end": span.end_time if span else None,
+                    "description": event.description,
+                    "root_cause": event.root_cause,
+                }
+            )
+        return sorted(events, key=lambda e: (str(e["start"] or ""), e["monitor"]))
+
+
+def _tests_dataset(hook: RimeHook, job: Job, data: ContinuousTestJobData, dataset_id: str) -> bool:
+    """Whether a continuous-test job tests ``dataset_id`` (from its job data, else its bins' runs)."""
+    named = job.job_data.get("continuousInc", {}).get("evalDatasetId")
+    if named:
+        return bool(named == dataset_id)
+    run_ids = [
+        *data.ct_test_run_ids,
+        *(p.test_run.test_run_id for p in (data.progress.test_runs if data.progress else [])),
+    ]
+    for test_run_id in dict.fromkeys(r for r in run_ids if r):
+        try:
+            return bool(hook.get_test_run(test_run_id).get("evalDataId") == dataset_id)
+        except RimeNotFoundError:
+            continue
+    return False
+
+
+def _monitor_type(value: MonitorType | str) -> str:
+    """A ``MONITOR_TYPE_*`` value from the enum, its string, or rime-sdk's ``"Default"``/``"Custom"``."""
+    text = str(getattr(value, "value", value))
+    return {"default": MonitorType.DEFAULT.value, "custom": MonitorType.CUSTOM.value}.get(text.lower(), text)
+
+
+def _severity(value: Severity | str) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError:
+        return Severity.UNSPECIFIED
 
 
 def _config_document(test_run_config: TestRunConfig | Mapping[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ It reads like Airflow's ``DbtCloudRunJobOperator``: validate the arguments, subm
 (registering what it needs through the hook, once per content), push the job's references
 to XCom *before* waiting, wait in the worker or defer to
 :class:`~airflow_provider_rime.triggers.job.RimeJobTrigger`, then finish: read the summary,
-push it, and apply the severity gate.
+push it, and apply the severity gate. The waiting, re-attaching and cancelling are
+:class:`~.base.RimeJobOperator`'s.
 
 The module imports only what parsing a DAG needs; the hook, the trigger and RIME's document
 models are imported where a task runs (they cost more than the rest of the provider).
@@ -13,19 +14,13 @@ models are imported where a task runs (they cost more than the rest of the provi
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import (
-    AirflowTaskTimeout,
-    BaseOperator,
-    ResumableJobMixin,
-    conf,
-)
+from airflow.providers.common.compat.sdk import conf
 
 from airflow_provider_rime.exceptions import (
     RimeApiError,
@@ -41,7 +36,8 @@ from airflow_provider_rime.links import (
     XCOM_TEST_RUN_URL,
     RimeStressTestLink,
 )
-from airflow_provider_rime.rime_api.enums import STRESS_TEST_DEFAULT_CATEGORIES, JobStatus, TestCategory
+from airflow_provider_rime.operators.base import RimeJobOperator
+from airflow_provider_rime.rime_api.enums import STRESS_TEST_DEFAULT_CATEGORIES, TestCategory
 from airflow_provider_rime.rime_api.results import FailOn
 from airflow_provider_rime.utils.data_sources import (
     DataSource,
@@ -54,7 +50,6 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
     from airflow.providers.openlineage.extractors import OperatorLineage
 
-    from airflow_provider_rime.hooks.rime import RimeHook
     from airflow_provider_rime.rime_api.documents import Job, TestRunConfig, TestSuiteConfig
 
 #: XCom key of the summary, pushed before the severity gate decides (also the return value).
@@ -66,7 +61,8 @@ XCOM_SUMMARY = "summary"
 ALL_CATEGORIES = "all"
 
 #: What ``categories=None`` runs: RIME's stress-testing default (Model Performance, Subset
-#: Performance, Transformations, Attacks; the local engine runs those it has tests for).
+#: Performance, Transformations, Attacks; the last two call the model, so they run when the
+#: operator is given a model directory).
 DEFAULT_CATEGORIES: tuple[str, ...] = tuple(c.display_name for c in STRESS_TEST_DEFAULT_CATEGORIES)
 
 #: Every category a RIME stress test can run (the continuous-testing-only and custom ones left out).
@@ -86,7 +82,7 @@ class StressTestInputs:
     model_dir: Path | None
 
 
-class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
+class RimeStressTestOperator(RimeJobOperator):
     """
     Run a RIME stress test on a model's reference and evaluation data.
 
@@ -123,8 +119,8 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
     :param categories: Test categories to run (``"drift"``, ``"Model Performance"`` or
         ``"TEST_CATEGORY_TYPE_DRIFT"``). ``None`` (the default) runs RIME's stress-testing
         default, :data:`DEFAULT_CATEGORIES`: Model Performance, Subset Performance,
-        Transformations and Attacks (the local engine runs the first two: the others call the
-        model). :data:`ALL_CATEGORIES` (``"all"``) runs every category the server runs for the
+        Transformations and Attacks (the last two call the model: they run when ``model_dir`` is
+        given). :data:`ALL_CATEGORIES` (``"all"``) runs every category the server runs for the
         project. (templated)
     :param test_suite_config: RIME's ``test_suite_config`` (``global_test_sensitivity``,
         ``individual_tests_config``, ``global_exclude_columns``). (templated)
@@ -167,6 +163,7 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
     ui_color = "#5d3fd3"
     ui_fgcolor = "#ffffff"
     external_id_key = "rime_stress_test_job_id"
+    job_kind = "stress test"
 
     def __init__(
         self,
@@ -223,13 +220,6 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         if isinstance(categories, str | list | tuple) and not _is_template(categories):
             self._categories()
 
-    @cached_property
-    def hook(self) -> RimeHook:
-        """The RIME hook of this task."""
-        from airflow_provider_rime.hooks.rime import RimeHook
-
-        return RimeHook(self.rime_conn_id)
-
     # ------------------------------------------------------------------ 1. validate
 
     def _validate_static(self, at_parse: bool = False) -> None:
@@ -265,7 +255,10 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
                 )
             return None
         names = _string_list(self.categories, "categories", f"or {ALL_CATEGORIES!r}")
-        return [TestCategory.parse(c) for c in names] or None
+        try:
+            return [TestCategory.parse(c) for c in names] or None
+        except ValueError as exc:
+            raise ValueError(f"categories: {exc}") from None
 
     def _categorical_features(self) -> list[str] | None:
         if self.categorical_features in (None, "", []):
@@ -383,18 +376,24 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         project_id = hook.get_or_create_project(str(self.project), self.project_description or "")
         self.project_id = project_id
         run_name = self._resolved_run_name(context)
-        job = hook.find_active_stress_test(project_id, run_name)
+        # The run name is unique per DAG, task and run: a running job of that name is this task's
+        # (an earlier try's), and is re-attached to. The others are remembered, so that a start
+        # whose response is lost finds its own job, even finished, and never starts a second.
+        earlier = hook.find_stress_test_jobs(project_id, run_name)
+        job = next((j for j in earlier if not j.is_terminal), None)
         if job is not None:
             self.log.info("Re-attaching to the running stress test job %s (run %r)", job.job_id, run_name)
         else:
-            job = self._start(project_id, run_name, inputs)
+            job = self._start(project_id, run_name, inputs, known_job_ids={j.job_id for j in earlier})
             self.log.info("Started RIME stress test job %s (run %r)", job.job_id, run_name)
         if not job.project_id:
             job.job_data.setdefault("stress", {}).setdefault("projectId", {"uuid": project_id})
         self._push_references(context, job)
         return job.job_id
 
-    def _start(self, project_id: str, run_name: str, inputs: StressTestInputs) -> Job:
+    def _start(
+        self, project_id: str, run_name: str, inputs: StressTestInputs, *, known_job_ids: set[str]
+    ) -> Job:
         """Register the data, the model and its predictions (each once per content), then start the test."""
         hook = self.hook
         columns: dict[str, Any] = {
@@ -423,7 +422,7 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
             hook.validate_test_run_config(config)
         except RimeNotFoundError:
             self.log.debug("The cluster has no config validator; RIME checks the config on start")
-        return hook.start_stress_test(project_id, config)
+        return hook.start_stress_test(project_id, config, known_job_ids=known_job_ids)
 
     # ------------------------------------------------------------------ 3. push XCom
 
@@ -449,125 +448,7 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
                 self.log.info("RIME stress test %s (job %s): %s", self.test_run_id, self.job_id, url)
         self._pushed_job_id = job.job_id
 
-    # ------------------------------------------------------------------ 4. wait or defer
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        """Start (or re-attach to) the stress test, then wait in the worker or defer."""
-        if not self.deferrable:
-            result = self.execute_resumable(context)
-            # On re-attaching, the mixin returns what poll_until_complete returns (nothing).
-            if result is None and self.job_id:
-                result = self.get_job_result(self.job_id, context)
-            return result
-        job_id = self._stored_job_id(context)
-        if job_id is None:
-            job_id = self.submit_job(context)
-            self._store_job_id(context, job_id)
-        job = self.hook.get_job(job_id)
-        self._push_references(context, job)
-        if job.is_terminal:
-            if not job.succeeded:
-                raise self._job_error(job)
-            return self.get_job_result(job_id, context)
-        from airflow_provider_rime.triggers.job import RimeJobTrigger
-
-        self.defer(
-            trigger=RimeJobTrigger(
-                rime_conn_id=self.rime_conn_id,
-                job_id=job_id,
-                test_run_id=job.test_run_id,
-                poll_interval=self.poll_interval,
-                end_time=self._end_time(),
-                cancel_on_timeout=True,
-            ),
-            method_name="execute_complete",
-        )
-        raise AssertionError("unreachable")  # pragma: no cover  (defer raises TaskDeferred)
-
-    def _end_time(self) -> float | None:
-        """When the deferred wait gives up: ``timeout`` or ``execution_timeout``, whichever is first."""
-        end_time = None if self.timeout is None else time.time() + self.timeout
-        if self.execution_timeout is not None:
-            deadline = time.time() + self.execution_timeout.total_seconds()
-            end_time = deadline if end_time is None else min(end_time, deadline)
-        return end_time
-
-    def _stored_job_id(self, context: Context) -> str | None:
-        """The job of an earlier try, kept in the task state store (Airflow 3.3+), if worth resuming."""
-        store = context.get("task_state_store") if self.durable else None
-        if store is None:
-            return None
-        stored = store.get(self.external_id_key)
-        if not stored:
-            return None
-        status = self.get_job_status(stored, context)
-        if self.is_job_active(status) or self.is_job_succeeded(status):
-            self.log.info("Re-attaching to job %s of an earlier try (%s)", stored, status)
-            return str(stored)
-        return None
-
-    def _store_job_id(self, context: Context, job_id: str) -> None:
-        store = context.get("task_state_store") if self.durable else None
-        if store is not None:
-            store.set(self.external_id_key, job_id)
-
-    # ResumableJobMixin: how the worker path submits, re-attaches and waits.
-
-    def get_job_status(self, external_id: Any, context: Context) -> str:
-        """The job's ``JOB_STATUS_*``."""
-        return str(self.hook.get_job(str(external_id)).status)
-
-    def is_job_active(self, status: str) -> bool:
-        """Whether a job in this status can be re-attached to."""
-        return _job_status(status).is_active
-
-    def is_job_succeeded(self, status: str) -> bool:
-        """Whether the job finished successfully."""
-        return _job_status(status) is JobStatus.SUCCEEDED
-
-    def poll_until_complete(self, external_id: Any, context: Context) -> None:
-        """Wait in the worker for the job; cancel it on timeout; raise if it did not succeed."""
-        job_id = str(external_id)
-        hook = self.hook
-        job = hook.get_job(job_id)
-        self.project_id = self.project_id or job.project_id
-        self._push_references(context, job)
-        try:
-            job = hook.wait_for_job(job_id, self.poll_interval, self.timeout, cancel_on_timeout=True)
-        except AirflowTaskTimeout:
-            self.log.warning("execution_timeout reached; cancelling RIME job %s", job_id)
-            self._cancel_quietly(job_id)
-            raise
-        if not job.succeeded:
-            raise self._job_error(job)
-
-    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
-        """The summary of the finished job's test run (read once), after the severity gate."""
-        job_id = str(external_id)
-        if self._result is None or self._result[0] != job_id:
-            job = self.hook.get_job(job_id)
-            self._push_references(context, job)
-            self._result = (job_id, self._finish(context, job))
-        return self._result[1]
-
     # ------------------------------------------------------------------ 5. finish
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Resume after the trigger fired: check the event, then summarise (or fail)."""
-        from airflow_provider_rime.triggers.job import validate_trigger_event
-
-        event = validate_trigger_event(event)
-        job_id = str(event["job_id"])
-        self.job_id = job_id
-        self.test_run_id = event.get("test_run_id") or self.test_run_id
-        status = event["status"]
-        if status == "success":
-            return self.get_job_result(job_id, context)
-        if status in ("failed", "cancelled"):
-            raise self._job_error(self.hook.get_job(job_id))
-        raise RimeJobError(
-            str(event.get("message") or f"RIME job {job_id}: {status}"), job_id=job_id, status=status
-        )
 
     def _finish(self, context: Context, job: Job) -> dict[str, Any]:
         """Read the summary, push it to XCom, then apply the severity gate."""
@@ -656,41 +537,6 @@ class RimeStressTestOperator(ResumableJobMixin, BaseOperator):
         if evaluation is not None:
             inputs.append(input_dataset(evaluation, verdicts))
         return inputs
-
-    def on_kill(self) -> None:
-        """Cancel the RIME job when the task is killed."""
-        if self.job_id:
-            self.log.info("Task killed; cancelling RIME job %s", self.job_id)
-            self._cancel_quietly(self.job_id)
-
-    def _cancel_quietly(self, job_id: str) -> None:
-        try:
-            self.hook.cancel_job(job_id)
-        except Exception:
-            self.log.warning("Could not cancel RIME job %s", job_id, exc_info=True)
-
-    def _job_error(self, job: Job) -> RimeJobError:
-        """The error of a job that did not succeed, with RIME's message and the end of its log."""
-        reason = f": {job.error_msg}" if job.error_msg else ""
-        logs = ""
-        try:
-            tail = self.hook.get_job_logs(job.job_id).strip().splitlines()[-20:]
-            logs = ("\nLast lines of the job log:\n" + "\n".join(tail)) if tail else ""
-        except Exception:
-            self.log.debug("No logs for RIME job %s", job.job_id, exc_info=True)
-        status = str(job.status)
-        verb = "was cancelled" if job.job_status is JobStatus.CANCELLED else f"ended as {status}"
-        return RimeJobError(
-            f"RIME stress test job {job.job_id} {verb}{reason}{logs}", job_id=job.job_id, status=status
-        )
-
-
-def _job_status(value: str) -> JobStatus:
-    """A job status string as the enum (``UNSPECIFIED`` for one this version does not know)."""
-    try:
-        return JobStatus(value)
-    except ValueError:
-        return JobStatus.UNSPECIFIED
 
 
 def _is_template(value: Any) -> bool:

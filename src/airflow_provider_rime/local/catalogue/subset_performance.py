@@ -11,7 +11,8 @@ over the feature's judged subsets since the worst one is chosen after looking), 
 standard error of the subset's metric (binomial for rates, Hanley-McNeil for AUC). So the
 severity grows with the gap and with the subset's size: a small subset needs a larger gap
 before it warns. Severity thresholds (``severity_thresholds`` [0.05, 0.1]) apply to that
-bound, scaled by the global sensitivity.
+bound, scaled by the global sensitivity, which also moves the confidence check's error rate
+(``1 - confidence_level``: x0.2 less sensitive, x2 more sensitive).
 
 An alert also needs the subset to be worse than it already was on the reference: the same
 subset's gap on the reference data is subtracted (with both standard errors) and what is
@@ -198,7 +199,8 @@ def _subset_test(metric: BinaryMetric) -> Callable[[StressInputs, SubsetParams],
             judged = (sizes >= min_rows) & np.isfinite(values)
             gap = _gap(metric, overall, values)
             # The worst of m subsets is picked after looking: Bonferroni over the judged ones.
-            alpha = (1.0 - confidence) / max(1, int(judged.sum()))
+            # The global sensitivity moves the error rate with the thresholds (as for drift).
+            alpha = min(0.5, (1.0 - confidence) * inputs.config.error_rate_factor) / max(1, int(judged.sum()))
             z = float(sps.norm.isf(alpha))
             finite = np.isfinite(se)
             bound = np.where(finite, gap - z * np.where(finite, se, 0.0), -np.inf)

@@ -156,7 +156,7 @@ class LoadedRun:
 
     inputs: StressInputs
     model: ModelSource | None = None
-    model_ref_rows: pd.DataFrame | None = None
+    model_ref_frame: pd.DataFrame | None = None
 
 
 def load_inputs(
@@ -254,18 +254,32 @@ def load_run(
         model_frame=ev.drop(columns=not_model_inputs) if source is not None else None,
         protected_features=tuple(p for p in protected if p in ev.columns),
     )
-    ref_rows = ref.drop(columns=not_model_inputs).head(MODEL_CHECK_ROWS) if source is not None else None
+    ref_rows = ref.drop(columns=not_model_inputs) if source is not None else None
     return LoadedRun(inputs, source, ref_rows)
+
+
+def _predict_with_model(run: LoadedRun, process: ModelProcess) -> None:
+    """No predictions are registered for the model: compute them, as RIME does, so that the
+    tests that read predictions (performance, prediction drift, the model impact of abnormal
+    inputs) run too."""
+    assert run.model_ref_frame is not None and run.inputs.model_frame is not None
+    log.info("no predictions registered: calling the model on both datasets")
+    try:
+        run.inputs.ref_preds = process.predict(run.model_ref_frame)
+        run.inputs.eval_preds = process.predict(run.inputs.model_frame)
+    except ModelError as exc:
+        raise ModelError(f"{exc} (computing predictions: none are registered for this model)") from None
 
 
 def _attach_model(run: LoadedRun, process: ModelProcess) -> None:
     """Check the model on a few reference rows, then let the tests call it."""
-    assert run.model_ref_rows is not None
+    assert run.model_ref_frame is not None
+    rows = run.model_ref_frame.head(MODEL_CHECK_ROWS)
     try:
-        process.predict(run.model_ref_rows)
+        process.predict(rows)
     except ModelError as exc:
         raise ModelError(
-            f"{exc} (checked on the first {len(run.model_ref_rows)} reference rows, before any test)"
+            f"{exc} (checked on the first {len(rows)} reference rows, before any test)"
         ) from None
 
     def predict(frame: pd.DataFrame) -> np.ndarray:
@@ -324,46 +338,60 @@ def run_stress_test_job(
         len(inputs.features),
         ", ".join(f"{f.name}: {f.kind.value}" for f in inputs.features.values()),
     )
-    planned = plan_tests(
-        inputs.config,
-        has_labels=inputs.has_labels,
-        has_preds=inputs.has_preds,
-        has_model=loaded.model is not None,
-        has_protected=bool(inputs.protected_features),
-    )
-    batch_status = {p.spec.key: TestTaskStatus.PENDING for p in planned}
-    with sessions.begin() as s:
-        s.get_one(Job, job_id).progress = render.progress(
-            run_id, TestTaskStatus.RUNNING, batch_status.items()
-        )
-        s.get_one(TestRun, run_id).status = TestTaskStatus.RUNNING.value
+    with contextlib.ExitStack() as stack:
 
-    position = {"batch": 0}
+        def plan() -> list[PlannedTest]:
+            return plan_tests(
+                inputs.config,
+                has_labels=inputs.has_labels,
+                has_preds=inputs.has_preds,
+                has_model=loaded.model is not None,
+                has_protected=bool(inputs.protected_features),
+            )
 
-    def on_batch_done(test: PlannedTest, batch: TestBatch | None) -> None:
-        batch_status[test.spec.key] = TestTaskStatus.COMPLETED
+        planned = plan()
+        if loaded.model is not None and (not inputs.has_preds or any(p.spec.needs_model for p in planned)):
+            log.info("starting model %r (%s) in its own process", loaded.model.name, loaded.model.location)
+            process = stack.enter_context(ModelProcess(loaded.model, ModelLimits.from_env()))
+            _attach_model(loaded, process)
+            if not inputs.has_preds:
+                _predict_with_model(loaded, process)
+                planned = plan()
+        batch_status = {p.spec.key: TestTaskStatus.PENDING for p in planned}
         with sessions.begin() as s:
-            if batch is not None:
-                add_batch_rows(s, run_id, batch, position["batch"])
-                position["batch"] += 1
             s.get_one(Job, job_id).progress = render.progress(
                 run_id, TestTaskStatus.RUNNING, batch_status.items()
             )
-        log.info("finished %s (%s)", test.spec.key, batch.severity.name if batch else "not applicable")
-        if is_cancelled():
-            raise Cancelled()
+            s.get_one(TestRun, run_id).status = TestTaskStatus.RUNNING.value
 
-    # A retried worker starts from a clean slate.
-    with sessions.begin() as s:
-        s.execute(delete(TestCaseResult).where(TestCaseResult.test_run_id == run_id))
-        s.execute(delete(TestBatchResult).where(TestBatchResult.test_run_id == run_id))
-        s.execute(delete(CategoryResult).where(CategoryResult.test_run_id == run_id))
+        position = {"batch": 0}
 
-    with contextlib.ExitStack() as stack:
-        if loaded.model is not None and any(p.spec.needs_model for p in planned):
-            log.info("starting model %r (%s) in its own process", loaded.model.name, loaded.model.location)
-            _attach_model(loaded, stack.enter_context(ModelProcess(loaded.model, ModelLimits.from_env())))
-        batches = run_tests(inputs, planned, on_batch_done)
+        def on_batch_done(test: PlannedTest, batch: TestBatch | None) -> None:
+            batch_status[test.spec.key] = TestTaskStatus.COMPLETED
+            with sessions.begin() as s:
+                if batch is not None:
+                    add_batch_rows(s, run_id, batch, position["batch"])
+                    position["batch"] += 1
+                s.get_one(Job, job_id).progress = render.progress(
+                    run_id, TestTaskStatus.RUNNING, batch_status.items()
+                )
+            log.info("finished %s (%s)", test.spec.key, batch.severity.name if batch else "not applicable")
+            if is_cancelled():
+                raise Cancelled()
+
+        # A retried worker starts from a clean slate.
+        with sessions.begin() as s:
+            s.execute(delete(TestCaseResult).where(TestCaseResult.test_run_id == run_id))
+            s.execute(delete(TestBatchResult).where(TestBatchResult.test_run_id == run_id))
+            s.execute(delete(CategoryResult).where(CategoryResult.test_run_id == run_id))
+
+        try:
+            batches = run_tests(inputs, planned, on_batch_done)
+        except ModelCallFailed as exc:
+            # Tests catch what the model does on perturbed rows; this was on untouched rows.
+            raise DataError(
+                f"{exc} (on untouched evaluation rows, which the model tests compare against)"
+            ) from None
 
     results = render.category_results(run_id, batches)
     metrics = render.test_run_metrics(

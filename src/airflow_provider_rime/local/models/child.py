@@ -36,6 +36,23 @@ def _set_limits(memory_mb: int, file_size_mb: int) -> None:
         resource.setrlimit(limit, (value, value))
 
 
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when the worker that started it dies (a killed or
+    cancelled job must not leave a hung model running); elsewhere, EOF on the pipe ends it.
+    Linux sends the signal when the *thread* that started the child ends, so model processes are
+    started from a thread that outlives them (the worker's main thread)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
+
+
 def _read(fd: int, n: int) -> bytes:
     out = bytearray()
     while len(out) < n:
@@ -81,19 +98,29 @@ def _load_rime(location: str, params: dict[str, Any]) -> Callable[[Any], Any]:
         if not callable(fn):
             raise TypeError(f"get_predict_df returned {type(fn).__name__}, not a predict_df function")
         return fn  # type: ignore[no-any-return]
+    if callable(getattr(module, "get_predict_dict", None)):
+        return _row_by_row(module.get_predict_dict(**params))
     if callable(getattr(module, "predict_df", None)):
         return module.predict_df  # type: ignore[no-any-return]
     if callable(getattr(module, "predict_dict", None)):
-        predict_dict = module.predict_dict
+        return _row_by_row(module.predict_dict)
+    raise AttributeError(
+        f"{path.name} defines none of predict_df, predict_dict, get_predict_df, get_predict_dict"
+    )
 
-        def predict_rows(df: Any) -> Any:
-            import numpy as np
 
-            rows = [predict_dict(row) for row in df.to_dict("records")]
-            return np.asarray([np.asarray(r, dtype=np.float64).reshape(-1) for r in rows])
+def _row_by_row(predict_dict: Callable[[dict[str, Any]], Any]) -> Callable[[Any], Any]:
+    """``predict_df`` from a ``predict_dict`` (one row as a dict -> its probabilities)."""
+    if not callable(predict_dict):
+        raise TypeError(f"get_predict_dict returned {type(predict_dict).__name__}, not a function")
 
-        return predict_rows
-    raise AttributeError(f"{path.name} defines none of predict_df, predict_dict, get_predict_df")
+    def predict_rows(df: Any) -> Any:
+        import numpy as np
+
+        rows = [predict_dict(row) for row in df.to_dict("records")]
+        return np.asarray([np.asarray(r, dtype=np.float64).reshape(-1) for r in rows])
+
+    return predict_rows
 
 
 def _load_mlflow(location: str) -> Callable[[Any], Any]:
@@ -125,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rime-local-model")
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--file-size-mb", type=int, required=True)
+    parser.add_argument("--parent-pid", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.parent_pid:
+        _die_with_parent(args.parent_pid)
     _set_limits(args.memory_mb, args.file_size_mb)
     # The protocol gets its own descriptors; model code sees /dev/null and the log.
     requests, answers = os.dup(0), os.dup(1)

@@ -1,9 +1,10 @@
 """What a model registration points at, resolved before any model code runs.
 
 - A RIME model file: a ``.py`` file, or a directory holding ``model.py``, that defines
-  ``predict_df(df)`` (or ``predict_dict(row)``), or the ``model_loading`` form
-  ``get_predict_df(**params)`` returning the ``predict_df`` function; its ``params`` are read
-  from ``model_loading.json`` (``{"params": {...}}``) beside the file, if there is one.
+  ``predict_df(df)`` (or ``predict_dict(row)``), or RIME's ``model_loading`` form
+  ``get_predict_df(**params)`` (or ``get_predict_dict``) returning that function. RIME's API
+  carries no ``params`` for a registered model path, so the local engine reads them from
+  ``model_loading.json`` (``{"params": {...}}``) beside the file, if there is one.
 - An MLflow model (beyond RIME): a directory holding an ``MLmodel`` file, or a ``models:/`` or
   ``runs:/`` URI resolved against the tracking server of ``MLFLOW_TRACKING_URI``.
 """
@@ -58,8 +59,9 @@ def resolve_model_source(path: str, name: str, roots: DataRoots) -> ModelSource:
     if resolved.suffix != ".py":
         raise DataError(f"{path}: a RIME model file is a Python file (.py); got {resolved.name}")
     source = resolved.read_text(errors="replace")
-    if not any(f"def {fn}" in source for fn in ("predict_df", "predict_dict", "get_predict_df")):
-        raise DataError(f"{resolved.name} defines none of predict_df, predict_dict, get_predict_df")
+    functions = ("predict_df", "predict_dict", "get_predict_df", "get_predict_dict")
+    if not any(f"def {fn}" in source for fn in functions):
+        raise DataError(f"{resolved.name} defines none of {', '.join(functions)}")
     params: dict[str, Any] = {}
     loading = resolved.with_name(MODEL_LOADING_FILE)
     if loading.is_file():

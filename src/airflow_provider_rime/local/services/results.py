@@ -39,10 +39,12 @@ def list_test_runs(
     return select_page(s, stmt.order_by(TestRun.created_at.desc(), TestRun.id), offset, size)
 
 
-def project_test_runs(s: Session, project_id: str) -> list[TestRun]:
-    """All of a project's test runs, newest first (the project page)."""
-    stmt = select(TestRun).where(TestRun.project_id == project_id).order_by(TestRun.created_at.desc())
-    return list(s.scalars(stmt).all())
+def project_test_runs(s: Session, project_id: str, testing_type: str | None = None) -> list[TestRun]:
+    """A project's test runs (optionally of one testing type), newest first (the project page)."""
+    stmt = select(TestRun).where(TestRun.project_id == project_id)
+    if testing_type is not None:
+        stmt = stmt.where(TestRun.testing_type == testing_type)
+    return list(s.scalars(stmt.order_by(TestRun.created_at.desc())).all())
 
 
 def list_test_cases(

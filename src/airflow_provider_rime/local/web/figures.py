@@ -4,17 +4,21 @@ The numbers are the catalogue's own, stored with each test case as RIME metrics:
 case keeps its feature's row counts per bin (``Distribution Bins``, ``Reference Counts``,
 ``Evaluation Counts``), a subset case its subsets and their values (``Subsets``,
 ``Subset Sizes``, ``Subset <metric>``, ``Overall <metric>``), the calibration case both
-curves. Nothing here recomputes a statistic.
+curves; a continuous test's monitors keep one value per bin. Nothing here recomputes a
+statistic.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from markupsafe import Markup
 
+from airflow_provider_rime.local.services.monitors import FirewallOverview
 from airflow_provider_rime.local.web import charts
 from airflow_provider_rime.rime_api.enums import Severity
 
@@ -102,10 +106,14 @@ def _failing(cases: list[dict[str, Any]], test_types: set[str] | None = None) ->
     ]
 
 
+#: Drift tests whose cases keep a distribution per bin: each feature's, the predictions'.
+DISTRIBUTION_TESTS = ("feature_drift", "prediction_drift")
+
+
 def drift_figures(cases: list[dict[str, Any]]) -> list[Figure]:
-    """Reference against evaluation distribution of each failing feature-drift case."""
+    """Reference against evaluation distribution of each failing feature or prediction drift case."""
     out = []
-    for case in _failing(cases, {"feature_drift"}):
+    for case in _failing(cases, set(DISTRIBUTION_TESTS)):
         labels, ref, ev = (
             metric(case, "Distribution Bins"),
             metric(case, "Reference Counts"),
@@ -113,7 +121,7 @@ def drift_figures(cases: list[dict[str, Any]]) -> list[Figure]:
         )
         if not labels or not ref or not ev:
             continue
-        feature = ", ".join(case.get("features") or [])
+        feature = ", ".join(case.get("features") or []) or "prediction"
         stat = next((f"{label} {v:.3g}" for label, v in scalar_metrics(case) if isinstance(v, float)), "")
         out.append(
             Figure(
@@ -195,3 +203,99 @@ def calibration_figure(cases: list[dict[str, Any]]) -> Figure | None:
             caption,
         )
     return None
+
+
+# ----------------------------------------------------------------------------- the firewall page
+
+
+def bin_label(start: datetime, bin_seconds: int) -> str:
+    """A bin's start as an axis shows it: the date for daily (or longer) bins, else date and hour."""
+    return start.strftime("%Y-%m-%d" if bin_seconds >= 86_400 else "%m-%d %H:%M")
+
+
+def bin_size_text(seconds: int) -> str:
+    """``86400`` is "1 day", ``7200`` "2 hours"."""
+    for unit, size in (("week", 604_800), ("day", 86_400), ("hour", 3_600)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+def monitor_figures(overview: FirewallOverview, test_run_url: Callable[[str], str]) -> list[Figure]:
+    """Per monitor with values, its series over every bin of the continuous test.
+
+    One point per bin (linking to the bin's test run page, coloured by its severity), the
+    monitor's warning and alert thresholds as lines, its detection events shaded. Monitors that
+    warned or alerted come first, worst first; the rest keep the monitors' order.
+    """
+    bins = overview.bins
+    index = {b.test_run_id: i for i, b in enumerate(bins)}
+    seconds = overview.firewall.bin_size_seconds
+    times = [bin_label(b.start, seconds) for b in bins]
+    links = [test_run_url(b.test_run_id) for b in bins]
+    events_by_monitor: dict[str, list[Any]] = {}
+    for event, _name in overview.events:
+        events_by_monitor.setdefault(event.monitor_id, []).append(event)
+    out: list[tuple[int, int, Figure]] = []
+    for position, series in enumerate(overview.series):
+        if not series.points or not bins:
+            continue
+        values: list[float | None] = [None] * len(bins)
+        severities = [""] * len(bins)
+        worst = 0
+        for point in series.points:
+            i = index.get(point.test_run_id)
+            if i is None:
+                continue
+            values[i] = point.value
+            severities[i] = _severity_class(point.severity)
+            worst = max(worst, point.severity.rank)
+        monitor = series.monitor
+        thresholds = [
+            charts.Threshold(label, value, sev)
+            for label, value, sev in (
+                ("Warning", series.warning, "warning"),
+                ("Alert", series.alert, "alert"),
+            )
+            if value is not None
+        ]
+        spans = []
+        for event in events_by_monitor.get(monitor.id, []):
+            inside = [
+                i
+                for i, b in enumerate(bins)
+                if b.start >= _aware(event.start_time) and b.end <= _aware(event.end_time)
+            ]
+            if inside:
+                spans.append(
+                    charts.Span(
+                        min(inside), max(inside), event.description, _severity_class(Severity(event.severity))
+                    )
+                )
+        direction = "lower is worse" if series.lower_is_worse else "higher is worse"
+        svg = charts.time_series(
+            monitor.name,
+            times,
+            values,
+            axis_label=monitor.metric_name,
+            thresholds=thresholds,
+            spans=spans,
+            links=links,
+            point_severities=severities,
+            width=520,
+            height=230,
+        )
+        caption = f"{monitor.metric_name} per bin ({direction})"
+        if spans:
+            caption += f"; {len(spans)} detection event{'s' if len(spans) != 1 else ''} shaded"
+        out.append((-worst, position, Figure(svg, Severity.from_rank(worst).value, caption)))
+    return [figure for _, _, figure in sorted(out, key=lambda t: (t[0], t[1]))]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _severity_class(severity: Severity) -> str:
+    return {Severity.WARNING: "warning", Severity.ALERT: "alert"}.get(severity, "")

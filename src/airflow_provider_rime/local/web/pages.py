@@ -10,11 +10,12 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from airflow_provider_rime.local import render as documents
 from airflow_provider_rime.local.context import session
 from airflow_provider_rime.local.errors import NotFound
-from airflow_provider_rime.local.services import projects, results
+from airflow_provider_rime.local.services import firewall, monitors, projects, results
 from airflow_provider_rime.local.web import figures
-from airflow_provider_rime.rime_api.enums import Severity, TestCategory
+from airflow_provider_rime.rime_api.enums import Severity, TestCategory, TestType
 
 router = APIRouter(include_in_schema=False)
 
@@ -94,7 +95,34 @@ def home(s: Session = Depends(session)) -> HTMLResponse:
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
 def project_page(project_id: str, s: Session = Depends(session)) -> HTMLResponse:
     project = projects.get_project(s, project_id)
-    return render("project.html", project=project, runs=results.project_test_runs(s, project_id))
+    fw = firewall.firewall_of_project(s, project_id)
+    return render(
+        "project.html",
+        project=project,
+        runs=results.project_test_runs(s, project_id, TestType.STRESS_TESTING.value),
+        firewall=fw,
+        bins=results.project_test_runs(s, project_id, TestType.CONTINUOUS_TESTING.value) if fw else [],
+    )
+
+
+@router.get("/projects/{project_id}/firewall", response_class=HTMLResponse)
+def firewall_page(project_id: str, s: Session = Depends(session)) -> HTMLResponse:
+    project = projects.get_project(s, project_id)
+    fw = firewall.firewall_of_project(s, project_id)
+    if fw is None:
+        raise NotFound(f"project {project_id} has no continuous test (firewall) yet")
+    overview = monitors.firewall_overview(s, fw)
+    charted = figures.monitor_figures(overview, lambda run_id: documents.test_run_url("", project_id, run_id))
+    return render(
+        "firewall.html",
+        project=project,
+        overview=overview,
+        bin_size=figures.bin_size_text(fw.bin_size_seconds),
+        flagged_figures=[f for f in charted if f.severity != Severity.PASS.value],
+        other_figures=[f for f in charted if f.severity == Severity.PASS.value],
+        alert_bins=sum(1 for b in overview.bins if b.severity is Severity.ALERT),
+        warning_bins=sum(1 for b in overview.bins if b.severity is Severity.WARNING),
+    )
 
 
 @router.get("/projects/{project_id}/test-runs/{test_run_id}", response_class=HTMLResponse)
@@ -123,7 +151,9 @@ def test_run_page(project_id: str, test_run_id: str, s: Session = Depends(sessio
         failing_cases=results.failing_test_cases(s, run.id, FAILING_CASES_SHOWN),
         failing_total=results.count_failing_test_cases(s, run.id),
         failing_open=FAILING_CASES_OPEN,
-        drift_figures=figures.drift_figures(results.failing_test_cases(s, run.id, limit, ["feature_drift"])),
+        drift_figures=figures.drift_figures(
+            results.failing_test_cases(s, run.id, limit, figures.DISTRIBUTION_TESTS)
+        ),
         subset_figures=figures.subset_figures(
             results.failing_test_cases(s, run.id, limit, subset_types), test_names
         ),

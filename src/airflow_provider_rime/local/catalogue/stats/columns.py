@@ -125,13 +125,18 @@ def sample_rows(inputs: StressInputs, split: str) -> np.ndarray | None:
 
 
 def sorted_sample(inputs: StressInputs, name: str, split: str) -> np.ndarray:
-    """The non-null values of numeric column ``name`` at the rows of :func:`sample_rows` of
-    ``split``, sorted (the two-sample tests and distances of drift)."""
+    """The non-null values of numeric column ``name`` in ``split``, sorted (the two-sample tests
+    and distances of drift): all of them up to ``EDGE_SAMPLE_ROWS``, else those at the rows of
+    :func:`sample_rows`."""
 
     def build() -> np.ndarray:
         col = numeric_column(inputs, name)
-        values = sampled(inputs, col.ref if split == "ref" else col.eval, split)
-        out: np.ndarray = np.sort(values[~np.isnan(values)])
+        values = col.ref if split == "ref" else col.eval
+        valid = values[~np.isnan(values)]
+        if valid.size > EDGE_SAMPLE_ROWS:
+            values = sampled(inputs, values, split)
+            valid = values[~np.isnan(values)]
+        out: np.ndarray = np.sort(valid)
         return out
 
     return inputs.cache.get(("sorted", name, split), build)

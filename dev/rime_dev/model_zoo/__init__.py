@@ -1,4 +1,4 @@
-"""Model directories for the model-runner and model-test tests: weak spots planted on purpose.
+"""Model directories with weak spots planted on purpose: ground truth for the model-based tests.
 
 ``rules_model.py`` is a RIME ``model_loading`` file: ``get_predict_df(weakness=...)`` returns a
 scoring function over the columns of :func:`frames`. ``robust`` coerces types, imputes nulls,
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +27,20 @@ WEAKNESSES = {
 HOSTILE = ("hang", "memory", "raise", "wrong_shape", "not_probabilities", "exit")
 
 
-def frames(seed: int, n: int = 600) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Reference and evaluation data (features and ``label``) of one seed."""
+def rules_predict(weakness: str = "robust") -> Callable[[pd.DataFrame], np.ndarray]:
+    """``rules_model``'s ``predict_df`` for ``weakness``, in this process (to label data)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("rules_model", HERE / "rules_model.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module.get_predict_df(weakness)  # type: ignore[no-any-return]
+
+
+def frames(seed: int, n: int = 600) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reference and evaluation data (features and ``label``) of one seed."""
+    predict = rules_predict()
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(2):
@@ -47,7 +54,7 @@ def frames(seed: int, n: int = 600) -> tuple[pd.DataFrame, pd.DataFrame]:
                 "city": rng.choice(["rome", "paris", "london", "oslo"], n),
             }
         )
-        p = module.get_predict_df()(df)
+        p = predict(df)
         df["label"] = (rng.random(n) < p).astype(int)
         out.append(df)
     return out[0], out[1]

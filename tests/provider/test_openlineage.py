@@ -1,0 +1,198 @@
+"""OpenLineage: a real DAG run with the OpenLineage provider's file transport.
+
+The stress test runs with ``categories=ALL_CATEGORIES`` on the session's engine; the events
+the OpenLineage listener writes must name the reference and evaluation files as inputs, carry
+RIME's verdicts as ``dataQualityAssertions`` on the evaluation data, and point at the test run.
+The DAG runs in a fresh interpreter: the OpenLineage provider reads its configuration once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_rime.hooks.rime import RimeHook
+from airflow_provider_rime.operators.stress_test import ALL_CATEGORIES, RimeStressTestOperator
+from airflow_provider_rime.rime_api.enums import TestCategory
+from airflow_provider_rime.utils.data_sources import DataSource, DataSourceKind
+from airflow_provider_rime.utils.lineage import DatasetName, data_source_name, sql_table_name, uri_name
+
+from .conftest import DataFiles
+
+DAG_ID = "rime_provider_lineage"
+DAG_SOURCE = f"""
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_provider_rime.operators.stress_test import ALL_CATEGORIES, RimeStressTestOperator
+
+with DAG({DAG_ID!r}, schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
+    RimeStressTestOperator(
+        task_id="stress_test",
+        rime_conn_id="{{{{ dag_run.conf['conn_id'] }}}}",
+        project="{{{{ dag_run.conf['project'] }}}}",
+        reference_data="{{{{ dag_run.conf['reference'] }}}}",
+        evaluation_data="{{{{ dag_run.conf['evaluation'] }}}}",
+        categories=ALL_CATEGORIES,
+        fail_on="{{{{ dag_run.conf['fail_on'] }}}}",
+        timeout="{{{{ dag_run.conf['timeout'] }}}}",
+        poll_interval=0.5,
+    )
+"""
+
+
+@pytest.fixture(scope="module")
+def lineage_run(
+    rime_connection: str, project_name: str, data_files: DataFiles, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """One DAG run with the file transport; its events and the task's XCom summary."""
+    root = tmp_path_factory.mktemp("lineage")
+    # In the session's dags folder (the default bundle), where dag.test() finds DAGs to serialise.
+    dags_folder = Path(os.environ["AIRFLOW_HOME"]) / "dags"
+    dags_folder.mkdir(exist_ok=True)
+    dag_file = dags_folder / "rime_provider_lineage_dag.py"
+    dag_file.write_text(DAG_SOURCE)
+    events_prefix = root / "events"
+    conf = {
+        "conn_id": rime_connection,
+        "project": project_name,
+        "reference": str(data_files.reference),
+        "evaluation": str(data_files.evaluation),
+        "fail_on": "none",
+        "timeout": "600",
+    }
+    script = textwrap.dedent(
+        f"""
+        import json
+        from airflow.dag_processing.dagbag import DagBag
+        bag = DagBag(dag_folder={str(dag_file)!r}, safe_mode=False)
+        assert not bag.import_errors, bag.import_errors
+        run = bag.dags[{DAG_ID!r}].test(run_conf={conf!r})
+        ti = run.get_task_instance("stress_test")
+        summary = ti.xcom_pull(task_ids="stress_test")
+        with open({str(root / "result.json")!r}, "w") as out:
+            json.dump({{"state": str(ti.state), "summary": summary}}, out)
+        """
+    )
+    # One file per event (``<prefix>-<time>-<job>-<type>.json``): events come from several processes.
+    transport = {"type": "file", "log_file_path": str(events_prefix), "append": False}
+    env = {
+        **os.environ,
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "rime-provider-tests",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    # A file, not stdout: the listener's processes write to stdout too.
+    report = json.loads((root / "result.json").read_text())
+    files = sorted(root.glob("events-*.json"))
+    assert files, f"no OpenLineage events written; stderr: {result.stderr[-3000:]}"
+    events = [json.loads(path.read_text()) for path in files]
+    task_events = [e for e in events if e.get("job", {}).get("name") == f"{DAG_ID}.stress_test"]
+    return {**report, "events": task_events}
+
+
+def by_state(events: list[dict[str, Any]], state: str) -> dict[str, Any]:
+    matching = [e for e in events if e["eventType"] == state]
+    assert matching, f"no {state} event among {[e['eventType'] for e in events]}"
+    return matching[-1]
+
+
+def test_events_name_the_files_the_stress_test_read(lineage_run: dict[str, Any], data_files: DataFiles):
+    assert lineage_run["state"] == "success"
+    inputs = {(d["namespace"], d["name"]) for d in by_state(lineage_run["events"], "COMPLETE")["inputs"]}
+    assert inputs == {("file", str(data_files.reference)), ("file", str(data_files.evaluation))}
+
+
+def test_rimes_verdicts_are_data_quality_assertions_on_the_evaluation_data(
+    lineage_run: dict[str, Any], data_files: DataFiles, hook: RimeHook
+):
+    complete = by_state(lineage_run["events"], "COMPLETE")
+    datasets = {d["name"]: d for d in complete["inputs"]}
+    assert "dataQualityAssertions" not in datasets[str(data_files.reference)].get("inputFacets", {})
+    facet = datasets[str(data_files.evaluation)]["inputFacets"]["dataQualityAssertions"]
+    found = facet["assertions"]
+    summary = lineage_run["summary"]
+    counts = summary["summary_counts"]
+    # One assertion per test case RIME did not skip; passes are the run's passed cases.
+    assert len(found) == counts["total"] - counts["skip"]
+    assert sum(a["success"] for a in found) == counts["pass"]
+    assert not all(a["success"] for a in found), "the drifted evaluation data fails some tests"
+    names = {b["testName"] for b in hook.list_batch_results(summary["test_run_id"])}
+    assert {a["assertion"] for a in found} <= names
+    # Feature-level tests name their column.
+    assert {a.get("column") for a in found} >= {"amount"}
+    run_facets = complete["run"]["facets"]
+    assert run_facets["externalQuery"]["externalQueryId"] == summary["test_run_id"]
+
+
+def test_all_categories_runs_every_category_the_engine_runs(lineage_run: dict[str, Any], hook: RimeHook):
+    test_run = hook.get_test_run(lineage_run["summary"]["test_run_id"])
+    project = hook.get_project(lineage_run["summary"]["project_id"])
+    ran = {TestCategory(c) for c in test_run["testCategories"]}
+    # Every category the project names, less those this run cannot do: it registered no model
+    # directory (Transformations and Attacks call the model) and no protected features.
+    cannot = {TestCategory.TRANSFORMATIONS, TestCategory.ADVERSARIAL, TestCategory.BIAS_AND_FAIRNESS}
+    assert ran == {TestCategory(c) for c in project["stressTestCategories"]} - cannot
+    assert {TestCategory.DRIFT, TestCategory.ABNORMAL_INPUTS, TestCategory.DATA_CLEANLINESS} <= ran
+
+
+def test_the_engine_names_the_categories_its_catalogue_runs(monkeypatch: pytest.MonkeyPatch):
+    from airflow_provider_rime.local.catalogue import model_categories, runnable_categories
+    from airflow_provider_rime.local.models.process import ENV_MODEL_EXECUTION
+    from airflow_provider_rime.local.render import stress_test_categories
+    from airflow_provider_rime.local.settings import MODEL_TEST_CATEGORIES
+
+    assert {TestCategory(c) for c in stress_test_categories()} == set(runnable_categories())
+    assert {TestCategory(c) for c in MODEL_TEST_CATEGORIES} == set(model_categories())
+    monkeypatch.setenv(ENV_MODEL_EXECUTION, "off")
+    assert {TestCategory(c) for c in stress_test_categories()} == set(runnable_categories()) - set(
+        model_categories()
+    )
+
+
+def test_all_categories_must_stand_alone():
+    with pytest.raises(ValueError, match="pass it alone"):
+        RimeStressTestOperator(
+            task_id="t",
+            project="p",
+            reference_data="r.csv",
+            evaluation_data="e.csv",
+            categories=[ALL_CATEGORIES, "drift"],
+        )
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (DataSource(DataSourceKind.LOCAL, "/data/ref.csv"), DatasetName("file", "/data/ref.csv")),
+        (
+            DataSource(DataSourceKind.REMOTE, "s3://bucket/fraud/eval.parquet"),
+            DatasetName("s3://bucket", "fraud/eval.parquet"),
+        ),
+        (
+            DataSource(DataSourceKind.DATASET_ID, "ds-1"),
+            DatasetName("https://rime.example.rime.dev", "datasets/ds-1"),
+        ),
+    ],
+)
+def test_dataset_names_follow_openlineage_conventions(source: DataSource, expected: DatasetName):
+    assert data_source_name(source, "https://rime.example.rime.dev/") == expected
+
+
+def test_sql_tables_and_uris_are_named_like_the_sql_providers_name_them():
+    assert sql_table_name("postgresql://u:secret@db.example:5432/prod", "public.events") == DatasetName(
+        "postgres://db.example:5432", "prod.public.events"
+    )
+    assert sql_table_name("postgres://db:5432/prod", "events", schema="public").name == "prod.public.events"
+    assert uri_name("gs://bucket/a/b.csv") == DatasetName("gs://bucket", "a/b.csv")
