@@ -59,15 +59,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Each checkout keeps its own pytest temp root: several checkouts' runs on one machine (all as one
+# user) would otherwise prune each other's live engine directories under /tmp/pytest-of-<user>.
 pytest: $(STAMP)
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q --basetemp=$(CURDIR)/.pytest-tmp/main $(PYTEST_ARGS)
 
 # The provider on Airflow 2.11: hook, operators, sensor and trigger on recorded answers, the example
 # DAG's parse and one dag.test() run against the engine (started with .venv's interpreter).
 # Airflow 2 runs dag.test() with the SequentialExecutor on SQLite.
 pytest-airflow2: $(STAMP) $(STAMP2)
 	RIME_ENGINE_PYTHON=$(CURDIR)/$(BIN)/python AIRFLOW__CORE__EXECUTOR=SequentialExecutor \
-		$(VENV2)/bin/pytest -q tests/unit tests/compat $(PYTEST_ARGS)
+		$(VENV2)/bin/pytest -q --basetemp=$(CURDIR)/.pytest-tmp/airflow2 tests/unit tests/compat $(PYTEST_ARGS)
 
 test: lint typecheck pytest pytest-airflow2
 
@@ -93,4 +95,4 @@ dist: $(STAMP)
 	$(BIN)/twine check --strict dist/*
 
 clean:
-	rm -rf $(VENV) $(VENV2) dist .demo .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) $(VENV2) dist .demo .pytest-tmp .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -32,6 +32,77 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def labelled_inputs(ref: Any, ev: Any, categories: Any, individual: dict[str, Any] | None = None) -> Any:
+    """The catalogue's inputs for a generated split: features, labels and predictions.
+
+    ``ref`` and ``ev`` are generated frames with ``label`` and ``pred`` columns (and maybe
+    ``timestamp``); those columns become the inputs' labels and predictions, not features.
+    """
+    from airflow_provider_rime.local.catalogue.features import infer_features
+    from airflow_provider_rime.local.catalogue.types import StressInputs, SuiteConfig
+
+    drop = [c for c in ("label", "pred", "timestamp") if c in ref.columns]
+    ref_x, ev_x = ref.drop(columns=drop), ev.drop(columns=[c for c in drop if c in ev.columns])
+    return StressInputs(
+        ref=ref_x,
+        eval=ev_x,
+        features=infer_features(ref_x),
+        ref_labels=ref["label"].to_numpy(),
+        eval_labels=ev["label"].to_numpy(),
+        ref_preds=ref["pred"].to_numpy(),
+        eval_preds=ev["pred"].to_numpy(),
+        config=SuiteConfig(categories=frozenset(categories), individual_tests_config=individual or {}),
+    )
+
+
+def model_test_inputs(process: Any, ref: Any, ev: Any, features: list[str], seed: int = 0) -> Any:
+    """The catalogue's inputs for the model-based tests (Transformations, Adversarial): the
+    model running in ``process`` called on labelled frames without predictions, as the engine
+    calls it (a failed call is ``ModelCallFailed``), with the suite's random ``seed``."""
+    from airflow_provider_rime.local.catalogue.features import infer_features
+    from airflow_provider_rime.local.catalogue.types import ModelCallFailed, StressInputs, SuiteConfig
+    from airflow_provider_rime.local.models import ModelCallError
+    from airflow_provider_rime.rime_api.enums import TestCategory
+
+    def predict(frame: Any) -> Any:
+        try:
+            return process.predict(frame)
+        except ModelCallError as exc:
+            raise ModelCallFailed(str(exc)) from None
+
+    return StressInputs(
+        ref=ref[features],
+        eval=ev[features],
+        features=infer_features(ref[features]),
+        ref_labels=ref["label"].to_numpy(),
+        eval_labels=ev["label"].to_numpy(),
+        ref_preds=None,
+        eval_preds=None,
+        config=SuiteConfig(
+            categories=frozenset({TestCategory.TRANSFORMATIONS, TestCategory.ADVERSARIAL}), random_seed=seed
+        ),
+        model=predict,
+        model_frame=ev[features],
+    )
+
+
+def tool_python(venv: Path, requirements: list[str], check_code: str) -> Path:
+    """The interpreter of the venv a compared tool (Evidently, Giskard) runs in, made on first
+    use with ``requirements``; ``check_code`` must run there (it checks the tool's version)."""
+    import subprocess
+
+    python = venv / "bin" / "python"
+    check = [str(python), "-c", check_code]
+    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return python
+    log(f"creating {venv} with {' '.join(requirements)}")
+    subprocess.run([os.environ.get("BENCH_BASE_PYTHON", "python3"), "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *requirements], check=True)
+    subprocess.run(check, check=True)
+    return python
+
+
 # --------------------------------------------------------------------------- environment
 
 

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, ROOT, WORK, gib, log, machine_info, make_data
+from _common import RESULTS, ROOT, WORK, gib, log, machine_info, make_data, tool_python
 
 HERE = Path(__file__).resolve().parent
 EVIDENTLY_VENV = WORK / "evidently-venv"
@@ -43,17 +43,11 @@ GOAL_RSS_BYTES = 3 * 1024**3
 
 def evidently_python() -> Path:
     """The Evidently venv's interpreter, creating the venv on first use."""
-    python = EVIDENTLY_VENV / "bin" / "python"
-    check = [str(python), "-c", "import evidently, pandas, pyarrow; assert evidently.__version__ < '0.8'"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    log(f"creating {EVIDENTLY_VENV} with {' '.join(EVIDENTLY_REQUIREMENTS)}")
-    base = os.environ.get("BENCH_BASE_PYTHON", "python3")
-    subprocess.run([base, "-m", "venv", str(EVIDENTLY_VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", *EVIDENTLY_REQUIREMENTS], check=True)
-    subprocess.run(check, check=True)
-    return python
+    return tool_python(
+        EVIDENTLY_VENV,
+        EVIDENTLY_REQUIREMENTS,
+        "import evidently, pandas, pyarrow; assert evidently.__version__ < '0.8'",
+    )
 
 
 # --------------------------------------------------------------------------- runs

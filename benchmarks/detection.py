@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import _common  # noqa: F401 - puts dev/ on sys.path, for rime_dev.datagen
+import _common  # also puts dev/ on sys.path, for rime_dev.datagen
 
 HERE = Path(__file__).resolve().parent
 DETECTION_MD = HERE / "README.md"  # between the results markers of its "Detection rates" section
@@ -42,26 +42,6 @@ def _catalogue() -> Any:
     from airflow_provider_rime.local import catalogue
 
     return catalogue
-
-
-def build_inputs(
-    ref: Any, ev: Any, categories: Iterable[Any], individual: dict[str, Any] | None = None
-) -> Any:
-    from airflow_provider_rime.local.catalogue.features import infer_features
-    from airflow_provider_rime.local.catalogue.types import StressInputs, SuiteConfig
-
-    drop = [c for c in ("label", "pred", "timestamp") if c in ref.columns]
-    ref_x, ev_x = ref.drop(columns=drop), ev.drop(columns=[c for c in drop if c in ev.columns])
-    return StressInputs(
-        ref=ref_x,
-        eval=ev_x,
-        features=infer_features(ref_x),
-        ref_labels=ref["label"].to_numpy(),
-        eval_labels=ev["label"].to_numpy(),
-        ref_preds=ref["pred"].to_numpy(),
-        eval_preds=ev["pred"].to_numpy(),
-        config=SuiteConfig(categories=frozenset(categories), individual_tests_config=individual or {}),
-    )
 
 
 def run(inputs: Any) -> dict[str, Any]:
@@ -91,10 +71,32 @@ def pct(k: float, n: float) -> str:
 # ------------------------------------------------------------------ scenarios
 
 
-def numeric_drift(seeds: int, n: int) -> list[list[str]]:
-    from airflow_provider_rime.rime_api.enums import TestCategory
+def _wide_split(n: int, seed: int, *, n_numeric: int = 6, n_categorical: int = 5, **change: Any) -> Any:
+    """Reference and evaluation data of the wide schema, ``change`` (``drift``, ``degrade`` or
+    ``abnormal``) applied to the evaluation."""
     from rime_dev.datagen import generate_wide, reference_and_evaluation
 
+    return reference_and_evaluation(
+        generate_wide, n, seed=seed, n_numeric=n_numeric, n_categorical=n_categorical, **change
+    )
+
+
+def _drift_trial(
+    method: str, feature: str, magnitude: float, *, seed: int, n: int, n_numeric: int, n_categorical: int
+) -> tuple[bool, int, int]:
+    """One split with ``feature`` drifted: detected?, false positives, other features judged."""
+    from airflow_provider_rime.rime_api.enums import TestCategory
+
+    ref, ev = _wide_split(
+        n, seed, n_numeric=n_numeric, n_categorical=n_categorical, drift={feature: magnitude}
+    )
+    individual = {"feature_drift": {"drift_scoring_method": method}}
+    batch = run(_common.labelled_inputs(ref, ev, [TestCategory.DRIFT], individual))["feature_drift"]
+    found = flagged(batch)
+    return feature in found, len(found - {feature}), len(batch.cases) - 1
+
+
+def numeric_drift(seeds: int, n: int) -> list[list[str]]:
     kinds = {"num_0": "normal", "num_1": "lognormal", "num_2": "uniform", "num_3": "Poisson"}
     rows = []
     for method in ("psi", "ks"):
@@ -102,29 +104,15 @@ def numeric_drift(seeds: int, n: int) -> list[list[str]]:
             hit = fp = fp_n = total = 0
             for feature in kinds:
                 for seed in range(seeds):
-                    ref, ev = reference_and_evaluation(
-                        generate_wide,
-                        n,
-                        seed=1000 + 2 * seed,
-                        n_numeric=8,
-                        n_categorical=4,
-                        drift={feature: magnitude},
+                    found, false_pos, others = _drift_trial(
+                        method, feature, magnitude, seed=1000 + 2 * seed, n=n, n_numeric=8, n_categorical=4
                     )
-                    individual = {"feature_drift": {"drift_scoring_method": method}}
-                    batch = run(build_inputs(ref, ev, [TestCategory.DRIFT], individual))["feature_drift"]
-                    found = flagged(batch)
-                    hit += feature in found
-                    fp += len(found - {feature})
-                    fp_n += len(batch.cases) - 1
-                    total += 1
+                    hit, fp, fp_n, total = hit + found, fp + false_pos, fp_n + others, total + 1
             rows.append([method.upper(), f"{magnitude} sd", pct(hit, total), pct(fp, fp_n), str(total)])
     return rows
 
 
 def categorical_drift(seeds: int, n: int) -> list[list[str]]:
-    from airflow_provider_rime.rime_api.enums import TestCategory
-    from rime_dev.datagen import generate_wide, reference_and_evaluation
-
     levels = {"cat_0": 4, "cat_2": 10, "cat_4": 30}
     rows = []
     for method in ("psi", "chi2"):
@@ -132,20 +120,10 @@ def categorical_drift(seeds: int, n: int) -> list[list[str]]:
             for feature, k in levels.items():
                 hit = fp = fp_n = 0
                 for seed in range(seeds):
-                    ref, ev = reference_and_evaluation(
-                        generate_wide,
-                        n,
-                        seed=2000 + 2 * seed,
-                        n_numeric=4,
-                        n_categorical=5,
-                        drift={feature: share},
+                    found, false_pos, others = _drift_trial(
+                        method, feature, share, seed=2000 + 2 * seed, n=n, n_numeric=4, n_categorical=5
                     )
-                    individual = {"feature_drift": {"drift_scoring_method": method}}
-                    batch = run(build_inputs(ref, ev, [TestCategory.DRIFT], individual))["feature_drift"]
-                    found = flagged(batch)
-                    hit += feature in found
-                    fp += len(found - {feature})
-                    fp_n += len(batch.cases) - 1
+                    hit, fp, fp_n = hit + found, fp + false_pos, fp_n + others
                 rows.append(
                     [
                         method.upper(),
@@ -169,7 +147,9 @@ def label_drift(seeds: int, n: int) -> list[list[str]]:
             ref, ev = reference_and_evaluation(
                 generate_fraud, n, seed=3000 + 2 * seed, drift={"label": shift}
             )
-            case = run(build_inputs(ref, ev, [TestCategory.DRIFT]))["categorical_label_drift"].cases[0]
+            case = run(_common.labelled_inputs(ref, ev, [TestCategory.DRIFT]))[
+                "categorical_label_drift"
+            ].cases[0]
             hit += case.severity > 0
             changes.append(metric(case, "Rate Change"))
         mean_change = sum(changes) / len(changes)
@@ -179,7 +159,6 @@ def label_drift(seeds: int, n: int) -> list[list[str]]:
 
 def subset_degradation(seeds: int, n: int) -> list[list[str]]:
     from airflow_provider_rime.rime_api.enums import TestCategory
-    from rime_dev.datagen import generate_wide, reference_and_evaluation
 
     subsets = {
         "cat_1 = c1_v2 (~13%)": ({"feature": "cat_1", "value": "c1_v2"}, "cat_1", "cat_1 = c1_v2"),
@@ -191,15 +170,8 @@ def subset_degradation(seeds: int, n: int) -> list[list[str]]:
         for label, (degrade, feature, worst_name) in subsets.items():
             counts = {"subset_auc": [0, 0, 0, 0], "subset_accuracy": [0, 0, 0, 0]}
             for seed in range(seeds):
-                ref, ev = reference_and_evaluation(
-                    generate_wide,
-                    n,
-                    seed=4000 + 2 * seed,
-                    n_numeric=6,
-                    n_categorical=5,
-                    degrade={**degrade, "strength": strength},
-                )
-                batches = run(build_inputs(ref, ev, [TestCategory.SUBSET_PERFORMANCE]))
+                ref, ev = _wide_split(n, 4000 + 2 * seed, degrade={**degrade, "strength": strength})
+                batches = run(_common.labelled_inputs(ref, ev, [TestCategory.SUBSET_PERFORMANCE]))
                 for test_type, c in counts.items():
                     case = case_for(batches[test_type], feature)
                     c[0] += str(metric(case, "Worst Subset")).startswith(worst_name)
@@ -223,7 +195,6 @@ def subset_degradation(seeds: int, n: int) -> list[list[str]]:
 
 def abnormal_inputs(seeds: int, n: int) -> list[list[str]]:
     from airflow_provider_rime.rime_api.enums import TestCategory
-    from rime_dev.datagen import generate_wide, reference_and_evaluation
 
     tests = {
         "outliers": "numeric_outlier",
@@ -237,16 +208,9 @@ def abnormal_inputs(seeds: int, n: int) -> list[list[str]]:
         for kind, test_type in tests.items():
             exact = warned = other = 0
             for seed in range(seeds):
-                ref, ev = reference_and_evaluation(
-                    generate_wide,
-                    n,
-                    seed=5000 + 2 * seed,
-                    n_numeric=6,
-                    n_categorical=5,
-                    abnormal={kind: share},
-                )
+                ref, ev = _wide_split(n, 5000 + 2 * seed, abnormal={kind: share})
                 truth = ev.attrs["injected"][kind]
-                batch = run(build_inputs(ref, ev, [TestCategory.ABNORMAL_INPUTS]))[test_type]
+                batch = run(_common.labelled_inputs(ref, ev, [TestCategory.ABNORMAL_INPUTS]))[test_type]
                 case = case_for(batch, truth["column"])
                 exact += metric(case, "Num Failing Rows") == truth["count"]
                 warned += case.severity > 0
@@ -282,7 +246,7 @@ def clean_splits(seeds: int, n: int) -> list[list[str]]:
         per_test: dict[str, list[int]] = {}
         for seed in range(seeds):
             ref, ev = reference_and_evaluation(generator, n, seed=6000 + 2 * seed, **kwargs)
-            for test_type, batch in run(build_inputs(ref, ev, categories)).items():
+            for test_type, batch in run(_common.labelled_inputs(ref, ev, categories)).items():
                 c = per_test.setdefault(test_type, [0, 0])
                 c[0] += batch.severity >= 1
                 c[1] += batch.severity >= 2
@@ -308,7 +272,7 @@ def _timing_child(n_rows: int) -> None:
     ref, ev = reference_and_evaluation(generate_wide, n_rows, seed=0, drift={"num_0": 0.5, "cat_0": 0.5})
     rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     categories = {spec.category for spec in CATALOGUE.values()}
-    inputs = build_inputs(ref, ev, categories)
+    inputs = _common.labelled_inputs(ref, ev, categories)
     started, cpu_started = time.perf_counter(), time.process_time()
     batches = run(inputs)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started

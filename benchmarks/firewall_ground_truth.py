@@ -55,22 +55,9 @@ def day_frame(day: int, rows: int, seed: int) -> Any:
 
 
 def inputs_for(ref: Any, ev: Any) -> Any:
-    from airflow_provider_rime.local.catalogue.features import infer_features
-    from airflow_provider_rime.local.catalogue.types import StressInputs, SuiteConfig
     from airflow_provider_rime.local.render import CONTINUOUS_TEST_CATEGORIES
 
-    drop = ["label", "pred", "timestamp"]
-    ref_x, ev_x = ref.drop(columns=drop), ev.drop(columns=drop)
-    return StressInputs(
-        ref=ref_x,
-        eval=ev_x,
-        features=infer_features(ref_x),
-        ref_labels=ref["label"].to_numpy(),
-        eval_labels=ev["label"].to_numpy(),
-        ref_preds=ref["pred"].to_numpy(),
-        eval_preds=ev["pred"].to_numpy(),
-        config=SuiteConfig(categories=frozenset(CONTINUOUS_TEST_CATEGORIES)),
-    )
+    return _common.labelled_inputs(ref, ev, CONTINUOUS_TEST_CATEGORIES)
 
 
 def one_month(seed: int, rows: int, ref_rows: int) -> dict[str, Any]:

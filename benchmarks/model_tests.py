@@ -20,25 +20,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, log, machine_info
+from _common import RESULTS, log, machine_info, model_test_inputs
 
 
 def run_seed(seed: int, rows: int, work: Path) -> list[dict[str, Any]]:
     from airflow_provider_rime.local.catalogue import plan_tests, run_tests
-    from airflow_provider_rime.local.catalogue.features import infer_features
     from airflow_provider_rime.local.catalogue.types import (
-        ModelCallFailed,
         Severity,
-        StressInputs,
-        SuiteConfig,
     )
     from airflow_provider_rime.local.data import DataRoots
     from airflow_provider_rime.local.models import (
-        ModelCallError,
         ModelProcess,
         resolve_model_source,
     )
-    from airflow_provider_rime.rime_api.enums import TestCategory
     from rime_dev.model_zoo import WEAKNESSES, frames, model_dir
 
     ref, ev = frames(seed=seed, n=rows)
@@ -49,28 +43,7 @@ def run_seed(seed: int, rows: int, work: Path) -> list[dict[str, Any]]:
         started = time.perf_counter()
         source = resolve_model_source(str(directory), weakness, DataRoots.of(["/"]))
         with ModelProcess(source) as process:
-
-            def predict(frame, process=process):  # type: ignore[no-untyped-def]
-                try:
-                    return process.predict(frame)
-                except ModelCallError as exc:
-                    raise ModelCallFailed(str(exc)) from None
-
-            inputs = StressInputs(
-                ref=ref[features],
-                eval=ev[features],
-                features=infer_features(ref[features]),
-                ref_labels=ref["label"].to_numpy(),
-                eval_labels=ev["label"].to_numpy(),
-                ref_preds=None,
-                eval_preds=None,
-                config=SuiteConfig(
-                    categories=frozenset({TestCategory.TRANSFORMATIONS, TestCategory.ADVERSARIAL}),
-                    random_seed=seed,
-                ),
-                model=predict,
-                model_frame=ev[features],
-            )
+            inputs = model_test_inputs(process, ref, ev, features, seed)
             planned = plan_tests(inputs.config, has_labels=True, has_preds=False, has_model=True)
             batches = run_tests(inputs, planned)
             calls = process.calls

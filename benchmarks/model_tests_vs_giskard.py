@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, WORK, log, machine_info
+from _common import RESULTS, WORK, log, machine_info, model_test_inputs, tool_python
 
 HERE = Path(__file__).resolve().parent
 FRAUD = HERE.parent.parent / "shared" / "data" / "fraud"
@@ -47,18 +47,11 @@ PLANTED = {
 
 
 def giskard_python() -> Path:
-    python = GISKARD_VENV / "bin" / "python"
-    check = [str(python), "-c", "import giskard, catboost, sklearn; assert giskard.__version__ < '3'"]
-    if python.exists() and subprocess.run(check, capture_output=True).returncode == 0:
-        return python
-    log(f"creating {GISKARD_VENV} with {' '.join(GISKARD_REQUIREMENTS)}")
-    subprocess.run(
-        [os.environ.get("BENCH_BASE_PYTHON", "python3"), "-m", "venv", str(GISKARD_VENV)], check=True
+    return tool_python(
+        GISKARD_VENV,
+        GISKARD_REQUIREMENTS,
+        "import giskard, catboost, sklearn; assert giskard.__version__ < '3'",
     )
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", *GISKARD_REQUIREMENTS], check=True)
-    subprocess.run(check, check=True)
-    return python
 
 
 def run_measured(cmd: list[str]) -> tuple[float, float]:
@@ -74,16 +67,11 @@ def ours(model_dir: Path, ref_path: Path, eval_path: Path) -> dict[str, Any]:
     import pandas as pd
 
     from airflow_provider_rime.local.catalogue import plan_tests, run_tests
-    from airflow_provider_rime.local.catalogue.features import infer_features
     from airflow_provider_rime.local.catalogue.types import (
-        ModelCallFailed,
         Severity,
-        StressInputs,
-        SuiteConfig,
     )
     from airflow_provider_rime.local.data import DataRoots
-    from airflow_provider_rime.local.models import ModelCallError, ModelProcess, resolve_model_source
-    from airflow_provider_rime.rime_api.enums import TestCategory
+    from airflow_provider_rime.local.models import ModelProcess, resolve_model_source
 
     ref = pd.read_csv(ref_path)
     ev = pd.read_csv(eval_path)
@@ -91,28 +79,8 @@ def ours(model_dir: Path, ref_path: Path, eval_path: Path) -> dict[str, Any]:
     started, cpu0 = time.perf_counter(), time.process_time()
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with ModelProcess(resolve_model_source(str(model_dir), model_dir.name, DataRoots.of(["/"]))) as process:
-
-        def predict(frame):  # type: ignore[no-untyped-def]
-            try:
-                return process.predict(frame)
-            except ModelCallError as exc:
-                raise ModelCallFailed(str(exc)) from None
-
         process.predict(ref[features].head(5))  # the engine's model check
-        inputs = StressInputs(
-            ref=ref[features],
-            eval=ev[features],
-            features=infer_features(ref[features]),
-            ref_labels=ref["label"].to_numpy(),
-            eval_labels=ev["label"].to_numpy(),
-            ref_preds=None,
-            eval_preds=None,
-            config=SuiteConfig(
-                categories=frozenset({TestCategory.TRANSFORMATIONS, TestCategory.ADVERSARIAL})
-            ),
-            model=predict,
-            model_frame=ev[features],
-        )
+        inputs = model_test_inputs(process, ref, ev, features)
         batches = run_tests(
             inputs, plan_tests(inputs.config, has_labels=True, has_preds=False, has_model=True)
         )

@@ -22,7 +22,9 @@ from typing import Any
 DAG_ID = "RIME_Firewall"
 
 
-def _summary(dag_run: Any) -> dict[str, Any] | None:
+def firewall_summary(dag_run: Any) -> dict[str, Any] | None:
+    """The ``summary`` XCom ``run_firewall`` pushed in ``dag_run``, read back from the metadata
+    DB (``None`` on a day the short-circuit skipped it)."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
@@ -56,7 +58,7 @@ def run_month(dags_folder: Path, first: datetime | None = None, last: datetime |
     while day <= end:
         started = time.monotonic()
         dag_run = dag.test(logical_date=day)
-        summary = _summary(dag_run)
+        summary = firewall_summary(dag_run)
         failed += dag_run.state != "success"
         print(
             json.dumps(

@@ -16,15 +16,22 @@ XCOM_TEST_RUN_URL = "test_run_url"
 XCOM_PROJECT_ID = "project_id"
 
 
-class RimeStressTestLink(BaseOperatorLink):
+class _XComUrlLink(BaseOperatorLink):
+    """A button that opens the URL an operator pushed to XCom under ``xcom_key``."""
+
+    xcom_key: str
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey, **kwargs: Any) -> str:
+        """The URL this task instance pushed, or ``""`` before the operator has pushed it."""
+        url = XCom.get_value(key=self.xcom_key, ti_key=ti_key)
+        return str(url) if url else ""
+
+
+class RimeStressTestLink(_XComUrlLink):
     """Opens the stress test run's page in RIME (the URL the operator pushed to XCom)."""
 
     name = "RIME Stress Test"
-
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey, **kwargs: Any) -> str:
-        """The test run URL of this task instance, or ``""`` before the test has started."""
-        url = XCom.get_value(key=XCOM_TEST_RUN_URL, ti_key=ti_key)
-        return str(url) if url else ""
+    xcom_key = XCOM_TEST_RUN_URL
 
 
 #: XCom keys the firewall operators push before they wait.
@@ -32,12 +39,8 @@ XCOM_FIREWALL_ID = "firewall_id"
 XCOM_FIREWALL_URL = "firewall_url"
 
 
-class RimeFirewallLink(BaseOperatorLink):
+class RimeFirewallLink(_XComUrlLink):
     """Opens the project's firewall page in RIME (the URL the firewall operators pushed to XCom)."""
 
     name = "RIME Firewall"
-
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey, **kwargs: Any) -> str:
-        """The firewall page of this task instance, or ``""`` before the operator has found it."""
-        url = XCom.get_value(key=XCOM_FIREWALL_URL, ti_key=ti_key)
-        return str(url) if url else ""
+    xcom_key = XCOM_FIREWALL_URL

@@ -6,7 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency, norm
-from sklearn.metrics import mutual_info_score, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    mutual_info_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 
 from airflow_provider_rime.local.catalogue import metrics, stats
 from airflow_provider_rime.local.catalogue.features import infer_features
@@ -25,6 +33,50 @@ def test_metrics_auc_matches_sklearn(rounding: int | None) -> None:
         p = np.round(p * rounding) / rounding  # ties
     y = (rng.random(5_000) < p).astype(int)
     assert metrics.auc(y, p) == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+
+
+def _rates(y: np.ndarray, yhat: np.ndarray) -> tuple[float, float]:
+    tn, fp, fn, tp = confusion_matrix(y, yhat, labels=[0, 1]).ravel()
+    return fp / (fp + tn), fn / (fn + tp)
+
+
+SKLEARN_COUNT_METRICS = {
+    "accuracy": accuracy_score,
+    "precision": lambda y, yhat: precision_score(y, yhat, zero_division=np.nan),
+    "recall": lambda y, yhat: recall_score(y, yhat, zero_division=np.nan),
+    "f1": lambda y, yhat: f1_score(y, yhat, zero_division=np.nan),
+    "fpr": lambda y, yhat: _rates(y, yhat)[0],
+    "fnr": lambda y, yhat: _rates(y, yhat)[1],
+}
+
+
+# Labels and predictions where each metric's denominator is empty.
+UNDEFINED = {
+    "accuracy": ([], []),  # no rows
+    "precision": ([0, 1], [0.1, 0.2]),  # nothing predicted positive
+    "recall": ([0, 0], [0.9, 0.1]),  # no positives
+    "f1": ([0, 0], [0.1, 0.2]),  # neither
+    "fpr": ([1, 1], [0.9, 0.1]),  # no negatives
+    "fnr": ([0, 0], [0.9, 0.1]),  # no positives
+}
+
+
+@pytest.mark.parametrize("key", sorted(SKLEARN_COUNT_METRICS))
+def test_confusion_count_metrics_match_sklearn_and_document_their_formula(key: str) -> None:
+    rng = np.random.default_rng(3)
+    p = rng.random(2_000)
+    y = (rng.random(2_000) < p).astype(int)
+    metric = metrics.METRICS_BY_KEY[key]
+    for threshold in (0.3, 0.5, 0.8):
+        expected = SKLEARN_COUNT_METRICS[key](y, (p >= threshold).astype(int))
+        assert metric(y, p, threshold) == pytest.approx(expected, abs=1e-12)
+    y_none, p_none = UNDEFINED[key]
+    assert np.isnan(metric(np.array(y_none, dtype=int), np.array(p_none, dtype=float)))
+    # the docstring's formula is the one computed, and names when the metric is undefined
+    assert getattr(metrics, metric.func.__name__) is metric.func
+    _, denominator, _ = metrics._COUNT_RATIOS[metric.func.__name__]
+    assert f"/ ({denominator})``" in (metric.func.__doc__ or "")
+    assert f"``nan`` when ``{denominator} = 0``" in (metric.func.__doc__ or "")
 
 
 def test_group_auc_exact_and_binned() -> None:

@@ -12,50 +12,18 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from .conftest import EXAMPLE_DAGS
+from .conftest import EXAMPLE_DAGS, parse_dag_folder
 
 DAG_FILE = EXAMPLE_DAGS / "rime_stress_testing.py"
 DAG_ID = "RIME_Stress_Testing"
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
-HEAVY_MODULES = ("pandas", "numpy", "mlflow", "sklearn", "catboost", "scipy", "pyarrow")
-
-
-def parse_in_fresh_process(tmp_path: Path) -> dict[str, Any]:
-    """Parse the DAG folder with a DagBag in a new interpreter; report DAGs, errors, heavy imports."""
-    script = textwrap.dedent(
-        f"""
-        import json, sys
-        sys.path.insert(0, {str(EXAMPLE_DAGS)!r})
-        from airflow.dag_processing.dagbag import DagBag
-        bag = DagBag(dag_folder={str(EXAMPLE_DAGS)!r}, safe_mode=False)
-        dag = bag.dags.get({DAG_ID!r})
-        print(json.dumps({{
-            "dag_ids": sorted(bag.dags),
-            "import_errors": bag.import_errors,
-            "heavy": sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules),
-            "tasks": {{t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}} if dag else {{}},
-        }}))
-        """
-    )
-    env = {"AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return report
 
 
 def test_dag_parses_without_errors_or_heavy_imports(tmp_path: Path) -> None:
-    report = parse_in_fresh_process(tmp_path)
+    report = parse_dag_folder(tmp_path, DAG_ID)
 
     assert report["import_errors"] == {}
     assert DAG_ID in report["dag_ids"]
@@ -65,7 +33,7 @@ def test_dag_parses_without_errors_or_heavy_imports(tmp_path: Path) -> None:
 def test_dag_has_the_walkthrough_graph(tmp_path: Path) -> None:
     from rime_demo import MODEL_TYPES
 
-    tasks = parse_in_fresh_process(tmp_path)["tasks"]
+    tasks = parse_dag_folder(tmp_path, DAG_ID)["tasks"]
 
     assert len(tasks) == 3 + 6 * 3 + 3
     assert tasks["create_rime_project"] == tasks["fetch_train_data"] == tasks["fetch_test_data"] == []

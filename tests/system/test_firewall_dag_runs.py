@@ -120,21 +120,9 @@ def states(dag_run: Any) -> dict[str, str]:
 
 def firewall_result(dag_run: Any) -> dict[str, Any]:
     """The ``summary`` XCom ``run_firewall`` pushed, read back from the metadata DB."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
+    from rime_dev.firewall_month import firewall_summary
 
-    with create_session() as session:
-        row = (
-            session.query(XComModel)
-            .filter(
-                XComModel.dag_id == dag_run.dag_id,
-                XComModel.run_id == dag_run.run_id,
-                XComModel.task_id == "run_firewall",
-                XComModel.key == "summary",
-            )
-            .one()
-        )
-        value = XComModel.deserialize_value(row)
+    value = firewall_summary(dag_run)
     assert isinstance(value, dict), value
     return value
 

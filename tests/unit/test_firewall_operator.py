@@ -79,28 +79,30 @@ def test_an_empty_batch_skips_saying_so(api: respx.MockRouter, tmp_path: Path) -
         run(operator(evaluation_data=batch))
 
 
-def test_a_batch_without_the_timestamp_column_names_it_and_lists_the_columns(
-    api: respx.MockRouter, tmp_path: Path
+@pytest.mark.parametrize(
+    ("contents", "refusal"),
+    [
+        pytest.param(
+            "amount,label,pred\n1.0,0,0.2\n",
+            r"timestamp_col 'timestamp' is not a column.*amount, label, pred",
+            id="no-timestamp-column-names-it-and-lists-the-columns",
+        ),
+        pytest.param(
+            HEADER + "1.0,web,yesterday,0,0.2\n", r"not timestamps.*'yesterday'", id="unparsable-timestamps"
+        ),
+        pytest.param(
+            "amount,timestamp,label\n1.0,2018-08-01,0\n",
+            r"pred_col 'pred'.*give model_uri",
+            id="no-predictions-and-no-model-to-compute-them",
+        ),
+    ],
+)
+def test_a_bad_batch_is_refused_saying_what_to_fix(
+    api: respx.MockRouter, tmp_path: Path, contents: str, refusal: str
 ) -> None:
-    batch = write(tmp_path / "day.csv", "amount,label,pred\n1.0,0,0.2\n")
+    batch = write(tmp_path / "day.csv", contents)
 
-    with pytest.raises(ValueError, match=r"timestamp_col 'timestamp' is not a column.*amount, label, pred"):
-        run(operator(evaluation_data=batch))
-
-
-def test_timestamps_that_do_not_parse_are_refused(api: respx.MockRouter, tmp_path: Path) -> None:
-    batch = write(tmp_path / "day.csv", HEADER + "1.0,web,yesterday,0,0.2\n")
-
-    with pytest.raises(ValueError, match=r"not timestamps.*'yesterday'"):
-        run(operator(evaluation_data=batch))
-
-
-def test_predictions_must_be_there_unless_a_model_computes_them(
-    api: respx.MockRouter, tmp_path: Path
-) -> None:
-    batch = write(tmp_path / "day.csv", "amount,timestamp,label\n1.0,2018-08-01,0\n")
-
-    with pytest.raises(ValueError, match=r"pred_col 'pred'.*give model_uri"):
+    with pytest.raises(ValueError, match=refusal):
         run(operator(evaluation_data=batch))
 
 

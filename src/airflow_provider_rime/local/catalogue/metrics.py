@@ -64,6 +64,9 @@ def _div(num: float, den: float) -> float:
     return float(num) / float(den) if den else NAN
 
 
+_COUNT_NAMES = ("TP", "FP", "FN", "TN")
+
+
 def _counts(y: np.ndarray, p: np.ndarray, threshold: float) -> tuple[int, int, int, int]:
     yhat = p >= threshold
     yb = y.astype(bool)
@@ -74,14 +77,52 @@ def _counts(y: np.ndarray, p: np.ndarray, threshold: float) -> tuple[int, int, i
     return tp, fp, fn, tn
 
 
-@_metric_doc(
-    "Accuracy: the share of rows whose decision matches the label.",
-    "``(TP + TN) / (TP + FP + FN + TN)`` with ``TP = #{p >= threshold and y = 1}`` and so on.",
-    "In [0, 1]; ``nan`` for no rows.",
-)
-def accuracy(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
-    tp, fp, fn, tn = _counts(y, p, threshold)
-    return _div(tp + tn, tp + fp + fn + tn)
+# The metrics that are a ratio of confusion counts: numerator, denominator (sums of
+# ``k NAME`` terms over TP, FP, FN, TN) and summary. One table drives both the computation
+# and the formula in each docstring, so they cannot disagree.
+_COUNT_RATIOS: dict[str, tuple[str, str, str]] = {
+    "accuracy": ("TP + TN", "TP + FP + FN + TN", "Accuracy: the share of rows whose decision is right."),
+    "precision": ("TP", "TP + FP", "Precision: the share of predicted positives that are positive."),
+    "recall": ("TP", "TP + FN", "Recall (true positive rate): the share of positives predicted positive."),
+    "f1": ("2 TP", "2 TP + FP + FN", "F1 score: the harmonic mean of precision and recall, 2 P R / (P + R)."),
+    "fpr": ("FP", "FP + TN", "False positive rate: the share of negatives predicted positive."),
+    "fnr": ("FN", "FN + TP", "False negative rate: the share of positives predicted negative."),
+}
+
+
+def _weights(expression: str) -> tuple[int, int, int, int]:
+    """``"2 TP + FP"`` -> ``(2, 1, 0, 0)``: the coefficients of (TP, FP, FN, TN)."""
+    weights = dict.fromkeys(_COUNT_NAMES, 0)
+    for term in expression.split(" + "):
+        factor, _, name = term.rpartition(" ")
+        weights[name] += int(factor or 1)
+    return tuple(weights[n] for n in _COUNT_NAMES)  # type: ignore[return-value]
+
+
+def _count_ratio(name: str) -> Callable[..., float]:
+    numerator, denominator, summary = _COUNT_RATIOS[name]
+    shown_numerator = f"({numerator})" if "+" in numerator else numerator
+    num_w, den_w = _weights(numerator), _weights(denominator)
+
+    def metric(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
+        counts = _counts(y, p, threshold)
+        return _div(np.dot(num_w, counts), np.dot(den_w, counts))
+
+    metric.__name__ = metric.__qualname__ = name
+    return _metric_doc(
+        summary,
+        f"``{shown_numerator} / ({denominator})`` with ``TP = #{{p >= threshold and y = 1}}``, "
+        "``FP = #{p >= threshold and y = 0}`` and so on.",
+        f"In [0, 1]; ``nan`` when ``{denominator} = 0``.",
+    )(metric)
+
+
+accuracy = _count_ratio("accuracy")
+precision = _count_ratio("precision")
+recall = _count_ratio("recall")
+f1 = _count_ratio("f1")
+fpr = _count_ratio("fpr")
+fnr = _count_ratio("fnr")
 
 
 @_metric_doc(
@@ -111,81 +152,25 @@ def auc(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
     return u / (n_pos * n_neg)
 
 
-@_metric_doc(
-    "Precision: the share of predicted positives that are positive.",
-    "``TP / (TP + FP)``.",
-    "In [0, 1]; ``nan`` when nothing is predicted positive.",
-)
-def precision(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
-    tp, fp, _, _ = _counts(y, p, threshold)
-    return _div(tp, tp + fp)
+def _prediction_doc(summary: str, formula: str, bounds: str = "In [0, 1]") -> Callable[[F], F]:
+    """The docstring of a statistic of the predictions alone: no labels, ``nan`` for no rows."""
+    return _metric_doc(summary, formula, f"{bounds}; ``nan`` for no rows.", needs_labels=False)
 
 
-@_metric_doc(
-    "Recall (true positive rate): the share of positives predicted positive.",
-    "``TP / (TP + FN)``.",
-    "In [0, 1]; ``nan`` without positives.",
-)
-def recall(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
-    tp, _, fn, _ = _counts(y, p, threshold)
-    return _div(tp, tp + fn)
-
-
-@_metric_doc(
-    "F1 score: the harmonic mean of precision and recall.",
-    "``2 TP / (2 TP + FP + FN)`` (``= 2 P R / (P + R)``).",
-    "In [0, 1]; ``nan`` without positives or predicted positives.",
-)
-def f1(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
-    tp, fp, fn, _ = _counts(y, p, threshold)
-    return _div(2 * tp, 2 * tp + fp + fn)
-
-
-@_metric_doc(
-    "False positive rate: the share of negatives predicted positive.",
-    "``FP / (FP + TN)``.",
-    "In [0, 1]; ``nan`` without negatives.",
-)
-def fpr(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
-    _, fp, _, tn = _counts(y, p, threshold)
-    return _div(fp, fp + tn)
-
-
-@_metric_doc(
-    "False negative rate: the share of positives predicted negative.",
-    "``FN / (FN + TP)``.",
-    "In [0, 1]; ``nan`` without positives.",
-)
-def fnr(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
-    tp, _, fn, _ = _counts(y, p, threshold)
-    return _div(fn, fn + tp)
-
-
-@_metric_doc(
-    "Positive prediction rate: the share of rows predicted positive.",
-    "``mean(p >= threshold)``.",
-    "In [0, 1]; ``nan`` for no rows.",
-    needs_labels=False,
-)
+@_prediction_doc("Positive prediction rate: the share predicted positive.", "``mean(p >= threshold)``.")
 def positive_prediction_rate(y: np.ndarray | None, p: np.ndarray, threshold: float = 0.5) -> float:
     return float(np.mean(p >= threshold)) if p.size else NAN
 
 
-@_metric_doc(
-    "Average prediction (``threshold`` is not used).",
-    "``mean(p)``.",
-    "In [0, 1]; ``nan`` for no rows.",
-    needs_labels=False,
-)
+@_prediction_doc("Average prediction (``threshold`` is not used).", "``mean(p)``.")
 def average_prediction(y: np.ndarray | None, p: np.ndarray, threshold: float = 0.5) -> float:
     return float(np.mean(p)) if p.size else NAN
 
 
-@_metric_doc(
+@_prediction_doc(
     "Variance of the predictions (``threshold`` is not used).",
     "``mean((p - mean(p))^2)`` (population variance, ``ddof=0``).",
-    "At least 0; ``nan`` for no rows.",
-    needs_labels=False,
+    bounds="At least 0",
 )
 def prediction_variance(y: np.ndarray | None, p: np.ndarray, threshold: float = 0.5) -> float:
     return float(np.var(p)) if p.size else NAN

@@ -8,6 +8,8 @@ Each job reads the file the registration names, sets the entry's ``validityStatu
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -81,11 +83,37 @@ def _record(
             setattr(entry, name, value)
 
 
+class _Verdict:
+    """What a validation found when the entry is valid: the message and the facts to store."""
+
+    def __init__(self) -> None:
+        self.message: str | None = None
+        self.facts: dict[str, Any] = {}
+
+    def valid(self, message: str, **facts: Any) -> None:
+        self.message, self.facts = message, facts
+
+
+@contextmanager
+def _verdict(sessions: sessionmaker[Session], entity: type[Entry], key: Any) -> Iterator[_Verdict]:
+    """Record a validation's outcome: the ``DataError`` the block raises (re-raised) as the
+    entry's invalid status, or what the block passed to ``valid()`` as its valid status."""
+    verdict = _Verdict()
+    try:
+        yield verdict
+    except DataError as exc:
+        _record(sessions, entity, key, valid=False, message=str(exc))
+        raise
+    if verdict.message is None:
+        raise RuntimeError("a validation finished without a verdict")
+    _record(sessions, entity, key, valid=True, message=verdict.message, **verdict.facts)
+
+
 def validate_dataset(sessions: sessionmaker[Session], dataset_id: str, roots: DataRoots) -> None:
     """Check that the dataset's file reads, has rows, and holds the columns its params name."""
     with sessions() as s:
         stored = s.get_one(Dataset, dataset_id).data_info
-    try:
+    with _verdict(sessions, Dataset, dataset_id) as verdict:
         info = read_stored(DataInfo, stored, "dataInfo")
         path = data_file_path(info.connection_info, "dataInfo")
         content = fingerprint(path, roots)
@@ -103,20 +131,13 @@ def validate_dataset(sessions: sessionmaker[Session], dataset_id: str, roots: Da
                     )
         if table.num_rows == 0:
             raise DataError("the file has no rows")
-    except DataError as exc:
-        _record(sessions, Dataset, dataset_id, valid=False, message=str(exc))
-        raise
-    _record(
-        sessions,
-        Dataset,
-        dataset_id,
-        valid=True,
-        message=f"{table.num_rows} rows, {len(table.columns)} columns ({table.file_format})",
-        num_rows=table.num_rows,
-        columns=table.columns,
-        size_bytes=content.size_bytes,
-        content_digest=content.digest,
-    )
+        verdict.valid(
+            f"{table.num_rows} rows, {len(table.columns)} columns ({table.file_format})",
+            num_rows=table.num_rows,
+            columns=table.columns,
+            size_bytes=content.size_bytes,
+            content_digest=content.digest,
+        )
 
 
 def validate_predictions(
@@ -135,8 +156,7 @@ def validate_predictions(
         time.sleep(0.2)
     with sessions() as s:
         stored = s.get_one(Prediction, (model_id, dataset_id)).pred_info
-    key = (model_id, dataset_id)
-    try:
+    with _verdict(sessions, Prediction, (model_id, dataset_id)) as verdict:
         info = read_stored(PredInfo, stored, "predInfo")
         column = (info.pred_params.pred_col if info.pred_params else None) or "pred"
         path = data_file_path(info.connection_info, "predInfo")
@@ -155,18 +175,11 @@ def validate_predictions(
             )
         if n_rows is not None and table.num_rows != n_rows:
             raise DataError(f"the predictions have {table.num_rows} rows but the dataset has {n_rows}")
-    except DataError as exc:
-        _record(sessions, Prediction, key, valid=False, message=str(exc))
-        raise
-    _record(
-        sessions,
-        Prediction,
-        key,
-        valid=True,
-        message=f"{table.num_rows} predictions in column {column!r}",
-        size_bytes=content.size_bytes,
-        content_digest=content.digest,
-    )
+        verdict.valid(
+            f"{table.num_rows} predictions in column {column!r}",
+            size_bytes=content.size_bytes,
+            content_digest=content.digest,
+        )
 
 
 def model_source(model: Model, roots: DataRoots) -> ModelSource | None:
@@ -189,7 +202,7 @@ def validate_model(sessions: sessionmaker[Session], model_id: str, roots: DataRo
     with sessions() as s:
         model = s.get_one(Model, model_id)
         stored, name = model.model_info, model.name
-    try:
+    with _verdict(sessions, Model, model_id) as verdict:
         info = read_stored(ModelInfo, stored, "modelInfo")
         if info.model_path is None:
             raise DataError("modelInfo.modelPath.path is required for a model with a model file")
@@ -198,10 +211,6 @@ def validate_model(sessions: sessionmaker[Session], model_id: str, roots: DataRo
         if model_execution_enabled():
             with ModelProcess(source, ModelLimits.from_env()):
                 pass
-            message = f"{what}: loaded in a model process"
+            verdict.valid(f"{what}: loaded in a model process")
         else:
-            message = f"{what} (not loaded: model execution is turned off on this engine)"
-    except DataError as exc:
-        _record(sessions, Model, model_id, valid=False, message=str(exc))
-        raise
-    _record(sessions, Model, model_id, valid=True, message=message)
+            verdict.valid(f"{what} (not loaded: model execution is turned off on this engine)")

@@ -7,6 +7,7 @@ order) and returns ``nan`` when either split has no counts.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -50,6 +51,30 @@ def proportions(counts: np.ndarray, pseudo: float = 0.5) -> np.ndarray:
     return out
 
 
+Distance = Callable[[np.ndarray, np.ndarray], float]
+
+
+def _of_shares(pseudo: float | None) -> Callable[[Distance], Distance]:
+    """Decorator: a distance written on the bins' shares ``(r, e)`` becomes one on their counts.
+
+    The shares are :func:`proportions` with ``pseudo`` or, with ``pseudo=None``, the plain
+    shares; the distance is ``nan`` when either split has no counts.
+    """
+
+    def on_counts(of_shares: Distance) -> Distance:
+        def distance(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
+            if ref_counts.sum() == 0 or eval_counts.sum() == 0:
+                return math.nan
+            if pseudo is None:
+                return of_shares(ref_counts / ref_counts.sum(), eval_counts / eval_counts.sum())
+            return of_shares(proportions(ref_counts, pseudo), proportions(eval_counts, pseudo))
+
+        distance.__name__ = distance.__qualname__ = of_shares.__name__
+        return distance
+
+    return on_counts
+
+
 @fill_docstring(
     _DISTANCE_DOC,
     summary="Population stability index of evaluation against reference.",
@@ -58,10 +83,8 @@ def proportions(counts: np.ndarray, pseudo: float = 0.5) -> np.ndarray:
     ":func:`proportions` (pseudo-count 0.5, so that an empty bin does not make it infinite). "
     "RIME's thresholds are 0.2 (warning) and 0.6 (alert).",
 )
-def psi(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
-    if ref_counts.sum() == 0 or eval_counts.sum() == 0:
-        return math.nan
-    r, e = proportions(ref_counts), proportions(eval_counts)
+@_of_shares(pseudo=0.5)
+def psi(r: np.ndarray, e: np.ndarray) -> float:
     return float(np.sum((e - r) * np.log(e / r)))
 
 
@@ -71,10 +94,8 @@ def psi(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
     returns="KL >= 0",
     formula="``KL(e || r) = sum_i e_i ln(e_i / r_i)`` with the pseudo-counted shares of :func:`proportions`.",
 )
-def kl(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
-    if ref_counts.sum() == 0 or eval_counts.sum() == 0:
-        return math.nan
-    r, e = proportions(ref_counts), proportions(eval_counts)
+@_of_shares(pseudo=0.5)
+def kl(r: np.ndarray, e: np.ndarray) -> float:
     return float(np.sum(e * np.log(e / r)))
 
 
@@ -85,11 +106,8 @@ def kl(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
     formula="``JS = (KL(r || m) + KL(e || m)) / 2`` in base 2, with ``m = (r + e) / 2`` and the "
     "plain shares ``r``, ``e`` (no pseudo-count: ``0 log 0 = 0``).",
 )
-def js(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
-    if ref_counts.sum() == 0 or eval_counts.sum() == 0:
-        return math.nan
-    r = ref_counts / ref_counts.sum()
-    e = eval_counts / eval_counts.sum()
+@_of_shares(pseudo=None)
+def js(r: np.ndarray, e: np.ndarray) -> float:
     m = (r + e) / 2
     with np.errstate(divide="ignore", invalid="ignore"):
         a = np.where(r > 0, r * np.log2(r / m), 0.0)
@@ -106,9 +124,6 @@ def js(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
     "(``r_i = 0``) counts with its whole evaluation share, a vanished one (``e_i = 0``) with its "
     "whole reference share; nothing depends on the sample size, unlike PSI's pseudo-count.",
 )
-def total_variation(ref_counts: np.ndarray, eval_counts: np.ndarray) -> float:
-    if ref_counts.sum() == 0 or eval_counts.sum() == 0:
-        return math.nan
-    r = ref_counts / ref_counts.sum()
-    e = eval_counts / eval_counts.sum()
+@_of_shares(pseudo=None)
+def total_variation(r: np.ndarray, e: np.ndarray) -> float:
     return float(0.5 * np.abs(e - r).sum())
