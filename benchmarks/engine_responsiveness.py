@@ -197,7 +197,8 @@ def main() -> None:
         data_dir,
         api_key=api_key,
         log_path=WORK / "engine-responsiveness-server.log",
-        extra_args=("--log-level", "warning"),
+        # The generated data lives under benchmarks/.work: the engine may read it.
+        extra_args=("--log-level", "warning", "--data-root", str(WORK)),
     )
     log(f"  at {engine.url}")
     headers = {"rime-api-key": api_key, "Content-Type": "application/json"}

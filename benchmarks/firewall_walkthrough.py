@@ -50,7 +50,7 @@ def main() -> int:
     from rime_dev.engine import start_engine
 
     with tempfile.TemporaryDirectory(prefix="rime-firewall-walkthrough-") as tmp:
-        engine = start_engine(Path(tmp), api_key="benchmark")
+        engine = start_engine(Path(tmp), api_key="benchmark", extra_args=("--data-root", str(FRAUD)))
         try:
             client = engine.client()
             project = ok(

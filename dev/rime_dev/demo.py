@@ -455,6 +455,16 @@ def run_demo(paths: DemoPaths) -> int:
     return 0
 
 
+def last_firewall_page(paths: DemoPaths) -> str | None:
+    """The firewall page the last ``make demo`` printed (from ``last-demo.json``), if any."""
+    try:
+        results = json.loads((paths.root / "last-demo.json").read_text())
+    except (OSError, ValueError):
+        return None
+    days = (results.get("firewall") or {}).get("days") or []
+    return next((str(d["url"]) for d in reversed(days) if d.get("url")), None)
+
+
 def run_ui(paths: DemoPaths) -> int:
     """``make demo-ui``: engine, Airflow and MLflow UI on the demo's state, until Ctrl-C."""
     paths.make()
@@ -498,7 +508,13 @@ def run_ui(paths: DemoPaths) -> int:
             print(f"Airflow  http://localhost:{AIRFLOW_PORT}  (log {paths.logs / 'airflow-ui.log'})")
             print(f"MLflow   http://localhost:{MLFLOW_PORT}  (log {paths.logs / 'mlflow-ui.log'})")
             print(f"RIME     {engine.url}  (log in: {login_hint(paths, engine.url)})")
-            print(f"Trigger {DAG_ID} in Airflow to run the walkthrough again. Ctrl-C stops everything.")
+            firewall_page = last_firewall_page(paths)
+            if firewall_page:
+                print(f"         the firewall page: {firewall_page}")
+            print(
+                f"DAGs {DAG_ID} and {FIREWALL_DAG_ID} (with the runs of `make demo`). Trigger {DAG_ID} "
+                "to run the walkthrough again. Ctrl-C stops everything."
+            )
             while True:
                 for name, process in processes:
                     if process.poll() is not None:

@@ -26,6 +26,8 @@ import httpx
 
 from rime_dev.processes import free_port, log_tail, start_process, stop_process
 
+#: The interpreter that runs the engine, when not this one (an environment with the ``local`` extra).
+ENV_ENGINE_PYTHON = "RIME_ENGINE_PYTHON"
 #: The environment variable ``rime-local serve`` reads API keys from (comma-separated).
 API_KEYS_ENV = "RIME_LOCAL_API_KEYS"
 HOST = "127.0.0.1"
@@ -63,9 +65,13 @@ class RunningEngine:
 def engine_command(
     data_dir: Path, port: int, database_url: str, *, host: str = HOST, extra_args: Sequence[str] = ()
 ) -> list[str]:
-    """The command line of ``rime-local serve`` with this interpreter (no API key on it)."""
+    """The command line of ``rime-local serve`` (no API key on it).
+
+    The engine runs with this interpreter, or with ``$RIME_ENGINE_PYTHON`` when set: the
+    Airflow 2 test environment has the provider's core only and borrows ``.venv``'s engine.
+    """
     return [
-        sys.executable,
+        os.environ.get(ENV_ENGINE_PYTHON) or sys.executable,
         "-m",
         "airflow_provider_rime.local.cli",
         "serve",

@@ -33,9 +33,12 @@ _CONN_FIELDS: dict[str, Any] = {
 #: The how-to pages under ``docs/`` of the source distribution.
 HOW_TO_GUIDES = (
     "operators.md",
+    "mlflow.md",
     "connection.md",
     "example-dags.md",
     "local-engine.md",
+    "troubleshooting.md",
+    "rime-cluster.md",
 )
 
 

@@ -156,3 +156,25 @@ def test_the_test_function_receives_typed_parameters() -> None:
     assert params.num_subsets == 4  # type: ignore[attr-defined]
     assert params.severity_thresholds == (0.0, 1.0)  # type: ignore[attr-defined]
     assert params.min_frq == 0.01  # type: ignore[attr-defined]  # RIME's default
+
+
+def test_sensitivity_moves_the_confidence_checks_error_rate() -> None:
+    # Thresholds of ~0 at every sensitivity: what is left to differ is the confidence check's
+    # error rate (x0.2 less sensitive), which a mildly degraded subset straddles.
+    ref, ev = reference_and_evaluation(
+        generate_wide,
+        4000,
+        seed=11,
+        n_numeric=2,
+        n_categorical=2,
+        degrade={"feature": "cat_1", "value": "c1_v2", "strength": 0.15},
+    )
+    individual = {"subset_accuracy": {"severity_thresholds": [1e-9, 1.0]}}
+    severities = {}
+    for sensitivity in (TestSensitivity.LESS_SENSITIVE, TestSensitivity.DEFAULT):
+        inputs = build_inputs(ref, ev, categories=SUBSET, sensitivity=sensitivity, individual=individual)
+        severities[sensitivity] = case_for(run(inputs)["subset_accuracy"], "cat_1").severity
+    assert severities == {
+        TestSensitivity.LESS_SENSITIVE: Severity.PASS,
+        TestSensitivity.DEFAULT: Severity.WARNING,
+    }

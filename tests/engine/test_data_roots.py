@@ -220,3 +220,29 @@ def test_a_stress_test_on_an_entry_whose_validation_died_fails_clearly(short_tim
         done = wait_job(api, job["jobId"], timeout=120)
         assert done["status"] == "JOB_STATUS_FAILED"
         assert "ref-stuck" in done["errorMsg"] and "validation did not finish" in done["errorMsg"]
+
+
+def test_a_long_queue_of_validations_does_not_hide_a_stress_test(tmp_path_factory, tmp_path):
+    engine = start_engine(tmp_path_factory.mktemp("long-queue"), extra_args=("--validation-timeout", "60"))
+    try:
+        with engine.client() as api:
+            project = create_project(api, "long-queue")
+            good = tmp_path / "good.csv"
+            labelled_frame(50, 0).to_csv(good, index=False)
+            ref = register_dataset(api, project, "ref", good)
+            assert wait_valid(api, ref, timeout=90)["validityStatus"] == "VALIDITY_STATUS_VALID"
+            # Two validations hold both slots; more than a claim's look-ahead wait behind them.
+            for i in range(24):
+                register_dataset(api, project, f"queued-{i}", _fifo(tmp_path, f"queued-{i}.csv"))
+            model = ok(api.post(f"/v1/registry/{project}/model", json={"name": "m"}))["modelId"]
+            config = {
+                "run_name": "behind-the-queue",
+                "data_info": {"ref_dataset_id": ref, "eval_dataset_id": ref},
+                "model_id": model,
+                "categories": ["TEST_CATEGORY_TYPE_DATA_CLEANLINESS"],
+            }
+            job = ok(api.post(f"/v1/stress-tests/{project}", json={"testRunConfig": config}))["job"]
+            # It runs while the validations are still queued (each may take 60 s).
+            assert wait_job(api, job["jobId"], timeout=50)["status"] == "JOB_STATUS_SUCCEEDED"
+    finally:
+        engine.stop()

@@ -213,3 +213,42 @@ def test_model_execution_off_refuses_model_categories_and_skips_loading(monkeypa
     monkeypatch.setenv("RIME_LOCAL_MODEL_EXECUTION", "1")
     config["categories"] = ["TEST_CATEGORY_TYPE_ADVERSARIAL"]
     check_test_run_config(TestRunConfig.model_validate(config), "testRunConfig")
+
+
+def test_a_hung_model_dies_with_the_worker_that_started_it(tmp_path):
+    """A worker killed mid-call (a cancelled or stopped job) leaves no model process behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    directory = hostile_dir(tmp_path, "hang")
+    script = (
+        "import sys, threading, pandas as pd\n"
+        "from airflow_provider_rime.local.data import DataRoots\n"
+        "from airflow_provider_rime.local.models import ModelLimits, ModelProcess, resolve_model_source\n"
+        f"p = ModelProcess(resolve_model_source({str(directory)!r}, 'hang', DataRoots.of(['/'])),"
+        " ModelLimits(call_timeout_s=3600))\n"
+        "p.start()\n"
+        "print(p._proc.pid, flush=True)\n"
+        "p.predict(pd.DataFrame({'x': [1]}))\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None
+    child = int(worker.stdout.readline())
+    time.sleep(1)  # the child is inside predict_df's sleep
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        # A zombie until reaped by init: dead all the same.
+        with open(f"/proc/{child}/stat") as stat:
+            if stat.read().split()[2] == "Z":
+                return
+        time.sleep(0.2)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the model process outlived its worker")

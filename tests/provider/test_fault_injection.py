@@ -21,9 +21,16 @@ import respx
 from airflow_provider_rime.hooks.base import RimeBaseHook
 from airflow_provider_rime.hooks.rime import RimeHook
 
+from . import test_firewall_operator as firewall_tests
 from .conftest import DataFiles
 from .test_dag_runs import task_state, xcoms_of
 from .test_transport_faults import forward
+
+# The firewall operator's fixtures (a module project with a firewall, a production database).
+frames = firewall_tests.frames
+production_conn = firewall_tests.production_conn
+firewall_target = firewall_tests.firewall_target
+firewall_id = firewall_tests.firewall_id
 
 FAULT_RATE = 0.35
 TERMINAL = ("JOB_STATUS_SUCCEEDED", "JOB_STATUS_FAILED", "JOB_STATUS_CANCELLED")
@@ -162,16 +169,17 @@ def test_a_faulty_network_changes_nothing(
 
 
 class LoseTheStartUntilItFinished:
-    """A respx side effect: the first stress-test start reaches the engine, and its answer is lost
-    only once the job it started has finished (a slow retry after a dropped connection)."""
+    """A respx side effect: the first start (a POST under ``start_path``) reaches the engine, and
+    its answer is lost only once the job it started has finished (a slow retry after a dropped
+    connection)."""
 
-    def __init__(self, engine_url: str, api_key: str) -> None:
-        self.engine_url, self.api_key = engine_url, api_key
+    def __init__(self, engine_url: str, api_key: str, start_path: str = "/v1/stress-tests/") -> None:
+        self.engine_url, self.api_key, self.start_path = engine_url, api_key, start_path
         self.starts = 0
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         answer = forward(request)
-        if request.method != "POST" or not request.url.path.startswith("/v1/stress-tests/"):
+        if request.method != "POST" or not request.url.path.startswith(self.start_path):
             return answer
         self.starts += 1
         if self.starts > 1 or answer.status_code != 200:
@@ -204,3 +212,27 @@ def test_a_lost_start_whose_job_already_finished_is_not_sent_again(
     assert network.starts == 1  # the retry found the finished job instead of starting another
     assert task_state("rime_faults_worker", run_id, "stress_test") == "success"
     assert engine_state(hook, name) == fault_free
+
+
+def test_a_lost_continuous_test_start_whose_job_finished_is_not_sent_again(
+    rime_engine, rime_connection: str, project_id: str, firewall_id: str, production_conn: str, hook: RimeHook
+):
+    from airflow_provider_rime.rime_api.enums import JobType
+
+    from .conftest import TaskInstanceStandIn, make_context
+
+    network = LoseTheStartUntilItFinished(rime_engine.url, rime_engine.api_key, "/v1/continuous-tests/")
+    operator = firewall_tests.firewall_operator(
+        rime_connection,
+        project_id,
+        sql=firewall_tests.day_sql(firewall_tests.DAYS[1]),
+        sql_conn_id=production_conn,
+        deferrable=False,
+    )
+    with respx.mock(base_url=rime_engine.url, assert_all_called=False) as router:
+        router.route().mock(side_effect=network)
+        result = operator.execute(make_context(TaskInstanceStandIn(task_id="lost_start")))
+    assert network.starts == 1  # the retry found the finished job instead of starting another
+    jobs = list(hook.list_jobs(project_id, job_types=(JobType.FIREWALL_BATCH_TEST,)))
+    assert [j["jobId"] for j in jobs] == [result["job_id"]]
+    assert len(result["bins"]) == 1

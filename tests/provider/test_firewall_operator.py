@@ -317,3 +317,70 @@ def test_a_project_without_a_firewall_says_how_to_make_one(
     with pytest.raises(RimeFirewallError, match=r"has no firewall.*RimeCreateFirewallOperator"):
         operator.execute(make_context(TaskInstanceStandIn(task_id="bare")))
     assert hook.get_project_firewall_id(bare) is None
+
+
+def test_defers_on_the_job_trigger_and_completes_with_its_event(
+    rime_connection: str, project_id: str, firewall_id: str, production_conn: str
+) -> None:
+    import asyncio
+
+    from airflow_provider_rime.triggers.job import RimeJobTrigger
+
+    ti = TaskInstanceStandIn(task_id="deferred")
+    operator = firewall_operator(
+        rime_connection,
+        project_id,
+        sql=day_sql(DAYS[2]),
+        sql_conn_id=production_conn,
+        deferrable=True,
+        override_existing_bins=True,
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(make_context(ti))
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, RimeJobTrigger) and deferred.value.method_name == "execute_complete"
+    _, kwargs = trigger.serialize()
+    assert kwargs["job_id"] == ti.xcom["job_id"] and kwargs["cancel_on_timeout"] is True
+    # Pushed before waiting: the link works while the firewall runs.
+    assert ti.xcom["firewall_id"] == firewall_id and ti.xcom["firewall_url"].startswith("http")
+
+    async def first_event() -> dict[str, Any]:
+        async for event in RimeJobTrigger(**kwargs).run():
+            return dict(event.payload)
+        raise AssertionError("the trigger yielded nothing")
+
+    event = asyncio.run(first_event())
+    assert event["status"] == "success", event
+    result = operator.execute_complete(make_context(ti), event)
+    assert result["job_id"] == kwargs["job_id"]
+    assert [b["start"][:10] for b in result["bins"]] == [DAYS[2]]
+    assert ti.xcom["summary"] == result
+
+
+def test_bad_sql_input_fails_the_task_naming_what_to_fix(
+    rime_connection: str, project_id: str, production_conn: str, hook: RimeHook, tmp_path: Path
+) -> None:
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    from airflow_provider_rime.exceptions import RimeSqlFetchError
+
+    datasets_before = len(list(hook.list_datasets(project_id)))
+    no_timestamp = firewall_operator(
+        rime_connection,
+        project_id,
+        sql=f"SELECT transaction_amount, label, pred FROM {TABLE} WHERE timestamp = '{DAYS[0]}'",
+        sql_conn_id=production_conn,
+    )
+    with pytest.raises(ValueError, match=r"timestamp_col 'timestamp' is not a column of the query"):
+        no_timestamp.execute(make_context(TaskInstanceStandIn(task_id="no_timestamp")))
+
+    with create_session() as session:
+        session.query(Connection).filter(Connection.conn_id == "fw_broken").delete()
+        session.add(
+            Connection(conn_id="fw_broken", conn_type="sqlite", host=str(tmp_path / "no" / "such.db"))
+        )
+    broken = firewall_operator(rime_connection, project_id, sql=day_sql(DAYS[0]), sql_conn_id="fw_broken")
+    with pytest.raises(RimeSqlFetchError, match=r"fw_broken.*failed.*Check the connection"):
+        broken.execute(make_context(TaskInstanceStandIn(task_id="broken")))
+    assert len(list(hook.list_datasets(project_id))) == datasets_before

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import jinja2
 import pytest
 import respx
 from airflow.providers.common.compat.sdk import TaskDeferred
@@ -142,6 +143,8 @@ def test_waits_in_the_worker_and_returns_the_summary(api: respx.MockRouter):
 
 
 def test_a_retry_reattaches_through_the_task_state_store(api: respx.MockRouter):
+    if not make_operator().durable:
+        pytest.skip("the task state store comes with Airflow 3.3 (ResumableJobMixin is inert before)")
     serve_job(api, "job_running")
     serve_test_run(api, "test_run_running")
     store = TaskStateStore({RimeStressTestOperator.external_id_key: JOB_ID})
@@ -306,3 +309,81 @@ def test_a_bad_test_suite_config_fails_before_any_remote_call(api: respx.MockRou
     operator = make_operator(test_suite_config={"global_test_sensitivity": "VERY"})
     with pytest.raises(ValueError, match="test_suite_config is not valid"):
         operator.execute(make_context(TaskInstanceStandIn()))
+
+
+def test_connection_gate_timeouts_and_categorical_features_are_templated_and_checked_once_rendered(
+    api: respx.MockRouter,
+):
+    templated = {
+        "rime_conn_id": "{{ params.conn }}",
+        "fail_on": "{{ params.gate }}",
+        "poll_interval": "{{ params.poll }}",
+        "timeout": "{{ params.timeout }}",
+        "categorical_features": "{{ params.categorical }}",
+        "categories": "{{ params.categories }}",
+    }
+    assert set(templated) <= set(RimeStressTestOperator.template_fields)
+    # Unrendered templates pass the parse-time checks.
+    operator = make_operator(**templated)
+    params = {
+        "conn": CONN_ID,
+        "gate": "ALERT",
+        "poll": "0.5",
+        "timeout": "600",
+        "categorical": "channel, age",
+        "categories": '["drift", "Model Performance"]',
+    }
+    operator.render_template_fields({"params": params}, jinja_env=jinja2.Environment())
+    operator._validate_static()
+    assert operator.rime_conn_id == CONN_ID
+    assert (operator.fail_on, operator.poll_interval, operator.timeout) == ("alert", 0.5, 600.0)
+    assert operator._categorical_features() == ["channel", "age"]
+    assert operator._categories() == ["TEST_CATEGORY_TYPE_DRIFT", "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("timeout", "soon", "timeout must be a positive number of seconds; got 'soon'"),
+        ("poll_interval", "-1", "poll_interval must be a positive number"),
+        ("fail_on", "sometimes", "fail_on"),
+        ("categorical_features", "[1, 2]", "categorical_features must be a list of names"),
+    ],
+)
+def test_a_bad_rendered_value_fails_before_any_remote_call(
+    api: respx.MockRouter, field: str, value: str, match: str
+):
+    operator = make_operator(**{field: "{{ params.value }}"})
+    operator.render_template_fields(
+        {"params": {"value": value}}, jinja_env=__import__("jinja2").Environment()
+    )
+    with pytest.raises(ValueError, match=match):
+        operator.execute(make_context(TaskInstanceStandIn()))
+    assert not api.calls, "nothing was sent to RIME"
+
+
+def test_categories_default_is_rimes_and_all_is_resolved_with_the_server(api: respx.MockRouter):
+    from airflow_provider_rime.operators.stress_test import (
+        ALL_CATEGORIES,
+        DEFAULT_CATEGORIES,
+        RIME_STRESS_CATEGORIES,
+    )
+
+    assert DEFAULT_CATEGORIES == ("Model Performance", "Subset Performance", "Transformations", "Attacks")
+    assert make_operator()._test_run_config("run", "ref", "eval", "model").categories is None
+    operator = make_operator(categories=ALL_CATEGORIES)
+    assert operator._categories() is None and operator._wants_all_categories()
+    # The recorded project lists no categories: every stress-testing category RIME has.
+    serve(api, "project")
+    config = operator._test_run_config("run", "ref", "eval", "model", PROJECT_ID)
+    assert config.categories == list(RIME_STRESS_CATEGORIES)
+    assert "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE_DEGRADATION" not in config.to_wire()["categories"]
+
+
+def test_every_operator_and_the_sensor_template_their_connection_id():
+    from airflow_provider_rime.operators.mlflow import MlflowLogRimeResultsOperator
+    from airflow_provider_rime.sensors.test_run import RimeTestRunSensor
+
+    for cls in (RimeStressTestOperator, MlflowLogRimeResultsOperator, RimeTestRunSensor):
+        assert "rime_conn_id" in cls.template_fields, cls.__name__
+    assert "artifact_path" in MlflowLogRimeResultsOperator.template_fields

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from typing import Any
@@ -142,9 +143,8 @@ def test_serializes_only_json_safe_values():
     assert classpath == "airflow_provider_rime.triggers.job.RimeJobTrigger"
     json.dumps(kwargs)
     assert kwargs["hook_params"] == {"timeout": 30}
-    from airflow.sdk._shared.module_loading import import_string
-
-    rebuilt = import_string(classpath)(**kwargs)
+    module, _, name = classpath.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module), name)(**kwargs)
     assert rebuilt.serialize() == (classpath, kwargs)
 
 

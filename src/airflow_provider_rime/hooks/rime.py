@@ -937,6 +937,8 @@ class RimeHook(RimeBaseHook):
         *,
         override_existing_bins: bool = False,
         random_seed: int | None = None,
+        project_id: str | None = None,
+        known_job_ids: Collection[str] | None = None,
     ) -> Job:
         """
         Test a registered dataset bin by bin with the firewall (``POST /v1/continuous-tests/{id}``).
@@ -949,6 +951,12 @@ class RimeHook(RimeBaseHook):
         :param eval_dataset_id: The dataset (registered with its timestamp column).
         :param override_existing_bins: Replace the results of bins that already have some.
         :param random_seed: The tests' random seed.
+        :param project_id: The firewall's project; with ``known_job_ids``, makes the start safe
+            to retry.
+        :param known_job_ids: The continuous tests of this firewall and dataset that existed
+            before this start (from :meth:`find_continuous_test_jobs`). Given, a start whose
+            response is lost is looked up (a job of this firewall and dataset not among them, in
+            any status) before it is sent again; without, the start is sent once.
         :return: The job (``JOB_TYPE_FIREWALL_BATCH_TEST``).
         """
         dataset = self.get_dataset(eval_dataset_id)
@@ -962,10 +970,37 @@ class RimeHook(RimeBaseHook):
             ),
             override_existing_bins=override_existing_bins,
         )
-        body = self.request(
-            "POST", f"/v1/continuous-tests/{_segment(firewall_id)}", json_body=request.to_wire()
-        )
-        return Job.model_validate(body["job"])
+        path = f"/v1/continuous-tests/{_segment(firewall_id)}"
+
+        def create() -> Job:
+            return Job.model_validate(self.request("POST", path, json_body=request.to_wire())["job"])
+
+        if project_id is None or known_job_ids is None:
+            return create()
+
+        def find() -> Job | None:
+            jobs = self.find_continuous_test_jobs(project_id, firewall_id, eval_dataset_id)
+            new = [j for j in jobs if j.job_id not in known_job_ids]
+            return new[0] if new else None
+
+        return self._create_once(find, create, look_first=False)
+
+    def find_continuous_test_jobs(self, project_id: str, firewall_id: str, eval_dataset_id: str) -> list[Job]:
+        """Every continuous-test job (any status) of the firewall on ``eval_dataset_id``."""
+        found = []
+        for item in self.list_jobs(project_id, job_types=(JobType.FIREWALL_BATCH_TEST,)):
+            job = Job.model_validate(item)
+            data = ContinuousTestJobData.of(job)
+            if data.firewall_id and uuid_of(data.firewall_id) != firewall_id:
+                continue
+            if not _tests_dataset(self, job, data, eval_dataset_id):
+                # A list may leave out what names the dataset: read the job in full.
+                job = self.get_job(job.job_id)
+                data = ContinuousTestJobData.of(job)
+                if not _tests_dataset(self, job, data, eval_dataset_id):
+                    continue
+            found.append(job)
+        return found
 
     def find_active_continuous_test(
         self, project_id: str, firewall_id: str, eval_dataset_id: str

@@ -19,7 +19,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_rime.local.settings import ENGINE_VERSION, RIME_COMPAT_VERSION, STRESS_TEST_CATEGORIES
+from airflow_provider_rime.local.settings import (
+    ENGINE_VERSION,
+    MODEL_TEST_CATEGORIES,
+    RIME_COMPAT_VERSION,
+    STRESS_TEST_CATEGORIES,
+)
 from airflow_provider_rime.local.store import schema
 from airflow_provider_rime.rime_api.enums import (
     CONTINUOUS_TEST_DEFAULT_CATEGORIES,
@@ -129,6 +134,15 @@ def page(key: str, items: list[Any], next_page_token: str | None) -> dict[str, A
 # ----------------------------------------------------------------------------- projects
 
 
+def stress_test_categories() -> list[str]:
+    """What this engine's stress tests can run: a project's ``stressTestCategories``."""
+    from airflow_provider_rime.local.models.process import model_execution_enabled
+
+    if model_execution_enabled():
+        return list(STRESS_TEST_CATEGORIES)
+    return [c for c in STRESS_TEST_CATEGORIES if c not in MODEL_TEST_CATEGORIES]
+
+
 def project(p: schema.Project, firewall_ids: list[str] | None = None) -> dict[str, Any]:
     """``ProjectProject``."""
     out: dict[str, Any] = {
@@ -142,7 +156,7 @@ def project(p: schema.Project, firewall_ids: list[str] | None = None) -> dict[st
         "tags": [],
         "firewallIds": [uuid(f) for f in firewall_ids or []],
         "isPublished": False,
-        "stressTestCategories": list(STRESS_TEST_CATEGORIES),
+        "stressTestCategories": stress_test_categories(),
         "continuousTestCategories": [c.value for c in CONTINUOUS_TEST_CATEGORIES],
         "riskScores": [],
     }

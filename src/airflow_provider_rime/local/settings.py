@@ -24,13 +24,22 @@ RIME_COMPAT_VERSION = "2.13.0"
 #: The categories the engine's catalogue has tests for, in RIME's spelling: a project's
 #: ``stressTestCategories`` (what ``categories="all"`` of the provider's operator runs). Said
 #: here, without loading the catalogue (pandas, SciPy) for a project document; a test checks
-#: it against the catalogue's registry.
+#: it against the catalogue's registry. Tests a run cannot do (model calls without a model
+#: directory, fairness without protected features) are left out of that run.
 STRESS_TEST_CATEGORIES: tuple[str, ...] = (
     "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",
     "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE",
+    "TEST_CATEGORY_TYPE_TRANSFORMATIONS",
+    "TEST_CATEGORY_TYPE_ADVERSARIAL",
     "TEST_CATEGORY_TYPE_DRIFT",
     "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS",
     "TEST_CATEGORY_TYPE_DATA_CLEANLINESS",
+    "TEST_CATEGORY_TYPE_BIAS_AND_FAIRNESS",
+)
+#: The ones among them that call the model (not run with ``--no-model-execution``).
+MODEL_TEST_CATEGORIES: tuple[str, ...] = (
+    "TEST_CATEGORY_TYPE_TRANSFORMATIONS",
+    "TEST_CATEGORY_TYPE_ADVERSARIAL",
 )
 
 

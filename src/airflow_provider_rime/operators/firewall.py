@@ -480,12 +480,20 @@ class RimeFirewallOperator(RimeJobOperator):
             self.firewall_id = firewall_id
             firewall = hook.get_firewall(firewall_id)
             dataset_id = self._register(project_id, firewall.model_id.uuid, batch)
-        job = hook.find_active_continuous_test(project_id, firewall_id, dataset_id)
+        # A running job of this firewall on this batch is this task's (an earlier try's). The
+        # others are remembered, so that a start whose response is lost finds its own job, even
+        # finished, and never starts a second.
+        earlier = hook.find_continuous_test_jobs(project_id, firewall_id, dataset_id)
+        job = next((j for j in earlier if not j.is_terminal), None)
         if job is not None:
             self.log.info("Re-attaching to the running continuous test job %s", job.job_id)
         else:
             job = hook.start_continuous_test(
-                firewall_id, dataset_id, override_existing_bins=self.override_existing_bins
+                firewall_id,
+                dataset_id,
+                override_existing_bins=self.override_existing_bins,
+                project_id=project_id,
+                known_job_ids={j.job_id for j in earlier},
             )
             self.log.info(
                 "Started RIME continuous test job %s on dataset %s (firewall %s)",

@@ -61,7 +61,8 @@ XCOM_SUMMARY = "summary"
 ALL_CATEGORIES = "all"
 
 #: What ``categories=None`` runs: RIME's stress-testing default (Model Performance, Subset
-#: Performance, Transformations, Attacks; the local engine runs those it has tests for).
+#: Performance, Transformations, Attacks; the last two call the model, so they run when the
+#: operator is given a model directory).
 DEFAULT_CATEGORIES: tuple[str, ...] = tuple(c.display_name for c in STRESS_TEST_DEFAULT_CATEGORIES)
 
 #: Every category a RIME stress test can run (the continuous-testing-only and custom ones left out).
@@ -118,8 +119,8 @@ class RimeStressTestOperator(RimeJobOperator):
     :param categories: Test categories to run (``"drift"``, ``"Model Performance"`` or
         ``"TEST_CATEGORY_TYPE_DRIFT"``). ``None`` (the default) runs RIME's stress-testing
         default, :data:`DEFAULT_CATEGORIES`: Model Performance, Subset Performance,
-        Transformations and Attacks (the local engine runs the first two: the others call the
-        model). :data:`ALL_CATEGORIES` (``"all"``) runs every category the server runs for the
+        Transformations and Attacks (the last two call the model: they run when ``model_dir`` is
+        given). :data:`ALL_CATEGORIES` (``"all"``) runs every category the server runs for the
         project. (templated)
     :param test_suite_config: RIME's ``test_suite_config`` (``global_test_sensitivity``,
         ``individual_tests_config``, ``global_exclude_columns``). (templated)

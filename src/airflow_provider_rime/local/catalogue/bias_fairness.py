@@ -3,7 +3,9 @@
 Runs when the reference data's ``dataParams.protectedFeatures`` names columns. Groups are a
 categorical feature's values, or a numeric feature's reference quartiles (``num_quantiles``
 4); groups with fewer than ``min_sample_size`` (30) evaluation rows are listed but not
-judged. Predictions are classes at the run's prediction threshold (0.5). One case per
+judged, and a gap between the best and the worst group counts only when it is beyond chance
+(one-sided pooled two-proportion z-test, p < ``p_value_threshold`` 0.05, Bonferroni-corrected
+over the pairs of groups). Predictions are classes at the run's prediction threshold (0.5). One case per
 protected feature:
 
 - ``demographic_parity``: positive prediction rate per group; the ratio of the lowest to the
@@ -55,6 +57,23 @@ CATEGORY = TestCategory.BIAS_AND_FAIRNESS
 class FairnessParams(TestParams):
     min_sample_size: Annotated[int, Range(1)] = 30
     num_quantiles: Annotated[int, Range(2, 20)] = 4
+    p_value_threshold: Annotated[float, Range(0.0, 1.0)] = 0.05
+
+
+def _significant(
+    rates: np.ndarray, counts: np.ndarray, judged: np.ndarray, low: int, high: int, params: FairnessParams
+) -> bool:
+    """Whether group ``high``'s rate exceeds group ``low``'s beyond chance: one-sided pooled
+    z-test at ``p_value_threshold``, Bonferroni-corrected over the pairs of judged groups (the
+    best and the worst of several groups differ by chance alone)."""
+    pairs = max(1, judged.size * (judged.size - 1) // 2)
+    pvalue = stats.excess_proportion_pvalue(
+        float(rates[low] * counts[low]),
+        float(counts[low]),
+        float(rates[high] * counts[high]),
+        float(counts[high]),
+    )
+    return bool(pvalue < params.p_value_threshold / pairs)
 
 
 @dataclass(frozen=True)
@@ -153,6 +172,8 @@ def _parity_case(
     severity = severity_from_thresholds(
         ratio, params.severity_thresholds, inputs.config.threshold_factor, lower_is_worse=True
     )
+    if not _significant(rates, counts, judged, low, high, params):
+        severity = Severity.PASS
     return TestCase(
         name,
         severity,
@@ -221,6 +242,8 @@ def _gap_test(inputs: StressInputs, params: GapParams, which: tuple[str, ...]) -
             low, high = judged[np.argmin(rates[judged])], judged[np.argmax(rates[judged])]
             gap = float(rates[high] - rates[low])
             metrics.append(Metric(f"{title} Gap", MetricCategory.PERFORMANCE_DIFF, gap))
+            if not _significant(rates, counts, judged, low, high, params):
+                continue
             if gap >= worst_gap:
                 worst_gap = gap
                 worst_text = (
@@ -235,6 +258,16 @@ def _gap_test(inputs: StressInputs, params: GapParams, which: tuple[str, ...]) -
                     f"Too few labelled rows per group of {g.feature}; not judged.",
                     metrics,
                     skipped=True,
+                )
+            )
+            continue
+        if not worst_text:
+            cases.append(
+                TestCase(
+                    [g.feature],
+                    Severity.PASS,
+                    f"No gap between groups of {g.feature} is beyond chance.",
+                    metrics,
                 )
             )
             continue

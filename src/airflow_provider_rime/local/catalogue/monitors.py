@@ -97,6 +97,64 @@ def _metric(metrics: Iterable[Any], name: str) -> float | None:
 # ----------------------------------------------------------------------------- model performance
 
 
+#: How many standard errors a rate's degradation must be before a performance monitor warns / alerts.
+WARNING_Z = 2.0
+ALERT_Z = 3.0
+
+
+def _rate_denominator(metric_key: str, labels: np.ndarray, preds: np.ndarray, threshold: float) -> int | None:
+    """The number of rows a rate metric is a share of (``None`` for a metric that is not a rate)."""
+    if metric_key == "accuracy":
+        return int(labels.size)
+    if metric_key in ("recall", "fnr"):
+        return int(np.count_nonzero(labels == 1))
+    if metric_key == "fpr":
+        return int(np.count_nonzero(labels == 0))
+    if metric_key == "precision":
+        return int(np.count_nonzero(preds >= threshold))
+    return None
+
+
+def rate_degradation_z(inputs: StressInputs, metric: BinaryMetric) -> float | None:
+    """
+    How many standard errors a rate metric's degradation from reference to evaluation is.
+
+    Parameters
+    ----------
+    inputs : StressInputs
+        A bin's inputs, with labels and predictions on both sides.
+    metric : BinaryMetric
+        Accuracy, precision, recall, false positive or false negative rate.
+
+    Returns
+    -------
+    float or None
+        ``(worse by) / sqrt(p (1 - p) (1/n_ref + 1/n_eval))`` with ``p`` the reference rate and
+        ``n`` each side's denominator (rows, actual positives or negatives, predicted
+        positives); ``None`` for other metrics or an undefined rate.
+
+    Notes
+    -----
+    The normal approximation of the difference of two proportions under "no change".
+    """
+    if inputs.ref_labels is None or inputs.eval_labels is None:
+        return None
+    if inputs.ref_preds is None or inputs.eval_preds is None:
+        return None
+    threshold = inputs.config.prediction_threshold
+    n_ref = _rate_denominator(metric.key, inputs.ref_labels, inputs.ref_preds, threshold)
+    n_eval = _rate_denominator(metric.key, inputs.eval_labels, inputs.eval_preds, threshold)
+    ref = _finite(metric_value(inputs, metric, "ref"))
+    value = _finite(metric_value(inputs, metric, "eval"))
+    if not n_ref or not n_eval or ref is None or value is None:
+        return None
+    variance = ref * (1.0 - ref) * (1.0 / n_ref + 1.0 / n_eval)
+    worse_by = metric.degradation(ref, value)
+    if variance <= 0:
+        return math.inf if worse_by > 0 else 0.0
+    return worse_by / math.sqrt(variance)
+
+
 def _performance(metric: BinaryMetric) -> MonitorSpec:
     test_type = f"{metric.key}_degradation"
     bound = (
@@ -106,7 +164,17 @@ def _performance(metric: BinaryMetric) -> MonitorSpec:
     )
 
     def read(inputs: StressInputs, batch: TestBatch) -> Reading | None:
-        return Reading(_finite(metric_value(inputs, metric, "eval")), batch.severity)
+        value = _finite(metric_value(inputs, metric, "eval"))
+        severity = batch.severity
+        z = rate_degradation_z(inputs, metric)
+        if z is not None and severity > Severity.PASS:
+            # A bin is small: a rate over a few hundred rows moves by chance. Alert only on a
+            # degradation that is also at least ALERT_Z standard errors; warn from WARNING_Z.
+            if z < WARNING_Z:
+                severity = Severity.PASS
+            elif z < ALERT_Z:
+                severity = min(severity, Severity.WARNING)
+        return Reading(value, severity)
 
     def thresholds(inputs: StressInputs, params: Any) -> Thresholds | None:
         pair = _pair(params, "severity_thresholds", inputs.config.threshold_factor)
@@ -125,7 +193,12 @@ def _performance(metric: BinaryMetric) -> MonitorSpec:
         threshold_type=bound,
         description=(
             f"{metric.name} of the model in each bin (needs labels). It warns or alerts when it is "
-            f"worse than on the reference data by the thresholds of the {metric.name} Degradation test."
+            f"worse than on the reference data by the thresholds of the {metric.name} Degradation test"
+            + (
+                f", and by at least {WARNING_Z:g} (warning) or {ALERT_Z:g} (alert) standard errors."
+                if metric.key in ("accuracy", "precision", "recall", "fpr", "fnr")
+                else "."
+            )
         ),
         test_type=test_type,
         read=read,

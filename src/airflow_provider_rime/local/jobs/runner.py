@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -110,13 +111,18 @@ class JobRunner:
         return limit - in_use
 
     def _claim_pending(self) -> None:
+        # The oldest PENDING jobs of each pool: a queue of hundreds of validations never hides
+        # a stress test from a free stress-test worker (nor the other way round).
+        heavy = [JobKind.STRESS_TEST.value, JobKind.CONTINUOUS_TEST.value]
+        pending: list[Any] = []
         with self.sessions() as s:
-            pending = s.execute(
-                select(Job.id, Job.kind)
-                .where(Job.status == JobStatus.PENDING)
-                .order_by(Job.created_at)
-                .limit(20)
-            ).all()
+            for in_pool in (Job.kind.in_(heavy), Job.kind.not_in(heavy)):
+                pending += s.execute(
+                    select(Job.id, Job.kind)
+                    .where(Job.status == JobStatus.PENDING, in_pool)
+                    .order_by(Job.created_at)
+                    .limit(20)
+                ).all()
         for job_id, kind in pending:
             if self._capacity(kind) <= 0:
                 continue

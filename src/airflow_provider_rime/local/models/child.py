@@ -36,6 +36,23 @@ def _set_limits(memory_mb: int, file_size_mb: int) -> None:
         resource.setrlimit(limit, (value, value))
 
 
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to SIGKILL this process when the worker that started it dies (a killed or
+    cancelled job must not leave a hung model running); elsewhere, EOF on the pipe ends it.
+    Linux sends the signal when the *thread* that started the child ends, so model processes are
+    started from a thread that outlives them (the worker's main thread)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
+
+
 def _read(fd: int, n: int) -> bytes:
     out = bytearray()
     while len(out) < n:
@@ -135,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rime-local-model")
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--file-size-mb", type=int, required=True)
+    parser.add_argument("--parent-pid", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.parent_pid:
+        _die_with_parent(args.parent_pid)
     _set_limits(args.memory_mb, args.file_size_mb)
     # The protocol gets its own descriptors; model code sees /dev/null and the log.
     requests, answers = os.dup(0), os.dup(1)

@@ -141,6 +141,8 @@ class ModelProcess:
             str(self.limits.memory_mb),
             "--file-size-mb",
             str(self.limits.file_size_mb),
+            "--parent-pid",
+            str(os.getpid()),
         ]
         self._proc = subprocess.Popen(
             cmd,

@@ -29,8 +29,10 @@ def list_stress_test_jobs(
     offset: int,
     size: int,
 ) -> tuple[list[Job], int]:
-    """A page of a project's stress-test jobs, newest first, filtered by status and type."""
-    stmt = select(Job).where(Job.project_id == project_id, Job.kind == JobKind.STRESS_TEST)
+    """A page of a project's stress-test and continuous-test jobs, newest first, filtered by status
+    and type (as RIME lists them; registry validations are not listed)."""
+    listed = (JobKind.STRESS_TEST.value, JobKind.CONTINUOUS_TEST.value)
+    stmt = select(Job).where(Job.project_id == project_id, Job.kind.in_(listed))
     if statuses:
         stmt = stmt.where(Job.status.in_(statuses))
     if types:

@@ -61,8 +61,8 @@ def check_test_run_config(config: TestRunConfig, where: str) -> StressTestPayloa
             )
         if category not in runnable:
             raise InvalidInput(
-                f"{where}.categories: {category} is not run by the local engine (it needs model calls "
-                f"or is not implemented yet); it runs: {', '.join(sorted(runnable))}"
+                f"{where}.categories: {category} is not run by the local engine (not implemented "
+                f"yet); it runs: {', '.join(sorted(runnable))}"
             )
     suite = config.test_suite_config
     if suite is not None and suite.custom_tests:
