@@ -320,21 +320,14 @@ def test_a_project_without_a_firewall_says_how_to_make_one(
 
 
 def test_defers_on_the_job_trigger_and_completes_with_its_event(
-    rime_connection: str, project_id: str, firewall_id: str, production_conn: str
+    firewall_id: str, day_operator: Callable[..., RimeFirewallOperator]
 ) -> None:
     import asyncio
 
     from airflow_provider_rime.triggers.job import RimeJobTrigger
 
     ti = TaskInstanceStandIn(task_id="deferred")
-    operator = firewall_operator(
-        rime_connection,
-        project_id,
-        sql=day_sql(DAYS[2]),
-        sql_conn_id=production_conn,
-        deferrable=True,
-        override_existing_bins=True,
-    )
+    operator = day_operator(DAYS[2], deferrable=True, override_existing_bins=True)
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(make_context(ti))
     trigger = deferred.value.trigger
