@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 from _common import RESULTS, WORK, log, machine_info, make_data
-from engine_responsiveness import api, data_only, split_predictions, wait_job
+from engine_responsiveness import api, data_only, register_split, split_predictions
 
 from rime_dev.engine import start_engine
 
@@ -194,35 +194,7 @@ def main() -> None:
                 "/v1/projects",
                 {"name": "load check", "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION"},
             )["project"]["id"]["uuid"]
-            datasets, validations = {}, []
-            for role in ("ref", "eval"):
-                body = {
-                    "name": role,
-                    "dataInfo": {
-                        "connectionInfo": {"dataFile": {"path": str(files[role])}},
-                        "dataParams": {"labelCol": "label"},
-                    },
-                }
-                reply = api(client, "POST", f"/v1/registry/{pid}/dataset", body)
-                datasets[role] = reply["datasetId"]
-                validations.append(reply["registryValidationJobId"]["uuid"])
-            mid = api(client, "POST", f"/v1/registry/{pid}/model", {"name": "load-model"})["modelId"]["uuid"]
-            for role in ("ref", "eval"):
-                body = {
-                    "predInfo": {
-                        "connectionInfo": {"dataFile": {"path": str(files[f"{role}_pred"])}},
-                        "predParams": {"predCol": "pred"},
-                    }
-                }
-                reply = api(
-                    client,
-                    "POST",
-                    f"/v1/registry/{pid}/model/{mid}/dataset/{datasets[role]}/prediction",
-                    body,
-                )
-                validations.append(reply["registryValidationJobId"]["uuid"])
-            for job_id in validations:
-                wait_job(client, job_id, "validation")
+            datasets, mid = register_split(client, pid, files, model_name="load-model")
             config = {
                 "run_name": "under load",
                 "data_info": {"ref_dataset_id": datasets["ref"], "eval_dataset_id": datasets["eval"]},

@@ -143,6 +143,55 @@ class Poller(threading.Thread):
         self.client.close()
 
 
+def register_split(
+    client: httpx.Client,
+    pid: str,
+    files: dict[str, Path],
+    *,
+    model_name: str,
+    dataset_suffix: str = "",
+    sample: bool = False,
+) -> tuple[dict[str, str], str]:
+    """Register ``files`` (``ref``, ``eval`` and their ``*_pred`` files) in project ``pid``: two
+    datasets, a predictions-only model and its predictions on both; wait for every validation.
+
+    Returns the dataset ids by role and the model id.
+    """
+    datasets, validations = {}, []
+    for role in ("ref", "eval"):
+        data_params: dict[str, Any] = {"labelCol": "label", **({"sample": True} if sample else {})}
+        body = {
+            "projectId": {"uuid": pid},
+            "name": f"{role}{dataset_suffix}",
+            "dataInfo": {
+                "connectionInfo": {"dataFile": {"path": str(files[role])}},
+                "dataParams": data_params,
+            },
+        }
+        reply = api(client, "POST", f"/v1/registry/{pid}/dataset", body)
+        datasets[role] = reply["datasetId"]
+        if reply.get("registryValidationJobId"):
+            validations.append(reply["registryValidationJobId"]["uuid"])
+    model = {"projectId": {"uuid": pid}, "name": model_name}
+    mid = api(client, "POST", f"/v1/registry/{pid}/model", model)["modelId"]["uuid"]
+    for role in ("ref", "eval"):
+        body = {
+            "projectId": {"uuid": pid},
+            "modelId": {"uuid": mid},
+            "predInfo": {
+                "connectionInfo": {"dataFile": {"path": str(files[f"{role}_pred"])}},
+                "predParams": {"predCol": "pred"},
+            },
+        }
+        path = f"/v1/registry/{pid}/model/{mid}/dataset/{datasets[role]}/prediction"
+        reply = api(client, "POST", path, body)
+        if reply.get("registryValidationJobId"):
+            validations.append(reply["registryValidationJobId"]["uuid"])
+    for job_id in validations:
+        wait_job(client, job_id, "validation")
+    return datasets, mid
+
+
 def latency_stats(samples: list[dict[str, Any]], budget: float) -> dict[str, Any]:
     lat = sorted(s["latency_s"] for s in samples)
     if not lat:
@@ -230,46 +279,9 @@ def main() -> None:
             )["project"]["id"]["uuid"]
             health.phase = "registration"
             started = time.perf_counter()
-            datasets = {}
-            validations = []
-            for role in ("ref", "eval"):
-                body = {
-                    "projectId": {"uuid": pid},
-                    "name": f"{role}-{args.rows}",
-                    "dataInfo": {
-                        "connectionInfo": {"dataFile": {"path": str(files[role])}},
-                        "dataParams": {"labelCol": "label", "sample": True},
-                    },
-                }
-                reply = api(client, "POST", f"/v1/registry/{pid}/dataset", body)
-                datasets[role] = reply["datasetId"]
-                if reply.get("registryValidationJobId"):
-                    validations.append(reply["registryValidationJobId"]["uuid"])
-            mid = api(
-                client,
-                "POST",
-                f"/v1/registry/{pid}/model",
-                {"projectId": {"uuid": pid}, "name": "bench-model"},
-            )["modelId"]["uuid"]
-            for role in ("ref", "eval"):
-                body = {
-                    "projectId": {"uuid": pid},
-                    "modelId": {"uuid": mid},
-                    "predInfo": {
-                        "connectionInfo": {"dataFile": {"path": str(files[f"{role}_pred"])}},
-                        "predParams": {"predCol": "pred"},
-                    },
-                }
-                reply = api(
-                    client,
-                    "POST",
-                    f"/v1/registry/{pid}/model/{mid}/dataset/{datasets[role]}/prediction",
-                    body,
-                )
-                if reply.get("registryValidationJobId"):
-                    validations.append(reply["registryValidationJobId"]["uuid"])
-            for job_id in validations:
-                wait_job(client, job_id, "validation")
+            datasets, mid = register_split(
+                client, pid, files, dataset_suffix=f"-{args.rows}", model_name="bench-model", sample=True
+            )
             result["registration_and_validation_s"] = time.perf_counter() - started
             log(
                 "datasets, model and predictions registered and validated in "

@@ -263,6 +263,16 @@ def _unseen_levels(inputs: StressInputs, col: stats.CategoricalColumn) -> np.nda
     return out
 
 
+def _empty_levels(inputs: StressInputs, col: stats.CategoricalColumn) -> np.ndarray:
+    """Blank strings."""
+    return _level_text(inputs, col).empty
+
+
+def _recapitalised_levels(inputs: StressInputs, col: stats.CategoricalColumn) -> np.ndarray:
+    """Values absent from the reference whose lower case is a reference value's."""
+    return _level_text(inputs, col).recapitalised
+
+
 def _level_case(
     inputs: StressInputs,
     params: AbnormalParams,
@@ -290,24 +300,26 @@ def _level_case(
     )
 
 
-def _level_cases(
+def _level_findings(
     inputs: StressInputs,
     params: AbnormalParams,
-    features: list[Feature],
-    levels_of: Callable[[stats.CategoricalColumn], np.ndarray],
+    levels_of: Callable[[StressInputs, stats.CategoricalColumn], np.ndarray],
     *,
     what: str,
+    text: bool = False,
     count_reference: bool = False,
-) -> list[TestCase]:
-    """One case per feature for the rows whose value is in ``levels_of(column)``.
+) -> Findings:
+    """One case per categorical feature (and text feature, with ``text``) for the rows whose
+    value is in ``levels_of(inputs, column)``.
 
     With ``count_reference`` the reference's own rows with those values are counted too, so
     a feature that always had them is judged against that rate.
     """
+    features = _categorical_features(inputs, text=text)
     cases = []
     for feature in features:
         col = stats.categorical_column(inputs, feature.name)
-        levels = levels_of(col)
+        levels = levels_of(inputs, col)
         ref_failing = int(col.ref_counts[:-1][levels].sum()) if count_reference else 0
         cases.append(
             _level_case(
@@ -321,7 +333,7 @@ def _level_cases(
                 ref_failing=ref_failing,
             )
         )
-    return cases
+    return Findings(cases)
 
 
 @register(
@@ -332,14 +344,7 @@ def _level_cases(
     params=AbnormalParams,
 )
 def unseen_categorical(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
-    cases = _level_cases(
-        inputs,
-        params,
-        _categorical_features(inputs),
-        lambda col: _unseen_levels(inputs, col),
-        what="hold values never seen in the reference",
-    )
-    return Findings(cases)
+    return _level_findings(inputs, params, _unseen_levels, what="hold values never seen in the reference")
 
 
 @dataclass(frozen=True)
@@ -449,15 +454,9 @@ def feature_type_check(inputs: StressInputs, params: AbnormalParams) -> Findings
     params=AbnormalParams,
 )
 def empty_string(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
-    cases = _level_cases(
-        inputs,
-        params,
-        _categorical_features(inputs, text=True),
-        lambda col: _level_text(inputs, col).empty,
-        what="are empty strings",
-        count_reference=True,
+    return _level_findings(
+        inputs, params, _empty_levels, what="are empty strings", text=True, count_reference=True
     )
-    return Findings(cases)
 
 
 @register(
@@ -468,11 +467,5 @@ def empty_string(inputs: StressInputs, params: AbnormalParams) -> Findings | Non
     params=AbnormalParams,
 )
 def capitalization(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
-    cases = _level_cases(
-        inputs,
-        params,
-        _categorical_features(inputs),
-        lambda col: _level_text(inputs, col).recapitalised,
-        what="differ from a reference value only in capitalization",
-    )
-    return Findings(cases)
+    what = "differ from a reference value only in capitalization"
+    return _level_findings(inputs, params, _recapitalised_levels, what=what)
