@@ -1,9 +1,11 @@
-"""OpenLineage: a real DAG run with the OpenLineage provider's file transport.
+"""OpenLineage: real DAG runs with the OpenLineage provider's file transport.
 
 The stress test runs with ``categories=ALL_CATEGORIES`` on the session's engine; the events
 the OpenLineage listener writes must name the reference and evaluation files as inputs, carry
 RIME's verdicts as ``dataQualityAssertions`` on the evaluation data, and point at the test run.
-The DAG runs in a fresh interpreter: the OpenLineage provider reads its configuration once.
+The firewall runs on a day of production rows a SQL query reads from a SQLite database: its
+events must name the SQLite table as the input and carry the bin's verdicts as assertions.
+Each DAG runs in a fresh interpreter: the OpenLineage provider reads its configuration once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pytest
 from airflow_provider_rime.hooks.rime import RimeHook
 from airflow_provider_rime.operators.stress_test import ALL_CATEGORIES, RimeStressTestOperator
 from airflow_provider_rime.rime_api.enums import TestCategory
-from airflow_provider_rime.utils.data_sources import DataSource, DataSourceKind
+from airflow_provider_rime.utils.data_sources import DataSource, DataSourceKind, resolve_data_source
 from airflow_provider_rime.utils.lineage import DatasetName, data_source_name, sql_table_name, uri_name
 
 from .conftest import DataFiles
@@ -49,35 +51,29 @@ with DAG({DAG_ID!r}, schedule=None, start_date=datetime(2024, 1, 1), catchup=Fal
 """
 
 
-@pytest.fixture(scope="module")
-def lineage_run(
-    rime_connection: str, project_name: str, data_files: DataFiles, tmp_path_factory: pytest.TempPathFactory
+def run_dag_with_file_transport(
+    root: Path, dag_id: str, dag_source: str, task_id: str, conf: dict[str, Any]
 ) -> dict[str, Any]:
-    """One DAG run with the file transport; its events and the task's XCom summary."""
-    root = tmp_path_factory.mktemp("lineage")
+    """``dag.test()`` of one DAG in a fresh interpreter with the file transport.
+
+    Returns the task's state, its return value (``summary``) and the OpenLineage events of
+    the task's job.
+    """
     # In the session's dags folder (the default bundle), where dag.test() finds DAGs to serialise.
     dags_folder = Path(os.environ["AIRFLOW_HOME"]) / "dags"
     dags_folder.mkdir(exist_ok=True)
-    dag_file = dags_folder / "rime_provider_lineage_dag.py"
-    dag_file.write_text(DAG_SOURCE)
+    dag_file = dags_folder / f"{dag_id}_dag.py"
+    dag_file.write_text(dag_source)
     events_prefix = root / "events"
-    conf = {
-        "conn_id": rime_connection,
-        "project": project_name,
-        "reference": str(data_files.reference),
-        "evaluation": str(data_files.evaluation),
-        "fail_on": "none",
-        "timeout": "600",
-    }
     script = textwrap.dedent(
         f"""
         import json
         from airflow.dag_processing.dagbag import DagBag
         bag = DagBag(dag_folder={str(dag_file)!r}, safe_mode=False)
         assert not bag.import_errors, bag.import_errors
-        run = bag.dags[{DAG_ID!r}].test(run_conf={conf!r})
-        ti = run.get_task_instance("stress_test")
-        summary = ti.xcom_pull(task_ids="stress_test")
+        run = bag.dags[{dag_id!r}].test(run_conf={conf!r})
+        ti = run.get_task_instance({task_id!r})
+        summary = ti.xcom_pull(task_ids={task_id!r})
         with open({str(root / "result.json")!r}, "w") as out:
             json.dump({{"state": str(ti.state), "summary": summary}}, out)
         """
@@ -98,8 +94,26 @@ def lineage_run(
     files = sorted(root.glob("events-*.json"))
     assert files, f"no OpenLineage events written; stderr: {result.stderr[-3000:]}"
     events = [json.loads(path.read_text()) for path in files]
-    task_events = [e for e in events if e.get("job", {}).get("name") == f"{DAG_ID}.stress_test"]
-    return {**report, "events": task_events}
+    task_events = [e for e in events if e.get("job", {}).get("name") == f"{dag_id}.{task_id}"]
+    return {**report, "events": task_events, "stderr": (result.stdout + result.stderr)[-8000:]}
+
+
+@pytest.fixture(scope="module")
+def lineage_run(
+    rime_connection: str, project_name: str, data_files: DataFiles, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """One stress-test DAG run with the file transport; its events and the task's XCom summary."""
+    conf = {
+        "conn_id": rime_connection,
+        "project": project_name,
+        "reference": str(data_files.reference),
+        "evaluation": str(data_files.evaluation),
+        "fail_on": "none",
+        "timeout": "600",
+    }
+    return run_dag_with_file_transport(
+        tmp_path_factory.mktemp("lineage"), DAG_ID, DAG_SOURCE, "stress_test", conf
+    )
 
 
 def by_state(events: list[dict[str, Any]], state: str) -> dict[str, Any]:
@@ -196,3 +210,107 @@ def test_sql_tables_and_uris_are_named_like_the_sql_providers_name_them():
     )
     assert sql_table_name("postgres://db:5432/prod", "events", schema="public").name == "prod.public.events"
     assert uri_name("gs://bucket/a/b.csv") == DatasetName("gs://bucket", "a/b.csv")
+
+
+FIREWALL_DAG_ID = "rime_provider_firewall_lineage"
+FIREWALL_TABLE = "fraud_production"
+FIREWALL_DAY = "2018-08-01"
+FIREWALL_DAG_SOURCE = f"""
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_provider_rime.operators.firewall import RimeFirewallOperator
+
+with DAG({FIREWALL_DAG_ID!r}, schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
+    RimeFirewallOperator(
+        task_id="run_firewall",
+        rime_conn_id="RIME_CONN_ID",
+        project="{{{{ dag_run.conf['project'] }}}}",
+        sql="SELECT * FROM {FIREWALL_TABLE} WHERE timestamp = '{{{{ dag_run.conf['day'] }}}}'",
+        sql_conn_id="{{{{ dag_run.conf['sql_conn_id'] }}}}",
+        model_id="{{{{ dag_run.conf['model_id'] }}}}",
+        reference_dataset_id="{{{{ dag_run.conf['reference_dataset_id'] }}}}",
+        bin_size="1d",
+        poll_interval=0.5,
+        timeout=600,
+    )
+"""
+
+
+@pytest.fixture(scope="module")
+def firewall_lineage_run(
+    rime_connection: str,
+    project_id: str,
+    hook: RimeHook,
+    airflow_db: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    """A firewall DAG run over a SQLite production day (the task creates the project's firewall)."""
+    import sqlalchemy as sa
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    from rime_dev.datagen import generate_fraud
+
+    root = tmp_path_factory.mktemp("firewall-lineage")
+    reference_path = root / "reference.csv"
+    generate_fraud(600, seed=21, with_pred=True).drop(columns=["timestamp"]).to_csv(
+        reference_path, index=False
+    )
+    reference = hook.register_dataset_once(
+        project_id, resolve_data_source(str(reference_path), "reference"), label_col="label", pred_col="pred"
+    )
+    assert reference.path
+    model_id = hook.register_model(project_id, "fraud-predictions-lineage")
+    hook.register_predictions(project_id, model_id, reference.dataset_id, reference.path, "pred")
+
+    database = root / "production.db"
+    engine = sa.create_engine(f"sqlite:///{database}")
+    production = generate_fraud(
+        300, seed=22, start=FIREWALL_DAY, days=1, drift={"transaction_amount": 0.8}, with_pred=True
+    )
+    production.to_sql(FIREWALL_TABLE, engine, index=False)
+    engine.dispose()
+    with create_session() as session:
+        session.query(Connection).filter(Connection.conn_id == "lineage_production").delete()
+        session.add(Connection(conn_id="lineage_production", conn_type="sqlite", host=str(database)))
+    # The firewall operator's rime_conn_id is not a template field.
+    source = FIREWALL_DAG_SOURCE.replace("RIME_CONN_ID", rime_connection)
+    conf = {
+        "project": project_id,
+        "day": FIREWALL_DAY,
+        "sql_conn_id": "lineage_production",
+        "model_id": model_id,
+        "reference_dataset_id": reference.dataset_id,
+    }
+    run = run_dag_with_file_transport(root, FIREWALL_DAG_ID, source, "run_firewall", conf)
+    return {**run, "database": database}
+
+
+def test_the_firewalls_sql_batch_is_its_tables_input(firewall_lineage_run: dict[str, Any]):
+    assert firewall_lineage_run["state"] == "success", firewall_lineage_run["stderr"]
+    table = ("sqlite://" + str(firewall_lineage_run["database"].resolve()), f"main.{FIREWALL_TABLE}")
+    complete = by_state(firewall_lineage_run["events"], "COMPLETE")
+    assert [(d["namespace"], d["name"]) for d in complete["inputs"]] == [table]
+    # The tables are named once the query ran: the start event has no inputs to guess.
+    assert by_state(firewall_lineage_run["events"], "START")["inputs"] == []
+
+
+def test_the_firewalls_bin_verdicts_are_assertions_on_the_table(
+    firewall_lineage_run: dict[str, Any], hook: RimeHook
+):
+    complete = by_state(firewall_lineage_run["events"], "COMPLETE")
+    found = complete["inputs"][0]["inputFacets"]["dataQualityAssertions"]["assertions"]
+    summary = firewall_lineage_run["summary"]
+    (only_bin,) = summary["bins"]
+    counts = only_bin["summary_counts"]
+    # One assertion per test case of the bin RIME did not skip; passes are its passed cases.
+    assert len(found) == counts["total"] - counts["skip"] > 0
+    assert sum(a["success"] for a in found) == counts["pass"]
+    assert only_bin["verdict"] != "pass" and not all(a["success"] for a in found)
+    names = {b["testName"] for b in hook.list_batch_results(only_bin["test_run_id"])}
+    # One bin: the plain test names, the same from one daily run to the next.
+    assert {a["assertion"] for a in found} <= names
+    assert "transaction_amount" in {a.get("column") for a in found}
+    assert complete["run"]["facets"]["externalQuery"]["externalQueryId"] == summary["job_id"]

@@ -48,6 +48,7 @@ from airflow_provider_rime.utils.data_sources import DataSource, DataSourceKind,
 if TYPE_CHECKING:
     import pandas as pd
     from airflow.providers.common.compat.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
 
     from airflow_provider_rime.hooks.rime import RimeHook
     from airflow_provider_rime.rime_api.documents import Job
@@ -587,6 +588,65 @@ class RimeFirewallOperator(RimeJobOperator):
         if reason is not None:
             raise RimeSeverityGateError(f"{reason}: {result['url'] or ''}".rstrip(": "))
         return result
+
+    # ------------------------------------------------------------------ 5. lineage
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """OpenLineage, as the task starts: the batch it reads when that is a file, URI or dataset
+        (a SQL batch's tables are named once the query ran, on completion)."""
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        return OperatorLineage(inputs=self._lineage_inputs(None))
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage, once the batch was tested: its inputs with the verdicts of every bin it
+        filled as ``dataQualityAssertions`` (one per test case), and the continuous test job as
+        the run's external query."""
+        from airflow.providers.common.compat.openlineage.facet import ExternalQueryRunFacet
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        from airflow_provider_rime.utils.lineage import firewall_assertions
+
+        run_facets: dict[str, Any] = {}
+        verdicts = None
+        if self.job_id:
+            run_facets["externalQuery"] = ExternalQueryRunFacet(
+                externalQueryId=self.job_id, source=self.hook.settings.base_url
+            )
+            # Read from RIME, not XCom: the OpenLineage child process must not ask the supervisor.
+            if self._result is not None and self._result[0] == self.job_id:
+                bins = self._result[1]["bins"]
+            else:  # failed by fail_on: the bins exist, the result was not kept
+                bins = self.hook.get_continuous_test_bins(self.hook.get_job(self.job_id))
+            verdicts = firewall_assertions(bins, self.hook) if bins else None
+        return OperatorLineage(inputs=self._lineage_inputs(verdicts), run_facets=run_facets)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> OperatorLineage:
+        """OpenLineage of a failed task: as on completion (a task failed by ``fail_on`` has its bins)."""
+        return self.get_openlineage_facets_on_complete(task_instance)
+
+    def _lineage_inputs(self, verdicts: list[Any] | None) -> list[Any]:
+        """The batch's datasets; the verdicts go on each of them (a query's tables share them)."""
+        from airflow_provider_rime.utils.lineage import (
+            DatasetName,
+            data_source_name,
+            input_dataset,
+            sql_input_names,
+        )
+        from airflow_provider_rime.utils.sql import RESOLVED_CONNECTIONS
+
+        names: list[DatasetName] = []
+        try:
+            if self.sql:
+                connection = RESOLVED_CONNECTIONS.get(str(self.sql_conn_id))
+                if connection is not None:
+                    names = sql_input_names(str(self.sql_conn_id), str(self.sql), connection)
+            elif self.evaluation_data:
+                source = resolve_data_source(str(self.evaluation_data), "evaluation_data")
+                names = [data_source_name(source, self.hook.settings.base_url)]
+        except Exception as exc:  # lineage is best effort: it never fails the task
+            self.log.info("No OpenLineage inputs for the batch: %s", exc)
+        return [input_dataset(name, verdicts) for name in names]
 
 
 # ---------------------------------------------------------------------- helpers

@@ -9,7 +9,12 @@ Dataset names follow OpenLineage's naming conventions: a local file is namespace
 its absolute path; ``s3://bucket/key`` (and any other URI) is namespace ``s3://bucket`` and name
 ``key``; a dataset already registered with RIME is namespace ``<RIME URL>`` and name
 ``datasets/<id>``. A SQL table is namespace ``<scheme>://<authority>`` and name
-``<database>.<schema>.<table>``, as the SQL providers name them.
+``<database>.<schema>.<table>``, as the SQL providers name them; a SQLite file is namespace
+``sqlite://<absolute path>`` and its tables ``main.<table>``.
+
+The firewall's verdicts are assertions per test case of every bin the batch filled: the
+assertion is the test's name, suffixed with the bin's start (`` @ 2018-08-01``) only when the
+batch spans several bins, so that one batch per DAG run keeps stable assertion names.
 """
 
 from __future__ import annotations
@@ -77,6 +82,81 @@ def sql_table_name(
     pieces = table.split(".")
     name = ".".join([*qualified[: max(0, 3 - len(pieces))], *pieces])
     return DatasetName(f"{scheme}://{authority}", name)
+
+
+def sql_input_names(conn_id: str, sql: str, connection: Any) -> list[DatasetName]:
+    """The tables a query reads on the common-sql connection ``conn_id``, named for OpenLineage.
+
+    Connections whose hook gives OpenLineage its database info (PostgreSQL, MySQL, Snowflake,
+    ...) are named by the OpenLineage provider's SQL parser exactly as the SQL operators name
+    them (without querying the database's information schema). Other connections' queries are
+    parsed with the same parser and named after the connection: SQLite as
+    ``sqlite://<absolute path>`` / ``main.<table>``, the rest with :func:`sql_table_name`.
+
+    :param conn_id: The Airflow connection the query runs on.
+    :param sql: The rendered query.
+    :param connection: That connection, resolved already (OpenLineage extracts in a forked
+        child, where looking a connection up through the Airflow supervisor hangs).
+    :return: The tables read, in the order the parser found them; empty when the query names none.
+    """
+    import os
+
+    from airflow.providers.openlineage.sqlparser import SQLParser, get_openlineage_facets_with_sql
+
+    hook = connection.get_hook()
+    try:
+        lineage = get_openlineage_facets_with_sql(
+            hook, sql, conn_id, database=None, use_connection=False, connection=connection
+        )
+    except TypeError:  # an OpenLineage provider before ``connection=``: parse it here instead
+        lineage = None
+    if lineage is not None:
+        return _unique(DatasetName(d.namespace, d.name) for d in lineage.inputs)
+    is_sqlite = connection.conn_type == "sqlite"
+    if is_sqlite:
+        dialect, default_schema = "sqlite", "main"
+    else:
+        dialect = hook.get_openlineage_database_dialect(connection)
+        default_schema = hook.get_openlineage_default_schema()
+    parser = SQLParser(dialect=dialect, default_schema=default_schema)
+    meta = parser.parse(parser.split_sql_string(sql))
+    tables = list(meta.in_tables) if meta else []
+    if is_sqlite:
+        namespace = f"sqlite://{os.path.abspath(connection.host or '')}"
+        return _unique(DatasetName(namespace, t.qualified_name) for t in tables)
+    uri = connection.get_uri()
+    return _unique(sql_table_name(uri, t.qualified_name) for t in tables)
+
+
+def _unique(names: Iterable[DatasetName]) -> list[DatasetName]:
+    return list(dict.fromkeys(names))
+
+
+def firewall_assertions(bins: Iterable[Mapping[str, Any]], hook: Any) -> list[Any]:
+    """The firewall's verdicts on a batch: one ``Assertion`` per test case of each of its bins.
+
+    As :func:`assertions` (test name, feature column, passed or not); when the batch filled
+    several bins, each assertion's name ends with its bin's start (``"Numeric Outliers @
+    2018-08-01"``).
+
+    :param bins: The firewall operator's ``bins`` (each with ``test_run_id`` and ``start``).
+    :param hook: The RIME hook, to read each bin's test cases and test names.
+    """
+    filled = [b for b in bins if b.get("test_run_id")]
+    out = []
+    for item in filled:
+        run_id = str(item["test_run_id"])
+        test_names = {
+            str(b.get("testType")): str(b.get("testName") or b.get("testType"))
+            for b in hook.list_batch_results(run_id)
+        }
+        found = assertions(hook.list_test_cases(run_id), test_names)
+        if len(filled) > 1:
+            day = str(item.get("start") or "")[:10]
+            for a in found:
+                a.assertion = f"{a.assertion} @ {day}"
+        out.extend(found)
+    return out
 
 
 def assertions(test_cases: Iterable[Mapping[str, Any]], test_names: Mapping[str, str]) -> list[Any]:

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+#: The connections ``fetch_dataframe`` resolved in this process, by id: lineage reads them here,
+#: because OpenLineage extracts in a forked child that must not ask the Airflow supervisor.
+RESOLVED_CONNECTIONS: dict[str, Any] = {}
+
+
 def _short(sql: str, limit: int = 300) -> str:
     text = " ".join(sql.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -48,6 +53,7 @@ def fetch_dataframe(
             f"sql_conn_id {conn_id!r}: no such Airflow connection ({type(exc).__name__}); "
             "create it (Admin > Connections) or fix the id"
         ) from None
+    RESOLVED_CONNECTIONS[conn_id] = connection
     try:
         hook = connection.get_hook()
     except Exception as exc:
