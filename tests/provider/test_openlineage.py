@@ -314,3 +314,29 @@ def test_the_firewalls_bin_verdicts_are_assertions_on_the_table(
     assert {a["assertion"] for a in found} <= names
     assert "transaction_amount" in {a.get("column") for a in found}
     assert complete["run"]["facets"]["externalQuery"]["externalQueryId"] == summary["job_id"]
+
+
+def test_a_querys_tables_are_named_as_the_sql_operators_name_them(tmp_path: Path):
+    import socket
+
+    from airflow.models import Connection
+
+    from airflow_provider_rime.utils.lineage import sql_input_names
+
+    # PostgreSQL's hook asks the server for its current schema (as for the SQL operators).
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
+    except OSError:
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is unreachable")
+    postgres = Connection(
+        conn_id="pg", conn_type="postgres", host="127.0.0.1", port=5432, schema="test", login="postgres"
+    )
+    sql = "SELECT e.* FROM events e JOIN sales.orders o ON e.id = o.id"
+    assert sql_input_names("pg", sql, postgres) == [
+        DatasetName("postgres://127.0.0.1:5432", "test.public.events"),
+        DatasetName("postgres://127.0.0.1:5432", "test.sales.orders"),
+    ]
+    sqlite = Connection(conn_id="lite", conn_type="sqlite", host=str(tmp_path / "p.db"))
+    assert sql_input_names("lite", "SELECT * FROM fraud", sqlite) == [
+        DatasetName(f"sqlite://{tmp_path / 'p.db'}", "main.fraud")
+    ]

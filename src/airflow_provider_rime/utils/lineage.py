@@ -104,6 +104,9 @@ def sql_input_names(conn_id: str, sql: str, connection: Any) -> list[DatasetName
     from airflow.providers.openlineage.sqlparser import SQLParser, get_openlineage_facets_with_sql
 
     hook = connection.get_hook()
+    if getattr(hook, "_connection", False) is None:
+        # common-sql hooks look their connection up on first use: give them this one.
+        hook._connection = connection
     try:
         lineage = get_openlineage_facets_with_sql(
             hook, sql, conn_id, database=None, use_connection=False, connection=connection
