@@ -380,8 +380,20 @@ def test_defers_on_the_job_trigger_and_completes_with_its_event(
 
     event = asyncio.run(first_event())
     assert event["status"] == "success", event
-    result = operator.execute_complete(make_context(ti), event)
+
+    class ResumedTaskInstance(TaskInstanceStandIn):
+        def xcom_pull(self, task_ids: str, key: str) -> Any:
+            return self.xcom.get(key)
+
+    # The task resumes in a new operator instance, with the XComs of the same try.
+    resumed_ti = ResumedTaskInstance(task_id="deferred", run_id=ti.run_id, xcom=ti.xcom)
+    resumed = firewall_operator(
+        rime_connection, project_id, sql=day_sql(DAYS[2]), sql_conn_id=production_conn, deferrable=True
+    )
+    result = resumed.execute_complete(make_context(resumed_ti), event)
     assert result["job_id"] == kwargs["job_id"]
+    assert result["firewall_id"] == firewall_id and result["project_id"] == project_id
+    assert result["rows"] == ti.xcom["rows"] > 0
     assert [b["start"][:10] for b in result["bins"]] == [DAYS[2]]
     assert ti.xcom["summary"] == result
 
