@@ -34,7 +34,14 @@ from typing import Any
 
 import httpx
 from _common import RESULTS, WORK, log, machine_info, make_data
-from engine_responsiveness import api, data_only, fresh_engine, register_split, split_predictions
+from engine_responsiveness import (
+    api,
+    create_project,
+    data_only,
+    fresh_engine,
+    register_split,
+    split_predictions,
+)
 
 TERMINAL = {"JOB_STATUS_SUCCEEDED", "JOB_STATUS_FAILED", "JOB_STATUS_CANCELLED"}
 
@@ -178,12 +185,7 @@ def main() -> None:
     }
     try:
         with httpx.Client(base_url=engine.url, headers=headers, timeout=60.0) as client:
-            pid = api(
-                client,
-                "POST",
-                "/v1/projects",
-                {"name": "load check", "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION"},
-            )["project"]["id"]["uuid"]
+            pid = create_project(client, "load check")
             datasets, mid = register_split(client, pid, files, model_name="load-model")
             config = {
                 "run_name": "under load",

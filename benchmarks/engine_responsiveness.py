@@ -158,6 +158,14 @@ def fresh_engine(data_dir: Path, log_path: Path) -> tuple[RunningEngine, str]:
     return engine, api_key
 
 
+def create_project(client: httpx.Client, name: str, description: str = "") -> str:
+    """A binary-classification project; its id."""
+    body = {"name": name, "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION"}
+    if description:
+        body["description"] = description
+    return str(api(client, "POST", "/v1/projects", body)["project"]["id"]["uuid"])
+
+
 def register_split(
     client: httpx.Client,
     pid: str,
@@ -273,16 +281,7 @@ def main() -> None:
     }
     try:
         with httpx.Client(base_url=engine.url, headers=headers, timeout=30.0) as client:
-            pid = api(
-                client,
-                "POST",
-                "/v1/projects",
-                {
-                    "name": "responsiveness benchmark",
-                    "description": "benchmarks/engine_responsiveness.py",
-                    "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION",
-                },
-            )["project"]["id"]["uuid"]
+            pid = create_project(client, "responsiveness benchmark", "benchmarks/engine_responsiveness.py")
             health.phase = "registration"
             started = time.perf_counter()
             datasets, mid = register_split(
