@@ -62,12 +62,14 @@ typecheck: $(STAMP)
 # Each checkout keeps its own pytest temp root: several checkouts' runs on one machine (all as one
 # user) would otherwise prune each other's live engine directories under /tmp/pytest-of-<user>.
 pytest: $(STAMP)
+	mkdir -p .pytest-tmp
 	$(BIN)/pytest -q --basetemp=$(CURDIR)/.pytest-tmp/main $(PYTEST_ARGS)
 
 # The provider on Airflow 2.11: hook, operators, sensor and trigger on recorded answers, the example
 # DAG's parse and one dag.test() run against the engine (started with .venv's interpreter).
 # Airflow 2 runs dag.test() with the SequentialExecutor on SQLite.
 pytest-airflow2: $(STAMP) $(STAMP2)
+	mkdir -p .pytest-tmp
 	RIME_ENGINE_PYTHON=$(CURDIR)/$(BIN)/python AIRFLOW__CORE__EXECUTOR=SequentialExecutor \
 		$(VENV2)/bin/pytest -q --basetemp=$(CURDIR)/.pytest-tmp/airflow2 tests/unit tests/compat $(PYTEST_ARGS)
 

@@ -86,6 +86,32 @@ def model_test_inputs(process: Any, ref: Any, ev: Any, features: list[str], seed
     )
 
 
+def ok(response: Any) -> dict[str, Any]:
+    """The JSON of an engine answer that must be 200; anything else stops the benchmark, saying why."""
+    if response.status_code != 200:
+        raise SystemExit(
+            f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+        )
+    return response.json()  # type: ignore[no-any-return]
+
+
+def create_daily_firewall(client: Any, project_id: str, model_id: str, ref_id: str) -> str:
+    """Create the project's firewall: daily bins judged against reference dataset ``ref_id``."""
+    body = {
+        "projectId": {"uuid": project_id},
+        "modelId": {"uuid": model_id},
+        "refDataId": ref_id,
+        "binSize": "86400s",
+    }
+    return ok(client.post("/v1/firewall", json=body))["firewallId"]["uuid"]  # type: ignore[no-any-return]
+
+
+def start_continuous_test(client: Any, firewall_id: str, eval_id: str) -> dict[str, Any]:
+    """Start the firewall's continuous test on dataset ``eval_id``; the engine's answer (``job``)."""
+    body = {"testRunIncrementalConfig": {"evalDatasetId": eval_id}}
+    return ok(client.post(f"/v1/continuous-tests/{firewall_id}", json=body))
+
+
 def tool_python(venv: Path, requirements: list[str], check_code: str) -> Path:
     """The interpreter of the venv a compared tool (Evidently, Giskard) runs in, made on first
     use with ``requirements``; ``check_code`` must run there (it checks the tool's version)."""

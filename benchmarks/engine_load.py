@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import shutil
 import statistics
 import sys
@@ -35,9 +34,14 @@ from typing import Any
 
 import httpx
 from _common import RESULTS, WORK, log, machine_info, make_data
-from engine_responsiveness import api, data_only, split_predictions, wait_job
-
-from rime_dev.engine import start_engine
+from engine_responsiveness import (
+    api,
+    create_project,
+    data_only,
+    fresh_engine,
+    register_split,
+    split_predictions,
+)
 
 TERMINAL = {"JOB_STATUS_SUCCEEDED", "JOB_STATUS_FAILED", "JOB_STATUS_CANCELLED"}
 
@@ -167,14 +171,7 @@ def main() -> None:
     categories = sorted({spec.category.value for spec in CATALOGUE.values()})
 
     data_dir = WORK / "engine-load-data"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    key = secrets.token_urlsafe(24)
-    engine = start_engine(
-        data_dir,
-        api_key=key,
-        log_path=WORK / "engine-load-server.log",
-        extra_args=("--log-level", "warning", "--data-root", str(WORK)),
-    )
+    engine, key = fresh_engine(data_dir, WORK / "engine-load-server.log")
     log(f"engine at {engine.url}")
     headers = {"rime-api-key": key}
     result: dict[str, Any] = {
@@ -188,41 +185,8 @@ def main() -> None:
     }
     try:
         with httpx.Client(base_url=engine.url, headers=headers, timeout=60.0) as client:
-            pid = api(
-                client,
-                "POST",
-                "/v1/projects",
-                {"name": "load check", "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION"},
-            )["project"]["id"]["uuid"]
-            datasets, validations = {}, []
-            for role in ("ref", "eval"):
-                body = {
-                    "name": role,
-                    "dataInfo": {
-                        "connectionInfo": {"dataFile": {"path": str(files[role])}},
-                        "dataParams": {"labelCol": "label"},
-                    },
-                }
-                reply = api(client, "POST", f"/v1/registry/{pid}/dataset", body)
-                datasets[role] = reply["datasetId"]
-                validations.append(reply["registryValidationJobId"]["uuid"])
-            mid = api(client, "POST", f"/v1/registry/{pid}/model", {"name": "load-model"})["modelId"]["uuid"]
-            for role in ("ref", "eval"):
-                body = {
-                    "predInfo": {
-                        "connectionInfo": {"dataFile": {"path": str(files[f"{role}_pred"])}},
-                        "predParams": {"predCol": "pred"},
-                    }
-                }
-                reply = api(
-                    client,
-                    "POST",
-                    f"/v1/registry/{pid}/model/{mid}/dataset/{datasets[role]}/prediction",
-                    body,
-                )
-                validations.append(reply["registryValidationJobId"]["uuid"])
-            for job_id in validations:
-                wait_job(client, job_id, "validation")
+            pid = create_project(client, "load check")
+            datasets, mid = register_split(client, pid, files, model_name="load-model")
             config = {
                 "run_name": "under load",
                 "data_info": {"ref_dataset_id": datasets["ref"], "eval_dataset_id": datasets["eval"]},

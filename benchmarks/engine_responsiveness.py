@@ -143,6 +143,78 @@ class Poller(threading.Thread):
         self.client.close()
 
 
+def fresh_engine(data_dir: Path, log_path: Path) -> tuple[RunningEngine, str]:
+    """An engine on an emptied ``data_dir`` with a new random API key, logging to ``log_path``;
+    it may read the generated data under ``benchmarks/.work``. Returns it and its key."""
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    api_key = secrets.token_urlsafe(24)
+    engine = start_engine(
+        data_dir,
+        api_key=api_key,
+        log_path=log_path,
+        extra_args=("--log-level", "warning", "--data-root", str(WORK)),
+    )
+    return engine, api_key
+
+
+def create_project(client: httpx.Client, name: str, description: str = "") -> str:
+    """A binary-classification project; its id."""
+    body = {"name": name, "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION"}
+    if description:
+        body["description"] = description
+    return str(api(client, "POST", "/v1/projects", body)["project"]["id"]["uuid"])
+
+
+def register_split(
+    client: httpx.Client,
+    pid: str,
+    files: dict[str, Path],
+    *,
+    model_name: str,
+    dataset_suffix: str = "",
+    sample: bool = False,
+) -> tuple[dict[str, str], str]:
+    """Register ``files`` (``ref``, ``eval`` and their ``*_pred`` files) in project ``pid``: two
+    datasets, a predictions-only model and its predictions on both; wait for every validation.
+
+    Returns the dataset ids by role and the model id.
+    """
+    datasets, validations = {}, []
+    for role in ("ref", "eval"):
+        data_params: dict[str, Any] = {"labelCol": "label", **({"sample": True} if sample else {})}
+        body = {
+            "projectId": {"uuid": pid},
+            "name": f"{role}{dataset_suffix}",
+            "dataInfo": {
+                "connectionInfo": {"dataFile": {"path": str(files[role])}},
+                "dataParams": data_params,
+            },
+        }
+        reply = api(client, "POST", f"/v1/registry/{pid}/dataset", body)
+        datasets[role] = reply["datasetId"]
+        if reply.get("registryValidationJobId"):
+            validations.append(reply["registryValidationJobId"]["uuid"])
+    model = {"projectId": {"uuid": pid}, "name": model_name}
+    mid = api(client, "POST", f"/v1/registry/{pid}/model", model)["modelId"]["uuid"]
+    for role in ("ref", "eval"):
+        body = {
+            "projectId": {"uuid": pid},
+            "modelId": {"uuid": mid},
+            "predInfo": {
+                "connectionInfo": {"dataFile": {"path": str(files[f"{role}_pred"])}},
+                "predParams": {"predCol": "pred"},
+            },
+        }
+        path = f"/v1/registry/{pid}/model/{mid}/dataset/{datasets[role]}/prediction"
+        reply = api(client, "POST", path, body)
+        if reply.get("registryValidationJobId"):
+            validations.append(reply["registryValidationJobId"]["uuid"])
+    for job_id in validations:
+        wait_job(client, job_id, "validation")
+    return datasets, mid
+
+
 def latency_stats(samples: list[dict[str, Any]], budget: float) -> dict[str, Any]:
     lat = sorted(s["latency_s"] for s in samples)
     if not lat:
@@ -189,17 +261,8 @@ def main() -> None:
         categories = sorted({spec.category.value for spec in CATALOGUE.values()})
 
     data_dir = WORK / "engine-data"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
-    api_key = secrets.token_urlsafe(24)
     log("starting rime-local serve")
-    engine = start_engine(
-        data_dir,
-        api_key=api_key,
-        log_path=WORK / "engine-responsiveness-server.log",
-        # The generated data lives under benchmarks/.work: the engine may read it.
-        extra_args=("--log-level", "warning", "--data-root", str(WORK)),
-    )
+    engine, api_key = fresh_engine(data_dir, WORK / "engine-responsiveness-server.log")
     log(f"  at {engine.url}")
     headers = {"rime-api-key": api_key, "Content-Type": "application/json"}
     # /healthz is polled from start to end, so that stalls outside the job (registering data,
@@ -218,58 +281,12 @@ def main() -> None:
     }
     try:
         with httpx.Client(base_url=engine.url, headers=headers, timeout=30.0) as client:
-            pid = api(
-                client,
-                "POST",
-                "/v1/projects",
-                {
-                    "name": "responsiveness benchmark",
-                    "description": "benchmarks/engine_responsiveness.py",
-                    "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION",
-                },
-            )["project"]["id"]["uuid"]
+            pid = create_project(client, "responsiveness benchmark", "benchmarks/engine_responsiveness.py")
             health.phase = "registration"
             started = time.perf_counter()
-            datasets = {}
-            validations = []
-            for role in ("ref", "eval"):
-                body = {
-                    "projectId": {"uuid": pid},
-                    "name": f"{role}-{args.rows}",
-                    "dataInfo": {
-                        "connectionInfo": {"dataFile": {"path": str(files[role])}},
-                        "dataParams": {"labelCol": "label", "sample": True},
-                    },
-                }
-                reply = api(client, "POST", f"/v1/registry/{pid}/dataset", body)
-                datasets[role] = reply["datasetId"]
-                if reply.get("registryValidationJobId"):
-                    validations.append(reply["registryValidationJobId"]["uuid"])
-            mid = api(
-                client,
-                "POST",
-                f"/v1/registry/{pid}/model",
-                {"projectId": {"uuid": pid}, "name": "bench-model"},
-            )["modelId"]["uuid"]
-            for role in ("ref", "eval"):
-                body = {
-                    "projectId": {"uuid": pid},
-                    "modelId": {"uuid": mid},
-                    "predInfo": {
-                        "connectionInfo": {"dataFile": {"path": str(files[f"{role}_pred"])}},
-                        "predParams": {"predCol": "pred"},
-                    },
-                }
-                reply = api(
-                    client,
-                    "POST",
-                    f"/v1/registry/{pid}/model/{mid}/dataset/{datasets[role]}/prediction",
-                    body,
-                )
-                if reply.get("registryValidationJobId"):
-                    validations.append(reply["registryValidationJobId"]["uuid"])
-            for job_id in validations:
-                wait_job(client, job_id, "validation")
+            datasets, mid = register_split(
+                client, pid, files, dataset_suffix=f"-{args.rows}", model_name="bench-model", sample=True
+            )
             result["registration_and_validation_s"] = time.perf_counter() - started
             log(
                 "datasets, model and predictions registered and validated in "

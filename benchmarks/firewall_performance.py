@@ -71,11 +71,7 @@ def run_engine(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     try:
         client = engine.client(timeout=120)
 
-        def ok(response: Any) -> dict[str, Any]:
-            if response.status_code != 200:
-                raise SystemExit(f"{response.request.url}: {response.status_code} {response.text}")
-            return response.json()  # type: ignore[no-any-return]
-
+        ok = _common.ok
         project = ok(
             client.post(
                 "/v1/projects", json={"name": "perf", "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION"}
@@ -109,20 +105,9 @@ def run_engine(data: dict[str, Any], folder: Path) -> dict[str, Any]:
                 "validityStatus"
             ].endswith("PENDING"):
                 time.sleep(0.5)
-        body = {
-            "projectId": {"uuid": pid},
-            "modelId": {"uuid": model},
-            "refDataId": ids["ref"],
-            "binSize": "86400s",
-        }
-        firewall = ok(client.post("/v1/firewall", json=body))["firewallId"]["uuid"]
+        firewall = _common.create_daily_firewall(client, pid, model, ids["ref"])
         started = time.perf_counter()
-        job = ok(
-            client.post(
-                f"/v1/continuous-tests/{firewall}",
-                json={"testRunIncrementalConfig": {"evalDatasetId": ids["eval"]}},
-            )
-        )
+        job = _common.start_continuous_test(client, firewall, ids["eval"])
         job_id = job["job"]["jobId"]
         while True:
             job = ok(client.get(f"/v1/jobs/{job_id}"))["job"]

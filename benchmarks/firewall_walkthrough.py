@@ -27,12 +27,7 @@ import _common
 FRAUD = _common.ROOT.parent / "shared" / "data" / "fraud"
 
 
-def ok(response: Any) -> dict[str, Any]:
-    if response.status_code != 200:
-        raise SystemExit(
-            f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
-        )
-    return response.json()  # type: ignore[no-any-return]
+ok = _common.ok
 
 
 def wait(client: Any, job_id: str) -> dict[str, Any]:
@@ -84,20 +79,9 @@ def main() -> int:
                         json={"predInfo": pred},
                     )
                 )
-            body = {
-                "projectId": {"uuid": project},
-                "modelId": {"uuid": model},
-                "refDataId": ref,
-                "binSize": "86400s",
-            }
-            firewall = ok(client.post("/v1/firewall", json=body))["firewallId"]["uuid"]
+            firewall = _common.create_daily_firewall(client, project, model, ref)
             started = time.perf_counter()
-            job = ok(
-                client.post(
-                    f"/v1/continuous-tests/{firewall}",
-                    json={"testRunIncrementalConfig": {"evalDatasetId": month}},
-                )
-            )
+            job = _common.start_continuous_test(client, firewall, month)
             job = wait(client, job["job"]["jobId"])
             seconds = time.perf_counter() - started
             if job["status"] != "JOB_STATUS_SUCCEEDED":

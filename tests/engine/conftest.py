@@ -69,3 +69,32 @@ def browser_page(chromium, rime_engine):
     page.wait_for_url(f"{rime_engine.url}/")
     yield page
     context.close()
+
+
+@pytest.fixture
+def goto_offline(browser_page, rime_engine):
+    """Open a URL in ``browser_page`` and check the page works offline: it loaded nothing but
+    the engine's own resources (no CDN, no script, no font). Returns the page."""
+
+    def goto(url: str):
+        requested: list[str] = []
+        browser_page.on("request", lambda request: requested.append(request.url))
+        browser_page.goto(url)
+        assert requested and all(u.startswith(rime_engine.url) for u in requested), requested
+        return browser_page
+
+    return goto
+
+
+@pytest.fixture(scope="module")
+def sdk_client(rime_engine):
+    """rime-sdk's ``Client`` on the session engine, as a RIME user makes one (its import-time
+    warnings silenced); skips where rime-sdk is not installed."""
+    import warnings
+
+    rime_sdk = pytest.importorskip(
+        "rime_sdk", reason="rime-sdk is installed by `make install` with --no-deps"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return rime_sdk.Client(rime_engine.url, rime_engine.api_key)

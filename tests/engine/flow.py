@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +47,22 @@ def logged_in_client(engine: Any) -> Iterator[httpx.Client]:
         yield client
 
 
+def served_page(engine: Any, url: str, keep_as: Path) -> str:
+    """The HTML of a result page as the engine serves it to a logged-in person, kept at ``keep_as``."""
+    with logged_in_client(engine) as client:
+        response = client.get(url)
+    assert response.status_code == 200, response.text
+    keep_as.write_text(response.text)
+    return response.text
+
+
+def page_section(html: str, section_id: str) -> str:
+    """The inside of the page's folding section ``<details id=section_id>``."""
+    match = re.search(rf'<details id="{section_id}"[^>]*>(.*?)</details>', html, re.S)
+    assert match, f"no section {section_id}"
+    return match.group(1)
+
+
 def create_project(client: httpx.Client, name: str) -> str:
     body = ok(
         client.post("/v1/projects", json={"name": name, "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION"})
@@ -70,6 +87,25 @@ def register_dataset(
         )
     )
     return body["datasetId"]
+
+
+def register_predictions(
+    client: httpx.Client, project_id: str, model_id: str, dataset_id: str, path: Path
+) -> None:
+    """Register the file's ``pred`` column as ``model_id``'s predictions on ``dataset_id``."""
+    ok(
+        client.post(
+            f"/v1/registry/{project_id}/model/{model_id}/dataset/{dataset_id}/prediction",
+            json={
+                "projectId": {"uuid": project_id},
+                "modelId": {"uuid": model_id},
+                "predInfo": {
+                    "connectionInfo": {"dataFile": {"path": str(path)}},
+                    "predParams": {"predCol": "pred"},
+                },
+            },
+        )
+    )
 
 
 def wait_valid(client: httpx.Client, dataset_id: str, timeout: float = 60) -> dict[str, Any]:
@@ -99,19 +135,8 @@ def start_stress_test(
         "modelId"
     ]["uuid"]
     for split in ("ref", "eval"):
-        path = tmp_path / f"{run_name}-{split}.parquet"
-        ok(
-            client.post(
-                f"/v1/registry/{project_id}/model/{model_id}/dataset/{ids[split]}/prediction",
-                json={
-                    "projectId": {"uuid": project_id},
-                    "modelId": {"uuid": model_id},
-                    "predInfo": {
-                        "connectionInfo": {"dataFile": {"path": str(path)}},
-                        "predParams": {"predCol": "pred"},
-                    },
-                },
-            )
+        register_predictions(
+            client, project_id, model_id, ids[split], tmp_path / f"{run_name}-{split}.parquet"
         )
     test_run_config = {
         "run_name": run_name,
@@ -120,6 +145,21 @@ def start_stress_test(
         **config,
     }
     return ok(client.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": test_run_config}))["job"]
+
+
+def start_data_cleanliness_run(
+    client: httpx.Client, project_id: str, dataset_id: str, run_name: str
+) -> dict[str, Any]:
+    """A Data Cleanliness stress test of ``dataset_id`` against itself, with a new model without
+    predictions (the category needs neither): the job document."""
+    model = ok(client.post(f"/v1/registry/{project_id}/model", json={"name": f"{run_name}-model"}))["modelId"]
+    config = {
+        "run_name": run_name,
+        "data_info": {"ref_dataset_id": dataset_id, "eval_dataset_id": dataset_id},
+        "model_id": model,
+        "categories": ["TEST_CATEGORY_TYPE_DATA_CLEANLINESS"],
+    }
+    return ok(client.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]
 
 
 MODEL_PERFORMANCE = ("TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",)

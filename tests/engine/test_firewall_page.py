@@ -13,7 +13,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.engine.flow import labelled_frame, logged_in_client, ok, wait_job, wait_valid
+from tests.engine.flow import (
+    labelled_frame,
+    logged_in_client,
+    ok,
+    page_section,
+    register_predictions,
+    served_page,
+    wait_job,
+    wait_valid,
+)
 
 PROJECT = "firewall-page"
 DAYS = 7
@@ -32,22 +41,6 @@ def _register(api, project_id: str, name: str, path: Path, params: dict[str, str
     return dataset_id
 
 
-def _predictions(api, project_id: str, model_id: str, dataset_id: str, path: Path) -> None:
-    ok(
-        api.post(
-            f"/v1/registry/{project_id}/model/{model_id}/dataset/{dataset_id}/prediction",
-            json={
-                "projectId": {"uuid": project_id},
-                "modelId": {"uuid": model_id},
-                "predInfo": {
-                    "connectionInfo": {"dataFile": {"path": str(path)}},
-                    "predParams": {"predCol": "pred"},
-                },
-            },
-        )
-    )
-
-
 @pytest.fixture(scope="module")
 def firewall_url(api, project_id, tmp_path_factory, rime_engine) -> str:
     where = tmp_path_factory.mktemp("firewall-page")
@@ -63,8 +56,8 @@ def firewall_url(api, project_id, tmp_path_factory, rime_engine) -> str:
     ref_id = _register(api, project_id, "reference", ref_path, {"labelCol": "label"})
     eval_id = _register(api, project_id, "production", eval_path, {"labelCol": "label", "timestampCol": "ts"})
     model_id = ok(api.post(f"/v1/registry/{project_id}/model", json={"name": "model"}))["modelId"]["uuid"]
-    _predictions(api, project_id, model_id, ref_id, ref_path)
-    _predictions(api, project_id, model_id, eval_id, eval_path)
+    register_predictions(api, project_id, model_id, ref_id, ref_path)
+    register_predictions(api, project_id, model_id, eval_id, eval_path)
     firewall_id = ok(
         api.post(
             "/v1/firewall",
@@ -93,17 +86,7 @@ def firewall_url(api, project_id, tmp_path_factory, rime_engine) -> str:
 
 @pytest.fixture(scope="module")
 def html(firewall_url, artifacts_dir, rime_engine) -> str:
-    with logged_in_client(rime_engine) as client:
-        response = client.get(firewall_url)
-    assert response.status_code == 200, response.text
-    (artifacts_dir / "firewall-page.html").write_text(response.text)
-    return response.text
-
-
-def _section(html: str, section_id: str) -> str:
-    match = re.search(rf'<details id="{section_id}"[^>]*>(.*?)</details>', html, re.S)
-    assert match, f"no section {section_id}"
-    return match.group(1)
+    return served_page(rime_engine, firewall_url, artifacts_dir / "firewall-page.html")
 
 
 def _charts(section: str) -> list[ET.Element]:
@@ -115,7 +98,7 @@ def _marks(root: ET.Element, tag: str, cls: str) -> list[ET.Element]:
 
 
 def test_a_bins_table_with_verdicts_linking_each_bins_test_run(html, project_id):
-    bins = _section(html, "bins")
+    bins = page_section(html, "bins")
     rows = re.findall(r"<tr><td><a href=\"(/projects/[^\"]+/test-runs/[^\"]+)\">(2026-03-\d\d)", bins)
     assert [day for _, day in rows] == [f"2026-03-{d + 1:02d}" for d in range(DAYS)]
     assert all(link.startswith(f"/projects/{project_id}/test-runs/") for link, _ in rows)
@@ -135,7 +118,7 @@ def test_a_bins_table_with_verdicts_linking_each_bins_test_run(html, project_id)
 
 
 def test_per_monitor_a_time_series_with_thresholds_and_events_shaded(html):
-    flagged = _charts(_section(html, "monitor-charts"))
+    flagged = _charts(page_section(html, "monitor-charts"))
     assert flagged, "no monitor warned or alerted"
     for chart in flagged:
         points = _marks(chart, "circle", "point")
@@ -153,7 +136,7 @@ def test_per_monitor_a_time_series_with_thresholds_and_events_shaded(html):
 
 
 def test_the_events_list_and_the_project_page_link(html, rime_engine, project_id):
-    events = _section(html, "events")
+    events = page_section(html, "events")
     assert events.count("<tr>") >= 2
     assert "2026-03-05 00:00 UTC" in events  # the bad stretch starts on day 5 (index 4)
     with logged_in_client(rime_engine) as client:
@@ -174,14 +157,9 @@ def test_a_project_without_a_continuous_test_has_no_firewall_page(rime_engine, a
 
 @pytest.mark.browser
 def test_in_a_browser_the_monitor_charts_are_drawn_and_link_to_bins(
-    firewall_url, browser_page, artifacts_dir, rime_engine
+    firewall_url, goto_offline, artifacts_dir
 ):
-    page = browser_page
-    requested: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
-    page.goto(firewall_url)
-    # offline: nothing but the engine's own page (no CDN, no script, no font)
-    assert requested and all(url.startswith(rime_engine.url) for url in requested), requested
+    page = goto_offline(firewall_url)
     charts = page.locator("#monitor-charts svg.chart")
     assert charts.count() >= 1
     box = charts.first.bounding_box()

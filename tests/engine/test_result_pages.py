@@ -11,7 +11,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.engine.flow import labelled_frame, logged_in_client, ok, start_stress_test, wait_job
+from tests.engine.flow import (
+    labelled_frame,
+    ok,
+    page_section,
+    served_page,
+    start_stress_test,
+    wait_job,
+)
 
 PROJECT = "result-pages"
 
@@ -39,28 +46,18 @@ def page_url(api, project_id, tmp_path_factory, rime_engine) -> str:
 
 @pytest.fixture(scope="module")
 def html(page_url, artifacts_dir, rime_engine) -> str:
-    with logged_in_client(rime_engine) as client:
-        response = client.get(page_url)
-    assert response.status_code == 200
-    (artifacts_dir / "test-run-page.html").write_text(response.text)
-    return response.text
-
-
-def _section(html: str, section_id: str) -> str:
-    match = re.search(rf'<details id="{section_id}"[^>]*>(.*?)</details>', html, re.S)
-    assert match, f"no section {section_id}"
-    return match.group(1)
+    return served_page(rime_engine, page_url, artifacts_dir / "test-run-page.html")
 
 
 def test_the_failing_list_starts_with_alerts_then_warnings(html):
-    failing = _section(html, "failing")
+    failing = page_section(html, "failing")
     severities = re.findall(r'<span class="pill (alert|warning)">', failing)
     assert severities and severities[0] == "alert" and "warning" in severities
     assert severities == sorted(severities)  # "alert" < "warning": every alert before any warning
 
 
 def test_display_names_not_raw_keys(html):
-    failing = _section(html, "failing")
+    failing = page_section(html, "failing")
     assert "subset_" not in failing and "feature_drift" not in failing and "_degradation" not in failing
     assert "Feature Drift" in failing
     # one spelling of each category heading
@@ -68,7 +65,7 @@ def test_display_names_not_raw_keys(html):
 
 
 def test_each_failing_drift_case_has_its_distribution_drawn(html):
-    drift = _section(html, "drift-charts")
+    drift = page_section(html, "drift-charts")
     svgs = re.findall(r"<svg .*?</svg>", drift, re.S)
     assert svgs, "no drift chart"
     root = ET.fromstring(svgs[0])
@@ -81,9 +78,9 @@ def test_each_failing_drift_case_has_its_distribution_drawn(html):
 
 
 def test_subset_bars_and_calibration_curve_are_on_the_page(html):
-    subsets = _section(html, "subset-charts")
+    subsets = page_section(html, "subset-charts")
     assert 'class="chart chart-bars"' in subsets and 'class="overall"' in subsets
-    calibration = _section(html, "calibration-chart")
+    calibration = page_section(html, "calibration-chart")
     assert calibration.count('class="point"') >= 10  # both curves, most bins populated
     assert "Perfect calibration" in calibration
 
@@ -99,15 +96,8 @@ def test_the_page_opens_as_a_summary(html):
 
 
 @pytest.mark.browser
-def test_in_a_browser_the_charts_are_drawn_and_sections_fold(
-    page_url, browser_page, artifacts_dir, rime_engine
-):
-    page = browser_page
-    requested: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
-    page.goto(page_url)
-    # offline: nothing but the engine's own page (no CDN, no script, no font)
-    assert requested and all(url.startswith(rime_engine.url) for url in requested), requested
+def test_in_a_browser_the_charts_are_drawn_and_sections_fold(page_url, goto_offline, artifacts_dir):
+    page = goto_offline(page_url)
     # drawn: each drift chart has a box on screen and bars of non-zero width
     drift_charts = page.locator("#drift-charts svg.chart")
     assert drift_charts.count() >= 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from datetime import timedelta
 
 import pandas as pd
@@ -12,13 +11,6 @@ from tests.engine.flow import labelled_frame
 from tests.engine.test_firewall import DRIFTED_DAYS, daily_frame
 
 rime_sdk = pytest.importorskip("rime_sdk", reason="rime-sdk is installed by `make install` with --no-deps")
-
-
-@pytest.fixture(scope="module")
-def sdk_client(rime_engine):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return rime_sdk.Client(rime_engine.url, rime_engine.api_key)
 
 
 def test_sdk_continuous_test_flow(sdk_client, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,11 +12,42 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_rime.exceptions import RimeJobError
 from airflow_provider_rime.hooks.rime import RimeHook
 from tests.task_context import TaskInstanceStandIn, TaskStateStore, make_context
 
 # The provider tests import the stand-ins from here.
-__all__ = ["TaskInstanceStandIn", "TaskStateStore", "make_context"]
+__all__ = ["TaskInstanceStandIn", "TaskStateStore", "assert_kill_cancels", "make_context"]
+
+
+def assert_kill_cancels(operator: Any, ti: TaskInstanceStandIn, hook: RimeHook, what: str) -> None:
+    """Run ``operator`` in a thread, ``on_kill`` it once its job id is in XCom, and check that
+    the engine's job was cancelled and the task failed saying so.
+
+    Skips when the job (``what``, for the message) finished before the kill reached the engine.
+    """
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            operator.execute(make_context(ti))
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while "job_id" not in ti.xcom and worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    operator.on_kill()
+    worker.join(120)
+    assert not worker.is_alive()
+    job = hook.get_job(ti.xcom["job_id"])
+    if job.status == "JOB_STATUS_SUCCEEDED":
+        pytest.skip(f"{what} finished before the kill reached the engine")
+    assert job.status == "JOB_STATUS_CANCELLED"
+    assert errors and isinstance(errors[0], RimeJobError)
+    assert "cancelled" in str(errors[0])
 
 
 def write_data(path: Path, rows: int, *, shift: float = 0.0, pred_noise: float = 0.5, seed: int = 0) -> Path:

@@ -6,21 +6,21 @@ production database of four days (one empty) behind an Airflow ``sqlite`` connec
 
 from __future__ import annotations
 
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from airflow.providers.common.compat.sdk import AirflowSkipException, TaskDeferred
 
-from airflow_provider_rime.exceptions import RimeFirewallError, RimeJobError, RimeSeverityGateError
+from airflow_provider_rime.exceptions import RimeFirewallError, RimeSeverityGateError
 from airflow_provider_rime.hooks.rime import RimeHook
 from airflow_provider_rime.operators.firewall import RimeCreateFirewallOperator, RimeFirewallOperator
 from airflow_provider_rime.rime_api.enums import TestType
 from airflow_provider_rime.utils.data_sources import resolve_data_source
 
-from .conftest import TaskInstanceStandIn, TaskStateStore, make_context
+from .conftest import TaskInstanceStandIn, TaskStateStore, assert_kill_cancels, make_context
 
 DAYS = ("2018-08-01", "2018-08-02", "2018-08-03")
 ROWS_PER_DAY = 300
@@ -106,18 +106,32 @@ def firewall_operator(rime_connection: str, project: str, **kwargs: Any) -> Rime
     return RimeFirewallOperator(**{**arguments, **kwargs})
 
 
+@pytest.fixture(scope="module")
+def day_operator(
+    rime_connection: str, project_id: str, production_conn: str
+) -> Callable[..., RimeFirewallOperator]:
+    """Makes the firewall operator on one production day's rows, read by SQL, for ``project``
+    (default: the module's)."""
+
+    def make(day: str, project: str = project_id, **kwargs: Any) -> RimeFirewallOperator:
+        return firewall_operator(
+            rime_connection, project, sql=day_sql(day), sql_conn_id=production_conn, **kwargs
+        )
+
+    return make
+
+
 def ct_runs(hook: RimeHook, project_id: str) -> list[dict[str, Any]]:
     return list(hook.list_test_runs(project_id, TestType.CONTINUOUS_TESTING))
 
 
 @pytest.fixture(scope="module")
 def first_day(
-    rime_connection: str, project_id: str, firewall_id: str, production_conn: str
+    firewall_id: str,
+    day_operator: Callable[..., RimeFirewallOperator],
 ) -> tuple[TaskInstanceStandIn, dict[str, Any]]:
     ti = TaskInstanceStandIn(task_id="run_firewall")
-    operator = firewall_operator(
-        rime_connection, project_id, sql=day_sql(DAYS[0]), sql_conn_id=production_conn, deferrable=False
-    )
+    operator = day_operator(DAYS[0], deferrable=False)
     return ti, operator.execute(make_context(ti))
 
 
@@ -148,28 +162,22 @@ def test_a_day_from_sql_is_one_bin_with_its_verdict_and_events(
 
 def test_rerunning_a_day_adds_no_bin_and_override_replaces_it(
     first_day: tuple[TaskInstanceStandIn, dict[str, Any]],
-    rime_connection: str,
     project_id: str,
-    production_conn: str,
     hook: RimeHook,
+    day_operator: Callable[..., RimeFirewallOperator],
 ) -> None:
     _, first = first_day
     before = ct_runs(hook, project_id)
 
-    rerun = firewall_operator(
-        rime_connection, project_id, sql=day_sql(DAYS[0]), sql_conn_id=production_conn, deferrable=False
-    ).execute(make_context(TaskInstanceStandIn(task_id="rerun")))
+    rerun = day_operator(DAYS[0], deferrable=False).execute(
+        make_context(TaskInstanceStandIn(task_id="rerun"))
+    )
     assert rerun["bins"] == []
     assert len(ct_runs(hook, project_id)) == len(before)
 
-    replaced = firewall_operator(
-        rime_connection,
-        project_id,
-        sql=day_sql(DAYS[0]),
-        sql_conn_id=production_conn,
-        override_existing_bins=True,
-        deferrable=False,
-    ).execute(make_context(TaskInstanceStandIn(task_id="override")))
+    replaced = day_operator(DAYS[0], override_existing_bins=True, deferrable=False).execute(
+        make_context(TaskInstanceStandIn(task_id="override"))
+    )
     [day] = replaced["bins"]
     assert day["start"] == first["bins"][0]["start"]
     bins_of_the_day = [
@@ -181,11 +189,10 @@ def test_rerunning_a_day_adds_no_bin_and_override_replaces_it(
 
 
 def test_an_empty_day_skips(
-    rime_connection: str, project_id: str, firewall_id: str, production_conn: str
+    firewall_id: str,
+    day_operator: Callable[..., RimeFirewallOperator],
 ) -> None:
-    operator = firewall_operator(
-        rime_connection, project_id, sql=day_sql("2018-07-31"), sql_conn_id=production_conn
-    )
+    operator = day_operator("2018-07-31")
 
     with pytest.raises(AirflowSkipException, match="returned no rows"):
         operator.execute(make_context(TaskInstanceStandIn(task_id="empty")))
@@ -218,80 +225,41 @@ def test_rime_sdk_reads_the_bins_and_events(
 
 
 def test_a_retry_reattaches_through_the_task_state_store(
-    rime_connection: str, project_id: str, firewall_id: str, production_conn: str, hook: RimeHook
+    firewall_id: str,
+    hook: RimeHook,
+    day_operator: Callable[..., RimeFirewallOperator],
 ) -> None:
     store = TaskStateStore()
     first_try = TaskInstanceStandIn(task_id="durable")
-    operator = firewall_operator(
-        rime_connection,
-        project_id,
-        sql=day_sql(DAYS[1]),
-        sql_conn_id=production_conn,
-        deferrable=True,
-        override_existing_bins=True,
-    )
+    operator = day_operator(DAYS[1], deferrable=True, override_existing_bins=True)
     with pytest.raises(TaskDeferred):
         operator.execute(make_context(first_try, store))
     job_id = first_try.xcom["job_id"]
 
     # The triggerer died; the retry waits in the worker and re-attaches to the same job.
     second_try = TaskInstanceStandIn(task_id="durable", run_id=first_try.run_id, try_number=2)
-    operator = firewall_operator(
-        rime_connection, project_id, sql=day_sql(DAYS[1]), sql_conn_id=production_conn, deferrable=False
-    )
+    operator = day_operator(DAYS[1], deferrable=False)
     result = operator.execute(make_context(second_try, store))
     assert result["job_id"] == job_id
     assert [b["start"][:10] for b in result["bins"]] == [DAYS[1]]
 
 
 def test_kill_cancels_the_job(
-    rime_connection: str, project_id: str, firewall_id: str, production_conn: str, hook: RimeHook
+    firewall_id: str,
+    hook: RimeHook,
+    day_operator: Callable[..., RimeFirewallOperator],
 ) -> None:
     ti = TaskInstanceStandIn(task_id="killed")
-    operator = firewall_operator(
-        rime_connection,
-        project_id,
-        sql=day_sql(DAYS[2]),
-        sql_conn_id=production_conn,
-        deferrable=False,
-        override_existing_bins=True,
-    )
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            operator.execute(make_context(ti))
-        except BaseException as exc:
-            errors.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    deadline = time.monotonic() + 60
-    while "job_id" not in ti.xcom and worker.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    operator.on_kill()
-    worker.join(120)
-    assert not worker.is_alive()
-    job = hook.get_job(ti.xcom["job_id"])
-    if job.status == "JOB_STATUS_SUCCEEDED":
-        pytest.skip("the continuous test finished before the kill reached the engine")
-    assert job.status == "JOB_STATUS_CANCELLED"
-    assert errors and isinstance(errors[0], RimeJobError) and "cancelled" in str(errors[0])
+    operator = day_operator(DAYS[2], deferrable=False, override_existing_bins=True)
+    assert_kill_cancels(operator, ti, hook, "the continuous test")
 
 
 def test_fail_on_alert_fails_after_the_results_are_in_xcom(
-    rime_connection: str, project_id: str, firewall_id: str, production_conn: str
+    firewall_id: str,
+    day_operator: Callable[..., RimeFirewallOperator],
 ) -> None:
     ti = TaskInstanceStandIn(task_id="gated")
-    operator = firewall_operator(
-        rime_connection,
-        project_id,
-        sql=day_sql(DAYS[0]),
-        sql_conn_id=production_conn,
-        override_existing_bins=True,
-        fail_on="warning",
-        deferrable=False,
-    )
+    operator = day_operator(DAYS[0], override_existing_bins=True, fail_on="warning", deferrable=False)
     try:
         result = operator.execute(make_context(ti))
     except RimeSeverityGateError as failure:
@@ -325,45 +293,41 @@ def test_create_firewall_repoints_instead_of_making_a_second(
 
 
 def test_a_deleted_project_fails_clearly_and_creates_nothing(
-    rime_connection: str, hook: RimeHook, firewall_target: dict[str, str], production_conn: str
+    hook: RimeHook,
+    firewall_target: dict[str, str],
+    day_operator: Callable[..., RimeFirewallOperator],
 ) -> None:
     gone = hook.get_or_create_project(f"deleted-{time.time_ns()}", "deleted below")
     hook.delete_project(gone)
     count = len(list(hook.list_projects()))
 
-    operator = firewall_operator(rime_connection, gone, sql=day_sql(DAYS[0]), sql_conn_id=production_conn)
+    operator = day_operator(DAYS[0], project=gone)
     with pytest.raises(RimeFirewallError, match="does not exist in RIME"):
         operator.execute(make_context(TaskInstanceStandIn(task_id="deleted")))
     assert len(list(hook.list_projects())) == count
 
 
 def test_a_project_without_a_firewall_says_how_to_make_one(
-    rime_connection: str, hook: RimeHook, production_conn: str
+    hook: RimeHook,
+    day_operator: Callable[..., RimeFirewallOperator],
 ) -> None:
     bare = hook.get_or_create_project(f"no-firewall-{time.time_ns()}", "no firewall")
 
-    operator = firewall_operator(rime_connection, bare, sql=day_sql(DAYS[0]), sql_conn_id=production_conn)
+    operator = day_operator(DAYS[0], project=bare)
     with pytest.raises(RimeFirewallError, match=r"has no firewall.*RimeCreateFirewallOperator"):
         operator.execute(make_context(TaskInstanceStandIn(task_id="bare")))
     assert hook.get_project_firewall_id(bare) is None
 
 
 def test_defers_on_the_job_trigger_and_completes_with_its_event(
-    rime_connection: str, project_id: str, firewall_id: str, production_conn: str
+    firewall_id: str, day_operator: Callable[..., RimeFirewallOperator]
 ) -> None:
     import asyncio
 
     from airflow_provider_rime.triggers.job import RimeJobTrigger
 
     ti = TaskInstanceStandIn(task_id="deferred")
-    operator = firewall_operator(
-        rime_connection,
-        project_id,
-        sql=day_sql(DAYS[2]),
-        sql_conn_id=production_conn,
-        deferrable=True,
-        override_existing_bins=True,
-    )
+    operator = day_operator(DAYS[2], deferrable=True, override_existing_bins=True)
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(make_context(ti))
     trigger = deferred.value.trigger

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from airflow_provider_rime.hooks.rime import RimeHook
 from airflow_provider_rime.operators.stress_test import RimeStressTestOperator
 from airflow_provider_rime.triggers.job import RimeJobTrigger
 
-from .conftest import DataFiles, TaskInstanceStandIn, TaskStateStore, make_context
+from .conftest import DataFiles, TaskInstanceStandIn, TaskStateStore, assert_kill_cancels, make_context
 
 SUMMARY_KEYS = {
     "test_run_id",
@@ -159,28 +158,7 @@ def test_severity_gate_fails_after_the_results_are_in_xcom(
 def test_kill_cancels_the_job(rime_connection: str, project_name: str, data_files: DataFiles, hook: RimeHook):
     ti = TaskInstanceStandIn(task_id="killed")
     operator = make_operator(rime_connection, project_name, data_files, deferrable=False)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            operator.execute(make_context(ti))
-        except BaseException as exc:
-            errors.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    deadline = time.monotonic() + 60
-    while "job_id" not in ti.xcom and worker.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    operator.on_kill()
-    worker.join(120)
-    assert not worker.is_alive()
-    job = hook.get_job(ti.xcom["job_id"])
-    if job.status == "JOB_STATUS_SUCCEEDED":
-        pytest.skip("the stress test finished before the kill reached the engine")
-    assert job.status == "JOB_STATUS_CANCELLED"
-    assert errors and isinstance(errors[0], RimeJobError)
-    assert "cancelled" in str(errors[0])
+    assert_kill_cancels(operator, ti, hook, "the stress test")
 
 
 def test_timeout_cancels_the_job(

@@ -100,6 +100,28 @@ def trivial_baseline(metric: BinaryMetric, y: np.ndarray, p: np.ndarray, thresho
     }.get(metric.key, math.nan)
 
 
+def _whole_data_findings(
+    severity: Severity,
+    explanation: str,
+    metrics: list[Metric],
+    *,
+    importance: float,
+    skipped: bool,
+    case_metrics: list[Metric] | None = None,
+) -> Findings:
+    """The one case of a test on the whole data, and the test's metrics (also the case's,
+    unless ``case_metrics`` adds to them). An undefined ``importance`` ranks the case last."""
+    case = TestCase(
+        features=[],
+        severity=severity,
+        explanation=explanation,
+        metrics=metrics if case_metrics is None else case_metrics,
+        importance=importance if math.isfinite(importance) else 0.0,
+        skipped=skipped,
+    )
+    return Findings([case], metrics)
+
+
 def _absolute_description(metric: BinaryMetric) -> str:
     if metric.direction is Direction.CHANGE_IS_BAD:
         return (
@@ -145,15 +167,9 @@ def _absolute_test(metric: BinaryMetric) -> Callable[[StressInputs, AbsolutePara
             Metric(metric.name, MetricCategory.PERFORMANCE_METRIC_VALUE, value),
             Metric("Baseline", MetricCategory.PERFORMANCE_METRIC_VALUE, baseline),
         ]
-        case = TestCase(
-            features=[],
-            severity=severity,
-            explanation=explanation,
-            metrics=metrics,
-            importance=abs(value - baseline) if math.isfinite(baseline) and math.isfinite(value) else 0.0,
-            skipped=not math.isfinite(value),
+        return _whole_data_findings(
+            severity, explanation, metrics, importance=abs(value - baseline), skipped=not math.isfinite(value)
         )
-        return Findings([case], metrics)
 
     return test
 
@@ -192,15 +208,9 @@ def _degradation_test(metric: BinaryMetric) -> Callable[[StressInputs, Degradati
             Metric(f"Evaluation {metric.name}", MetricCategory.PERFORMANCE_DIFF, eval_value),
             Metric("Degradation", MetricCategory.PERFORMANCE_DIFF, degradation),
         ]
-        case = TestCase(
-            features=[],
-            severity=severity,
-            explanation=explanation,
-            metrics=metrics,
-            importance=max(0.0, degradation) if defined else 0.0,
-            skipped=not defined,
+        return _whole_data_findings(
+            severity, explanation, metrics, importance=max(0.0, degradation), skipped=not defined
         )
-        return Findings([case], metrics)
 
     return test
 
@@ -258,19 +268,13 @@ def calibration_comparison(inputs: StressInputs, params: CalibrationParams) -> F
             "its probabilities mean something different on evaluation data than on reference."
         )
     metrics = [Metric("Calibration MSE", MetricCategory.PERFORMANCE_DIFF, mse)]
-    case_metrics = metrics + _calibration_curves(inputs, params.num_bins)
-    return Findings(
-        cases=[
-            TestCase(
-                features=[],
-                severity=severity,
-                explanation=explanation,
-                metrics=case_metrics,
-                importance=mse if math.isfinite(mse) else 0.0,
-                skipped=not math.isfinite(mse),
-            )
-        ],
-        metrics=metrics,
+    return _whole_data_findings(
+        severity,
+        explanation,
+        metrics,
+        importance=mse,
+        skipped=not math.isfinite(mse),
+        case_metrics=metrics + _calibration_curves(inputs, params.num_bins),
     )
 
 
