@@ -320,7 +320,7 @@ def test_a_project_without_a_firewall_says_how_to_make_one(
 
 
 def test_defers_on_the_job_trigger_and_completes_with_its_event(
-    firewall_id: str, day_operator: Callable[..., RimeFirewallOperator]
+    firewall_id: str, project_id: str, day_operator: Callable[..., RimeFirewallOperator]
 ) -> None:
     import asyncio
 
@@ -351,9 +351,7 @@ def test_defers_on_the_job_trigger_and_completes_with_its_event(
 
     # The task resumes in a new operator instance, with the XComs of the same try.
     resumed_ti = ResumedTaskInstance(task_id="deferred", run_id=ti.run_id, xcom=ti.xcom)
-    resumed = firewall_operator(
-        rime_connection, project_id, sql=day_sql(DAYS[2]), sql_conn_id=production_conn, deferrable=True
-    )
+    resumed = day_operator(DAYS[2], deferrable=True)
     result = resumed.execute_complete(make_context(resumed_ti), event)
     assert result["job_id"] == kwargs["job_id"]
     assert result["firewall_id"] == firewall_id and result["project_id"] == project_id
