@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import shutil
 import statistics
 import sys
@@ -35,9 +34,14 @@ from typing import Any
 
 import httpx
 from _common import RESULTS, WORK, log, machine_info, make_data
-from engine_responsiveness import api, data_only, register_split, split_predictions
-
-from rime_dev.engine import start_engine
+from engine_responsiveness import (
+    api,
+    create_project,
+    data_only,
+    fresh_engine,
+    register_split,
+    split_predictions,
+)
 
 TERMINAL = {"JOB_STATUS_SUCCEEDED", "JOB_STATUS_FAILED", "JOB_STATUS_CANCELLED"}
 
@@ -167,14 +171,7 @@ def main() -> None:
     categories = sorted({spec.category.value for spec in CATALOGUE.values()})
 
     data_dir = WORK / "engine-load-data"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    key = secrets.token_urlsafe(24)
-    engine = start_engine(
-        data_dir,
-        api_key=key,
-        log_path=WORK / "engine-load-server.log",
-        extra_args=("--log-level", "warning", "--data-root", str(WORK)),
-    )
+    engine, key = fresh_engine(data_dir, WORK / "engine-load-server.log")
     log(f"engine at {engine.url}")
     headers = {"rime-api-key": key}
     result: dict[str, Any] = {
@@ -188,12 +185,7 @@ def main() -> None:
     }
     try:
         with httpx.Client(base_url=engine.url, headers=headers, timeout=60.0) as client:
-            pid = api(
-                client,
-                "POST",
-                "/v1/projects",
-                {"name": "load check", "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION"},
-            )["project"]["id"]["uuid"]
+            pid = create_project(client, "load check")
             datasets, mid = register_split(client, pid, files, model_name="load-model")
             config = {
                 "run_name": "under load",

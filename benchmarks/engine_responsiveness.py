@@ -143,6 +143,29 @@ class Poller(threading.Thread):
         self.client.close()
 
 
+def fresh_engine(data_dir: Path, log_path: Path) -> tuple[RunningEngine, str]:
+    """An engine on an emptied ``data_dir`` with a new random API key, logging to ``log_path``;
+    it may read the generated data under ``benchmarks/.work``. Returns it and its key."""
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    api_key = secrets.token_urlsafe(24)
+    engine = start_engine(
+        data_dir,
+        api_key=api_key,
+        log_path=log_path,
+        extra_args=("--log-level", "warning", "--data-root", str(WORK)),
+    )
+    return engine, api_key
+
+
+def create_project(client: httpx.Client, name: str, description: str = "") -> str:
+    """A binary-classification project; its id."""
+    body = {"name": name, "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION"}
+    if description:
+        body["description"] = description
+    return str(api(client, "POST", "/v1/projects", body)["project"]["id"]["uuid"])
+
+
 def register_split(
     client: httpx.Client,
     pid: str,
@@ -238,17 +261,8 @@ def main() -> None:
         categories = sorted({spec.category.value for spec in CATALOGUE.values()})
 
     data_dir = WORK / "engine-data"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
-    api_key = secrets.token_urlsafe(24)
     log("starting rime-local serve")
-    engine = start_engine(
-        data_dir,
-        api_key=api_key,
-        log_path=WORK / "engine-responsiveness-server.log",
-        # The generated data lives under benchmarks/.work: the engine may read it.
-        extra_args=("--log-level", "warning", "--data-root", str(WORK)),
-    )
+    engine, api_key = fresh_engine(data_dir, WORK / "engine-responsiveness-server.log")
     log(f"  at {engine.url}")
     headers = {"rime-api-key": api_key, "Content-Type": "application/json"}
     # /healthz is polled from start to end, so that stalls outside the job (registering data,
@@ -267,16 +281,7 @@ def main() -> None:
     }
     try:
         with httpx.Client(base_url=engine.url, headers=headers, timeout=30.0) as client:
-            pid = api(
-                client,
-                "POST",
-                "/v1/projects",
-                {
-                    "name": "responsiveness benchmark",
-                    "description": "benchmarks/engine_responsiveness.py",
-                    "modelTask": "MODEL_TASK_BINARY_CLASSIFICATION",
-                },
-            )["project"]["id"]["uuid"]
+            pid = create_project(client, "responsiveness benchmark", "benchmarks/engine_responsiveness.py")
             health.phase = "registration"
             started = time.perf_counter()
             datasets, mid = register_split(

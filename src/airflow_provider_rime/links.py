@@ -17,13 +17,17 @@ XCOM_PROJECT_ID = "project_id"
 
 
 class _XComUrlLink(BaseOperatorLink):
-    """A button that opens the URL an operator pushed to XCom under ``xcom_key``."""
+    """A button that opens the URL an operator pushed to XCom under ``url_xcom_key``.
 
-    xcom_key: str
+    Not ``xcom_key``: Airflow's ``BaseOperatorLink.xcom_key`` names the XCom in which the task
+    runner stores the resolved link, and overriding it would overwrite the operator's own URL.
+    """
+
+    url_xcom_key: str
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey, **kwargs: Any) -> str:
         """The URL this task instance pushed, or ``""`` before the operator has pushed it."""
-        url = XCom.get_value(key=self.xcom_key, ti_key=ti_key)
+        url = XCom.get_value(key=self.url_xcom_key, ti_key=ti_key)
         return str(url) if url else ""
 
 
@@ -31,7 +35,7 @@ class RimeStressTestLink(_XComUrlLink):
     """Opens the stress test run's page in RIME (the URL the operator pushed to XCom)."""
 
     name = "RIME Stress Test"
-    xcom_key = XCOM_TEST_RUN_URL
+    url_xcom_key = XCOM_TEST_RUN_URL
 
 
 #: XCom keys the firewall operators push before they wait.
@@ -43,4 +47,4 @@ class RimeFirewallLink(_XComUrlLink):
     """Opens the project's firewall page in RIME (the URL the firewall operators pushed to XCom)."""
 
     name = "RIME Firewall"
-    xcom_key = XCOM_FIREWALL_URL
+    url_xcom_key = XCOM_FIREWALL_URL

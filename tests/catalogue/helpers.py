@@ -13,6 +13,18 @@ from airflow_provider_rime.rime_api.enums import TestCategory, TestSensitivity
 
 DATA_CATEGORIES = frozenset({TestCategory.DRIFT, TestCategory.ABNORMAL_INPUTS, TestCategory.DATA_CLEANLINESS})
 ALL_CATEGORIES = runnable_categories()
+#: The Bias and Fairness tests the catalogue implements (RIME has more; see the module).
+BIAS_AND_FAIRNESS_TESTS = frozenset(
+    {
+        "demographic_parity",
+        "intersectional_group_fairness",
+        "equal_opportunity",
+        "predictive_equality",
+        "equalized_odds",
+        "class_imbalance",
+        "protected_feature_drift",
+    }
+)
 
 
 def build_inputs(

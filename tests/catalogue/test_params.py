@@ -23,6 +23,7 @@ from airflow_provider_rime.rime_api.enums import (
 from airflow_provider_rime.rime_api.enums import (
     Severity as WireSeverity,
 )
+from tests.catalogue.helpers import BIAS_AND_FAIRNESS_TESTS
 
 # RIME's documented defaults of the keys the engine shares with RIME.
 RIME_DEFAULTS = {
@@ -111,15 +112,9 @@ def test_default_categories_are_rimes_that_the_engine_can_run() -> None:
     # Bias and Fairness runs on request, when protected features are named.
     bias = SuiteConfig(categories=frozenset({TestCategory.BIAS_AND_FAIRNESS}))
     assert plan_tests(bias, has_labels=True, has_preds=True) == []
-    assert {p.spec.key for p in plan_tests(bias, has_labels=True, has_preds=True, has_protected=True)} == {
-        "demographic_parity",
-        "intersectional_group_fairness",
-        "equal_opportunity",
-        "predictive_equality",
-        "equalized_odds",
-        "class_imbalance",
-        "protected_feature_drift",
-    }
+    assert {
+        p.spec.key for p in plan_tests(bias, has_labels=True, has_preds=True, has_protected=True)
+    } == BIAS_AND_FAIRNESS_TESTS
 
 
 @pytest.mark.parametrize(

@@ -147,6 +147,21 @@ def start_stress_test(
     return ok(client.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": test_run_config}))["job"]
 
 
+def start_data_cleanliness_run(
+    client: httpx.Client, project_id: str, dataset_id: str, run_name: str
+) -> dict[str, Any]:
+    """A Data Cleanliness stress test of ``dataset_id`` against itself, with a new model without
+    predictions (the category needs neither): the job document."""
+    model = ok(client.post(f"/v1/registry/{project_id}/model", json={"name": f"{run_name}-model"}))["modelId"]
+    config = {
+        "run_name": run_name,
+        "data_info": {"ref_dataset_id": dataset_id, "eval_dataset_id": dataset_id},
+        "model_id": model,
+        "categories": ["TEST_CATEGORY_TYPE_DATA_CLEANLINESS"],
+    }
+    return ok(client.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]
+
+
 MODEL_PERFORMANCE = ("TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",)
 
 

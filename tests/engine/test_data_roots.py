@@ -21,6 +21,7 @@ from tests.engine.flow import (
     labelled_frame,
     ok,
     register_dataset,
+    start_data_cleanliness_run,
     wait_job,
     wait_valid,
 )
@@ -234,14 +235,7 @@ def test_a_long_queue_of_validations_does_not_hide_a_stress_test(tmp_path_factor
             # Two validations hold both slots; more than a claim's look-ahead wait behind them.
             for i in range(24):
                 register_dataset(api, project, f"queued-{i}", _fifo(tmp_path, f"queued-{i}.csv"))
-            model = ok(api.post(f"/v1/registry/{project}/model", json={"name": "m"}))["modelId"]
-            config = {
-                "run_name": "behind-the-queue",
-                "data_info": {"ref_dataset_id": ref, "eval_dataset_id": ref},
-                "model_id": model,
-                "categories": ["TEST_CATEGORY_TYPE_DATA_CLEANLINESS"],
-            }
-            job = ok(api.post(f"/v1/stress-tests/{project}", json={"testRunConfig": config}))["job"]
+            job = start_data_cleanliness_run(api, project, ref, "behind-the-queue")
             # It runs while the validations are still queued (each may take 60 s).
             assert wait_job(api, job["jobId"], timeout=50)["status"] == "JOB_STATUS_SUCCEEDED"
     finally:

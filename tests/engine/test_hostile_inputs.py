@@ -14,6 +14,7 @@ from tests.engine.flow import (
     labelled_frame,
     ok,
     register_dataset,
+    start_data_cleanliness_run,
     start_stress_test,
     wait_job,
     wait_valid,
@@ -143,14 +144,7 @@ def test_a_file_changed_after_registration_fails_the_stress_test(api, project_id
     dataset_id = register_dataset(api, project_id, "drifting", path)
     assert wait_valid(api, dataset_id)["validityStatus"] == "VALIDITY_STATUS_VALID"
     labelled_frame(300, 9).to_csv(path, index=False)  # same name, other content
-    model = ok(api.post(f"/v1/registry/{project_id}/model", json={"name": "drifting-model"}))["modelId"]
-    config = {
-        "run_name": "after-change",
-        "data_info": {"ref_dataset_id": dataset_id, "eval_dataset_id": dataset_id},
-        "model_id": model,
-        "categories": ["TEST_CATEGORY_TYPE_DATA_CLEANLINESS"],
-    }
-    job = ok(api.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]
+    job = start_data_cleanliness_run(api, project_id, dataset_id, "after-change")
     done = wait_job(api, job["jobId"])
     assert done["status"] == "JOB_STATUS_FAILED"
     assert "changed since it was registered" in done["errorMsg"] and "'drifting'" in done["errorMsg"]

@@ -320,7 +320,7 @@ def test_a_project_without_a_firewall_says_how_to_make_one(
 
 
 def test_defers_on_the_job_trigger_and_completes_with_its_event(
-    firewall_id: str, day_operator: Callable[..., RimeFirewallOperator]
+    firewall_id: str, project_id: str, day_operator: Callable[..., RimeFirewallOperator]
 ) -> None:
     import asyncio
 
@@ -344,8 +344,18 @@ def test_defers_on_the_job_trigger_and_completes_with_its_event(
 
     event = asyncio.run(first_event())
     assert event["status"] == "success", event
-    result = operator.execute_complete(make_context(ti), event)
+
+    class ResumedTaskInstance(TaskInstanceStandIn):
+        def xcom_pull(self, task_ids: str, key: str) -> Any:
+            return self.xcom.get(key)
+
+    # The task resumes in a new operator instance, with the XComs of the same try.
+    resumed_ti = ResumedTaskInstance(task_id="deferred", run_id=ti.run_id, xcom=ti.xcom)
+    resumed = day_operator(DAYS[2], deferrable=True)
+    result = resumed.execute_complete(make_context(resumed_ti), event)
     assert result["job_id"] == kwargs["job_id"]
+    assert result["firewall_id"] == firewall_id and result["project_id"] == project_id
+    assert result["rows"] == ti.xcom["rows"] > 0
     assert [b["start"][:10] for b in result["bins"]] == [DAYS[2]]
     assert ti.xcom["summary"] == result
 

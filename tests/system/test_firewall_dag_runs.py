@@ -204,3 +204,21 @@ def test_a_day_from_postgresql(production: dict[str, Any], env: Path, firewall_d
         with engine.begin() as connection:
             connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{PRODUCTION_TABLE}"')
         engine.dispose()
+
+
+def test_the_demos_month_runner_prints_a_line_per_day(
+    production: dict[str, Any], sqlite_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rime_dev.firewall_month import run_month
+
+    set_connection("rime_production_db", "sqlite", host=str(sqlite_db))
+    failed = run_month(EXAMPLE_DAGS, first=datetime(2018, 8, 3), last=datetime(2018, 8, 4))
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert failed == 0
+    assert [(d["day"], d["state"]) for d in lines] == [("2018-08-03", "success"), ("2018-08-04", "success")]
+    tested, empty = lines
+    assert tested["rows"] > 0 and tested["verdict"] in ("pass", "warning", "alert")
+    assert tested["bins"] in (0, 1), "a day already tested (e.g. from PostgreSQL) keeps its bin"
+    assert tested["url"].startswith("http")
+    assert (empty["rows"], empty["verdict"]) == (None, None), "a day without rows is a skipped run"

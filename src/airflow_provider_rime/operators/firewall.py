@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 XCOM_BINS = "bins"
 XCOM_EVENTS = "events"
 XCOM_SUMMARY = "summary"
+#: XCom key of the batch's row count (pushed when the batch is read; a resumed task reads it back).
+XCOM_ROWS = "rows"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -472,6 +474,8 @@ class RimeFirewallOperator(RimeJobOperator):
         hook = self.hook
         with tempfile.TemporaryDirectory(prefix="rime-firewall-") as tmp:
             batch = self._batch(Path(tmp))
+            # Kept for the result: a deferred task resumes in a new operator instance.
+            context["ti"].xcom_push(key=XCOM_ROWS, value=self.rows)
             target = _FirewallTarget(
                 self.stress_test_run_id, self.model_id, self.reference_dataset_id, self.bin_size
             )
@@ -551,6 +555,9 @@ class RimeFirewallOperator(RimeJobOperator):
     def _finish(self, context: Context, job: Job) -> dict[str, Any]:
         """Read the bins and events, push them, then apply the ``fail_on`` gate."""
         hook = self.hook
+        if self.rows is None:
+            pull = getattr(context["ti"], "xcom_pull", None)
+            self.rows = pull(task_ids=self.task_id, key=XCOM_ROWS) if pull else None
         bins = hook.get_continuous_test_bins(job)
         project_id = self.project_id or job.project_id
         events: list[dict[str, Any]] = []

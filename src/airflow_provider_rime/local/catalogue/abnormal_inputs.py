@@ -22,7 +22,7 @@ cost O(rows) once plus O(distinct values).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 import numpy as np
@@ -56,20 +56,24 @@ class AbnormalParams(TestParams):
     p_value_threshold: Annotated[float, Range(0.0, 1.0)] = 0.05
 
 
+@dataclass(frozen=True)
+class _Failing:
+    """A feature's failing evaluation rows (a mask), what they are, and what to show of them."""
+
+    rows: np.ndarray
+    what: str
+    examples: list[str]
+    example_counts: list[int] | None = None
+    ref_failing: int = 0  # the reference's rows failing the same check
+    extra_metrics: list[Metric] = field(default_factory=list)
+
+
 def _abnormal_case(
-    inputs: StressInputs,
-    params: AbnormalParams,
-    feature: Feature,
-    failing: np.ndarray,
-    *,
-    what: str,
-    examples: list[str],
-    example_counts: list[int] | None = None,
-    ref_failing: int = 0,
-    n_tested: int = 1,
-    extra_metrics: list[Metric] | None = None,
+    inputs: StressInputs, params: AbnormalParams, feature: Feature, found: _Failing, *, n_tested: int
 ) -> TestCase:
-    """A test case for ``failing`` evaluation rows of ``feature``; ``what`` names the problem."""
+    """A test case for the ``found`` failing evaluation rows of ``feature``."""
+    failing, what, examples, example_counts = found.rows, found.what, found.examples, found.example_counts
+    ref_failing = found.ref_failing
     shares, impacts = params.share_thresholds, params.impact_thresholds
     min_rows, p_threshold = params.min_impact_rows, params.p_value_threshold
     factor = inputs.config.threshold_factor
@@ -86,7 +90,7 @@ def _abnormal_case(
     ]
     if example_counts is not None:
         metrics.append(Metric("Example Counts", MetricCategory.FAILING_INPUTS, example_counts))
-    metrics += extra_metrics or []
+    metrics += found.extra_metrics
     if k == 0:
         return TestCase(
             [feature.name], Severity.PASS, f"No evaluation row of {feature.name} {what}.", metrics
@@ -130,6 +134,24 @@ def _categorical_features(inputs: StressInputs, *, text: bool = False) -> list[F
     ]
 
 
+def _per_feature(
+    inputs: StressInputs,
+    params: AbnormalParams,
+    features: list[Feature],
+    check: Callable[[Feature], _Failing | None],
+) -> Findings:
+    """One case per feature that ``check`` can judge (``None``: no case); the significance of
+    each is corrected for the number of features tested."""
+    judged = [(feature, check(feature)) for feature in features]
+    return Findings(
+        [
+            _abnormal_case(inputs, params, feature, found, n_tested=len(features))
+            for feature, found in judged
+            if found is not None
+        ]
+    )
+
+
 def _extreme_examples(values: np.ndarray, failing: np.ndarray, centre: float) -> list[str]:
     bad = values[failing]
     order = np.argsort(-np.abs(bad - centre))[: stats.MAX_EXAMPLES]
@@ -155,13 +177,12 @@ def numeric_outlier(inputs: StressInputs, params: NumericOutlierParams) -> Findi
     outside the reference's [``quantile``, 1 - ``quantile``] range widened by
     ``bound_multiplier`` times its width's 1/10 (robust for heavy tails)."""
     method, mult, q = params.method, params.bound_multiplier, params.quantile
-    features = _numeric_features(inputs)
-    cases = []
-    for feature in features:
+
+    def outside(feature: Feature) -> _Failing | None:
         col = stats.numeric_column(inputs, feature.name)
         ref = col.ref[col.ref_valid]
         if ref.size == 0:
-            continue
+            return None
         if method == "std":
             centre, spread = float(ref.mean()), float(ref.std())
             lo, hi = centre - mult * spread, centre + mult * spread
@@ -172,23 +193,18 @@ def numeric_outlier(inputs: StressInputs, params: NumericOutlierParams) -> Findi
         with np.errstate(invalid="ignore"):
             failing = (col.eval < lo) | (col.eval > hi)
             ref_failing = int(np.count_nonzero((col.ref < lo) | (col.ref > hi)))
-        cases.append(
-            _abnormal_case(
-                inputs,
-                params,
-                feature,
-                failing,
-                what=f"lie outside [{lo:.4g}, {hi:.4g}]",
-                examples=_extreme_examples(col.eval, failing, centre),
-                ref_failing=ref_failing,
-                n_tested=len(features),
-                extra_metrics=[
-                    Metric("Lower Bound", MetricCategory.FEATURE, lo),
-                    Metric("Upper Bound", MetricCategory.FEATURE, hi),
-                ],
-            )
+        return _Failing(
+            failing,
+            f"lie outside [{lo:.4g}, {hi:.4g}]",
+            _extreme_examples(col.eval, failing, centre),
+            ref_failing=ref_failing,
+            extra_metrics=[
+                Metric("Lower Bound", MetricCategory.FEATURE, lo),
+                Metric("Upper Bound", MetricCategory.FEATURE, hi),
+            ],
         )
-    return Findings(cases)
+
+    return _per_feature(inputs, params, _numeric_features(inputs), outside)
 
 
 @dataclass(frozen=True)
@@ -206,29 +222,23 @@ class OutOfRangeParams(AbnormalParams):
 )
 def out_of_range(inputs: StressInputs, params: OutOfRangeParams) -> Findings | None:
     std_factor = params.std_factor
-    features = _numeric_features(inputs)
-    cases = []
-    for feature in features:
+
+    def beyond(feature: Feature) -> _Failing | None:
         col = stats.numeric_column(inputs, feature.name)
         ref = col.ref[col.ref_valid]
         if ref.size == 0:
-            continue
+            return None
         spread = float(ref.std())
         lo, hi = float(ref.min()) - std_factor * spread, float(ref.max()) + std_factor * spread
         with np.errstate(invalid="ignore"):
             failing = (col.eval < lo) | (col.eval > hi)
-        cases.append(
-            _abnormal_case(
-                inputs,
-                params,
-                feature,
-                failing,
-                what=f"lie beyond the reference's range widened to [{lo:.4g}, {hi:.4g}]",
-                examples=_extreme_examples(col.eval, failing, float(ref.mean())),
-                n_tested=len(features),
-            )
+        return _Failing(
+            failing,
+            f"lie beyond the reference's range widened to [{lo:.4g}, {hi:.4g}]",
+            _extreme_examples(col.eval, failing, float(ref.mean())),
         )
-    return Findings(cases)
+
+    return _per_feature(inputs, params, _numeric_features(inputs), beyond)
 
 
 @dataclass(frozen=True)
@@ -273,31 +283,13 @@ def _recapitalised_levels(inputs: StressInputs, col: stats.CategoricalColumn) ->
     return _level_text(inputs, col).recapitalised
 
 
-def _level_case(
-    inputs: StressInputs,
-    params: AbnormalParams,
-    feature: Feature,
-    col: stats.CategoricalColumn,
-    level_mask: np.ndarray,
-    *,
-    what: str,
-    n_tested: int,
-    ref_failing: int = 0,
-) -> TestCase:
-    failing = col.rows_with_levels(level_mask)
+def _level_failing(
+    col: stats.CategoricalColumn, level_mask: np.ndarray, what: str, ref_failing: int = 0
+) -> _Failing:
+    """The rows whose value is one of ``level_mask``'s, with the most common as examples."""
     idx = np.flatnonzero(level_mask & (col.eval_counts[:-1] > 0))
     examples, counts = stats.top_examples([col.levels[i] for i in idx], col.eval_counts[idx])
-    return _abnormal_case(
-        inputs,
-        params,
-        feature,
-        failing,
-        what=what,
-        examples=examples,
-        example_counts=counts,
-        ref_failing=ref_failing,
-        n_tested=n_tested,
-    )
+    return _Failing(col.rows_with_levels(level_mask), what, examples, counts, ref_failing=ref_failing)
 
 
 def _level_findings(
@@ -315,25 +307,14 @@ def _level_findings(
     With ``count_reference`` the reference's own rows with those values are counted too, so
     a feature that always had them is judged against that rate.
     """
-    features = _categorical_features(inputs, text=text)
-    cases = []
-    for feature in features:
+
+    def in_levels(feature: Feature) -> _Failing:
         col = stats.categorical_column(inputs, feature.name)
         levels = levels_of(inputs, col)
         ref_failing = int(col.ref_counts[:-1][levels].sum()) if count_reference else 0
-        cases.append(
-            _level_case(
-                inputs,
-                params,
-                feature,
-                col,
-                levels,
-                what=what,
-                n_tested=len(features),
-                ref_failing=ref_failing,
-            )
-        )
-    return Findings(cases)
+        return _level_failing(col, levels, what, ref_failing)
+
+    return _per_feature(inputs, params, _categorical_features(inputs, text=text), in_levels)
 
 
 @register(
@@ -363,29 +344,19 @@ def rare_categories(inputs: StressInputs, params: RareCategoriesParams) -> Findi
     """A value is rare when its reference share is below ``min_ratio_rel_uniform`` times the
     share it would have if all reference values were equally common."""
     ratio = params.min_ratio_rel_uniform
-    features = _categorical_features(inputs)
-    cases = []
-    for feature in features:
+
+    def rare_values(feature: Feature) -> _Failing | None:
         col = stats.categorical_column(inputs, feature.name)
         ref_counts = col.ref_counts[:-1]
         n_ref_values = int(ref_counts.sum())
         k_levels = int(np.count_nonzero(ref_counts))
         if n_ref_values == 0:
-            continue
+            return None
         rare = (ref_counts > 0) & (ref_counts / n_ref_values < ratio / k_levels)
-        cases.append(
-            _level_case(
-                inputs,
-                params,
-                feature,
-                col,
-                rare,
-                what=f"hold values rarer than {ratio / k_levels:.3%} in the reference",
-                n_tested=len(features),
-                ref_failing=int(ref_counts[rare].sum()),
-            )
-        )
-    return Findings(cases)
+        what = f"hold values rarer than {ratio / k_levels:.3%} in the reference"
+        return _level_failing(col, rare, what, int(ref_counts[rare].sum()))
+
+    return _per_feature(inputs, params, _categorical_features(inputs), rare_values)
 
 
 @register(
@@ -397,21 +368,12 @@ def rare_categories(inputs: StressInputs, params: RareCategoriesParams) -> Findi
 )
 def null_check(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     features = [f for f in stats.tested_features(inputs, text=True) if not inputs.ref[f.name].isna().any()]
-    cases = []
-    for feature in features:
+
+    def missing(feature: Feature) -> _Failing:
         failing = inputs.eval[feature.name].isna().to_numpy()
-        cases.append(
-            _abnormal_case(
-                inputs,
-                params,
-                feature,
-                failing,
-                what="are missing, though the reference never is",
-                examples=[],
-                n_tested=len(features),
-            )
-        )
-    return Findings(cases)
+        return _Failing(failing, "are missing, though the reference never is", [])
+
+    return _per_feature(inputs, params, features, missing)
 
 
 @register(
@@ -422,28 +384,19 @@ def null_check(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     params=AbnormalParams,
 )
 def feature_type_check(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
-    features = _numeric_features(inputs)
-    cases = []
-    for feature in features:
+
+    def not_numbers(feature: Feature) -> _Failing:
         col = stats.numeric_column(inputs, feature.name)
         failing = col.eval_nonnumeric
         values = inputs.eval[feature.name].to_numpy()[failing] if failing.any() else np.empty(0)
         uniq, counts = np.unique(values.astype(str), return_counts=True)
         examples, ex_counts = stats.top_examples([str(u) for u in uniq], counts)
-        cases.append(
-            _abnormal_case(
-                inputs,
-                params,
-                feature,
-                failing,
-                what="hold values that are not numbers",
-                examples=examples,
-                example_counts=ex_counts,
-                ref_failing=int(np.count_nonzero(col.ref_nonnumeric)),
-                n_tested=len(features),
-            )
+        ref_failing = int(np.count_nonzero(col.ref_nonnumeric))
+        return _Failing(
+            failing, "hold values that are not numbers", examples, ex_counts, ref_failing=ref_failing
         )
-    return Findings(cases)
+
+    return _per_feature(inputs, params, _numeric_features(inputs), not_numbers)
 
 
 @register(
