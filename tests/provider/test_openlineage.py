@@ -95,7 +95,7 @@ def run_dag_with_file_transport(
     assert files, f"no OpenLineage events written; stderr: {result.stderr[-3000:]}"
     events = [json.loads(path.read_text()) for path in files]
     task_events = [e for e in events if e.get("job", {}).get("name") == f"{dag_id}.{task_id}"]
-    return {**report, "events": task_events, "stderr": (result.stdout + result.stderr)[-8000:]}
+    return {**report, "events": task_events, "output": (result.stdout + result.stderr)[-8000:]}
 
 
 @pytest.fixture(scope="module")
@@ -289,7 +289,7 @@ def firewall_lineage_run(
 
 
 def test_the_firewalls_sql_batch_is_its_tables_input(firewall_lineage_run: dict[str, Any]):
-    assert firewall_lineage_run["state"] == "success", firewall_lineage_run["stderr"]
+    assert firewall_lineage_run["state"] == "success", firewall_lineage_run["output"]
     table = ("sqlite://" + str(firewall_lineage_run["database"].resolve()), f"main.{FIREWALL_TABLE}")
     complete = by_state(firewall_lineage_run["events"], "COMPLETE")
     assert [(d["namespace"], d["name"]) for d in complete["inputs"]] == [table]
