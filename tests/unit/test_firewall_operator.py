@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 import respx
 from airflow.providers.common.compat.sdk import AirflowSkipException
@@ -137,5 +138,10 @@ def test_operator_interface() -> None:
     op = operator(evaluation_data="a.csv")
 
     assert {"sql", "evaluation_data", "model_uri", "project"} <= set(op.template_fields)
+    # The connection is templated too, and the hook is made from the rendered id.
+    op.rime_conn_id = "{{ params.conn }}"
+    op.render_template_fields({"params": {"conn": "rime_prod"}}, jinja_env=jinja2.Environment())
+    assert op.rime_conn_id == "rime_prod"
+    assert op.hook.rime_conn_id == "rime_prod"
     assert [link.name for link in op.operator_extra_links] == ["RIME Firewall"]
     assert op.external_id_key != "rime_stress_test_job_id"

@@ -202,7 +202,13 @@ class RimeCreateFirewallOperator(BaseOperator):
         ``"6h"``; at least one hour. Used when the firewall is created (RIME cannot change it later).
     """
 
-    template_fields: Sequence[str] = ("project", "stress_test_run_id", "model_id", "reference_dataset_id")
+    template_fields: Sequence[str] = (
+        "rime_conn_id",
+        "project",
+        "stress_test_run_id",
+        "model_id",
+        "reference_dataset_id",
+    )
     operator_extra_links = (RimeFirewallLink(),)
     ui_color = "#5d3fd3"
     ui_fgcolor = "#ffffff"
@@ -305,6 +311,7 @@ class RimeFirewallOperator(RimeJobOperator):
     """
 
     template_fields: Sequence[str] = (
+        "rime_conn_id",
         "project",
         "evaluation_data",
         "sql",
