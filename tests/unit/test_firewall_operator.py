@@ -145,3 +145,17 @@ def test_operator_interface() -> None:
     assert op.hook.rime_conn_id == "rime_prod"
     assert [link.name for link in op.operator_extra_links] == ["RIME Firewall"]
     assert op.external_id_key != "rime_stress_test_job_id"
+
+
+def test_templated_gate_and_waits_are_checked_once_rendered() -> None:
+    op = operator(evaluation_data="a.csv", fail_on="{{ params.f }}", poll_interval="{{ params.p }}")
+    op.timeout = "{{ params.t }}"
+    env = jinja2.Environment()
+    op.render_template_fields({"params": {"f": " Alert ", "p": "2.5", "t": "600"}}, jinja_env=env)
+    op._validate_static()
+    assert (op.fail_on, op.poll_interval, op.timeout) == ("alert", 2.5, 600.0)
+
+    late = operator(evaluation_data="a.csv", poll_interval="{{ params.p }}")
+    late.render_template_fields({"params": {"p": "soon"}}, jinja_env=env)
+    with pytest.raises(ValueError, match="poll_interval must be a positive number of seconds; got 'soon'"):
+        late._validate_static()

@@ -225,3 +225,23 @@ def _job_status(value: str) -> JobStatus:
         return JobStatus(value)
     except ValueError:
         return JobStatus.UNSPECIFIED
+
+
+def is_template(value: Any) -> bool:
+    """Whether an argument is still a Jinja template (checked once rendered, not at DAG parse)."""
+    if isinstance(value, list | tuple):
+        return any(is_template(v) for v in value)
+    return isinstance(value, str) and "{{" in value
+
+
+def seconds_arg(value: Any, name: str) -> float | None:
+    """A positive number of seconds from a number or its rendered text; ``None`` stays ``None``."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number of seconds; got {value!r}") from None
+    if isinstance(value, bool) or not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"{name} must be a positive number of seconds; got {value!r}")
+    return seconds

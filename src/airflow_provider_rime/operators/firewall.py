@@ -41,7 +41,7 @@ from airflow_provider_rime.links import (
     XCOM_PROJECT_ID,
     RimeFirewallLink,
 )
-from airflow_provider_rime.operators.base import RimeJobOperator
+from airflow_provider_rime.operators.base import RimeJobOperator, is_template, seconds_arg
 from airflow_provider_rime.rime_api.results import FailOn
 from airflow_provider_rime.utils.data_sources import DataSource, DataSourceKind, resolve_data_source
 
@@ -304,15 +304,19 @@ class RimeFirewallOperator(RimeJobOperator):
     :param override_existing_bins: Replace the results of bins an earlier run already filled
         (a rerun of a day); by default RIME keeps them and skips those bins.
     :param fail_on: ``"none"``, ``"warning"`` or ``"alert"``: fail the task when a bin's verdict or
-        an event of the batch is at least that severe (after pushing the results).
+        an event of the batch is at least that severe (after pushing the results). (templated)
     :param deferrable: Wait in the triggerer instead of a worker slot.
-    :param poll_interval: Seconds between status checks.
+    :param poll_interval: Seconds between status checks. (templated)
     :param timeout: Longest wait for the continuous test in seconds; the job is cancelled after.
+        (templated)
     """
 
     template_fields: Sequence[str] = (
         "rime_conn_id",
         "project",
+        "fail_on",
+        "poll_interval",
+        "timeout",
         "evaluation_data",
         "sql",
         "sql_conn_id",
@@ -353,8 +357,8 @@ class RimeFirewallOperator(RimeJobOperator):
         override_existing_bins: bool = False,
         fail_on: str = "none",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 10,
-        timeout: float | None = None,
+        poll_interval: float | str = 10,
+        timeout: float | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -373,10 +377,10 @@ class RimeFirewallOperator(RimeJobOperator):
         self.reference_dataset_id = reference_dataset_id
         self.bin_size = bin_size
         self.override_existing_bins = bool(override_existing_bins)
-        self.fail_on = str(fail_on).lower()
+        self.fail_on = fail_on
         self.deferrable = deferrable
-        self.poll_interval = poll_interval
-        self.timeout = timeout
+        self.poll_interval: Any = poll_interval  # a number once rendered and checked
+        self.timeout: Any = timeout
         self.job_id: str | None = None
         self.test_run_id: str | None = None
         self.project_id: str | None = None
@@ -384,19 +388,24 @@ class RimeFirewallOperator(RimeJobOperator):
         self.rows: int | None = None
         self._pushed_job_id: str | None = None
         self._result: tuple[str, dict[str, Any]] | None = None
-        self._validate_static()
+        self._validate_static(at_parse=True)
 
     # ------------------------------------------------------------------ 1. validate
 
-    def _validate_static(self) -> None:
-        FailOn.parse(self.fail_on)
+    def _validate_static(self, at_parse: bool = False) -> None:
+        """Check the arguments; at parse time, templated ``fail_on``/``poll_interval``/``timeout``
+        wait for their rendered values (checked before any call to RIME)."""
+        if not (at_parse and is_template(self.fail_on)):
+            self.fail_on = str(self.fail_on).strip().lower()
+            FailOn.parse(self.fail_on)
         parse_bin_size(self.bin_size)
-        if not self.poll_interval or self.poll_interval <= 0:
-            raise ValueError(
-                f"poll_interval must be a positive number of seconds; got {self.poll_interval!r}"
-            )
-        if self.timeout is not None and self.timeout <= 0:
-            raise ValueError(f"timeout must be a positive number of seconds or None; got {self.timeout!r}")
+        if not (at_parse and is_template(self.poll_interval)):
+            interval = seconds_arg(self.poll_interval, "poll_interval")
+            if interval is None:
+                raise ValueError("poll_interval must be a positive number of seconds; got None")
+            self.poll_interval = interval
+        if not (at_parse and is_template(self.timeout)):
+            self.timeout = seconds_arg(self.timeout, "timeout")
         if bool(self.sql) == bool(self.evaluation_data):
             raise ValueError(
                 "give the batch as evaluation_data (a file, URI or registered dataset id) or as sql "

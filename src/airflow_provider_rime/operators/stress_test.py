@@ -36,7 +36,7 @@ from airflow_provider_rime.links import (
     XCOM_TEST_RUN_URL,
     RimeStressTestLink,
 )
-from airflow_provider_rime.operators.base import RimeJobOperator
+from airflow_provider_rime.operators.base import RimeJobOperator, is_template, seconds_arg
 from airflow_provider_rime.rime_api.enums import STRESS_TEST_DEFAULT_CATEGORIES, TestCategory
 from airflow_provider_rime.rime_api.results import FailOn
 from airflow_provider_rime.utils.data_sources import (
@@ -217,22 +217,22 @@ class RimeStressTestOperator(RimeJobOperator):
         # Bad arguments that are already known at parse time fail the DAG import (templated
         # ones are checked once rendered, before any remote call).
         self._validate_static(at_parse=True)
-        if isinstance(categories, str | list | tuple) and not _is_template(categories):
+        if isinstance(categories, str | list | tuple) and not is_template(categories):
             self._categories()
 
     # ------------------------------------------------------------------ 1. validate
 
     def _validate_static(self, at_parse: bool = False) -> None:
         """Check ``fail_on``, ``poll_interval`` and ``timeout``; at parse time, only untemplated values."""
-        if not (at_parse and _is_template(self.fail_on)):
+        if not (at_parse and is_template(self.fail_on)):
             self.fail_on = str(self.fail_on).strip().lower()
             FailOn.parse(self.fail_on)
-        if not (at_parse and _is_template(self.poll_interval)):
-            self.poll_interval = _seconds(self.poll_interval, "poll_interval")
+        if not (at_parse and is_template(self.poll_interval)):
+            self.poll_interval = seconds_arg(self.poll_interval, "poll_interval")
             if self.poll_interval is None:
                 raise ValueError("poll_interval must be a positive number of seconds; got None")
-        if not (at_parse and _is_template(self.timeout)):
-            self.timeout = _seconds(self.timeout, "timeout")
+        if not (at_parse and is_template(self.timeout)):
+            self.timeout = seconds_arg(self.timeout, "timeout")
 
     def _wants_all_categories(self) -> bool:
         categories = self.categories
@@ -539,12 +539,6 @@ class RimeStressTestOperator(RimeJobOperator):
         return inputs
 
 
-def _is_template(value: Any) -> bool:
-    if isinstance(value, list | tuple):
-        return any(_is_template(v) for v in value)
-    return isinstance(value, str) and "{{" in value
-
-
 def _string_list(value: Any, name: str, alternative: str = "") -> list[str]:
     """A list of names from a list, or from its rendered text (a JSON list, or ``a, b``)."""
     if isinstance(value, str):
@@ -560,16 +554,3 @@ def _string_list(value: Any, name: str, alternative: str = "") -> list[str]:
         also = f" {alternative}" if alternative else ""
         raise ValueError(f"{name} must be a list of names{also}; got {value!r}")
     return [str(v) for v in value]
-
-
-def _seconds(value: Any, name: str) -> float | None:
-    """A positive number of seconds from a number or its rendered text; ``None`` stays ``None``."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
-        return None
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number of seconds; got {value!r}") from None
-    if isinstance(value, bool) or not seconds > 0 or seconds == float("inf"):
-        raise ValueError(f"{name} must be a positive number of seconds; got {value!r}")
-    return seconds
