@@ -12,6 +12,7 @@ job (:meth:`_finish`).
 from __future__ import annotations
 
 import time
+from abc import abstractmethod
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 class RimeJobOperator(ResumableJobMixin, BaseOperator):
     """
-    Base of the operators that start one RIME job and wait for it (not used on its own).
+    Base of the operators that start one RIME job and wait for it (abstract).
 
     Subclasses set ``rime_conn_id``, ``deferrable``, ``poll_interval``, ``timeout``,
     ``job_id``, ``test_run_id`` and ``_result`` in ``__init__`` and implement
@@ -59,17 +60,17 @@ class RimeJobOperator(ResumableJobMixin, BaseOperator):
 
         return RimeHook(self.rime_conn_id)
 
+    @abstractmethod
     def submit_job(self, context: Context) -> str:
         """Start the job (or find this task's running one) and return its id."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _push_references(self, context: Context, job: Job) -> None:
         """Push the job's ids and links to XCom (called before waiting and again after)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _finish(self, context: Context, job: Job) -> dict[str, Any]:
         """Read the finished job's results, push them, apply the gate; return the task's value."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ wait or defer
 
