@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from airflow_provider_rime.local import render
 from airflow_provider_rime.local.catalogue import plan_tests, run_tests
-from airflow_provider_rime.local.catalogue.model_performance import model_perf_summary
 from airflow_provider_rime.local.catalogue.monitors import (
     DEFAULT_MONITORS,
     DRIFT_MONITOR_KEYS,
@@ -45,7 +44,7 @@ from airflow_provider_rime.local.catalogue.types import StressInputs, TestBatch
 from airflow_provider_rime.local.data import DataError, DataRoots, missing_column_message, read_table
 from airflow_provider_rime.local.jobs.queue import ContinuousTestPayload, StressTestPayload
 from airflow_provider_rime.local.jobs.status import finish_job
-from airflow_provider_rime.local.jobs.stress import Cancelled, add_batch_rows, load_inputs
+from airflow_provider_rime.local.jobs.stress import Cancelled, add_batch_rows, load_inputs, run_summary
 from airflow_provider_rime.local.jobs.validation import data_file_path, read_stored
 from airflow_provider_rime.local.store.schema import (
     CategoryResult,
@@ -522,15 +521,7 @@ def _store_bin(
     duration_ms: int,
 ) -> None:
     """One bin's results, monitor readings and the firewall's events, in one transaction."""
-    results = render.category_results(run_id, batches)
-    metrics = render.test_run_metrics(
-        batches,
-        results,
-        model_perf=model_perf_summary(inputs),
-        average_prediction=float(inputs.eval_preds.mean()) if inputs.eval_preds is not None else None,
-        num_inputs=len(inputs.eval),
-        duration_ms=duration_ms,
-    )
+    results, metrics = run_summary(run_id, inputs, batches, duration_ms)
     with sessions.begin() as s:
         firewall = s.get(Firewall, payload.firewall_id)
         if firewall is None:

@@ -8,7 +8,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
@@ -291,6 +291,22 @@ def _attach_model(run: LoadedRun, process: ModelProcess) -> None:
     run.inputs.model = predict
 
 
+def run_summary(
+    run_id: str, inputs: StressInputs, batches: list[TestBatch], duration_ms: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """A finished run's category results and its summary metrics, as RIME renders them."""
+    results = render.category_results(run_id, batches)
+    metrics = render.test_run_metrics(
+        batches,
+        results,
+        model_perf=model_perf_summary(inputs),
+        average_prediction=float(inputs.eval_preds.mean()) if inputs.eval_preds is not None else None,
+        num_inputs=len(inputs.eval),
+        duration_ms=duration_ms,
+    )
+    return results, metrics
+
+
 def add_batch_rows(s: Session, run_id: str, batch: TestBatch, position: int) -> None:
     """Add a test batch's result and its test cases to the session (the caller commits)."""
     doc = render.test_batch(run_id, batch)
@@ -393,15 +409,7 @@ def run_stress_test_job(
                 f"{exc} (on untouched evaluation rows, which the model tests compare against)"
             ) from None
 
-    results = render.category_results(run_id, batches)
-    metrics = render.test_run_metrics(
-        batches,
-        results,
-        model_perf=model_perf_summary(inputs),
-        average_prediction=float(inputs.eval_preds.mean()) if inputs.eval_preds is not None else None,
-        num_inputs=len(inputs.eval),
-        duration_ms=int((time.perf_counter() - started) * 1000),
-    )
+    results, metrics = run_summary(run_id, inputs, batches, int((time.perf_counter() - started) * 1000))
     with sessions.begin() as s:
         for i, doc in enumerate(results):
             s.add(CategoryResult(test_run_id=run_id, category=doc["testCategory"], position=i, doc=doc))
