@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import importlib
 
-from airflow_provider_rime.local.catalogue.registry import (
-    CATALOGUE,
-    default_stress_categories,
-    model_categories,
-    register,
-    runnable_categories,
-)
-from airflow_provider_rime.local.catalogue.runner import (
-    PlannedTest,
-    plan_tests,
-    run_tests,
-    validate_suite_config,
-)
+from airflow_provider_rime.local.catalogue.registry import CATALOGUE
+from airflow_provider_rime.local.catalogue.registry import default_stress_categories
+from airflow_provider_rime.local.catalogue.registry import model_categories
+from airflow_provider_rime.local.catalogue.registry import register
+from airflow_provider_rime.local.catalogue.registry import runnable_categories
+from airflow_provider_rime.local.catalogue.runner import PlannedTest
+from airflow_provider_rime.local.catalogue.runner import plan_tests
+from airflow_provider_rime.local.catalogue.runner import run_tests
+from airflow_provider_rime.local.catalogue.runner import validate_suite_config
 
 # One module per category; importing a module registers its tests.
 _CATEGORY_MODULES = (

@@ -38,17 +38,18 @@ from typing import Annotated
 import numpy as np
 
 from airflow_provider_rime.local.catalogue import stats
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
 from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.types import (
-    Findings,
-    Metric,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.BIAS_AND_FAIRNESS
 

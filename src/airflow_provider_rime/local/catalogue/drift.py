@@ -103,24 +103,26 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Annotated, Literal
+from typing import Annotated
+from typing import Literal
 
 import numpy as np
 from scipy import stats as sps
 
 from airflow_provider_rime.local.catalogue import stats
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
 from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.types import (
-    Feature,
-    Findings,
-    Metric,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.types import Feature
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.DRIFT
 

@@ -17,24 +17,23 @@ from typing import Annotated
 
 import numpy as np
 
-from airflow_provider_rime.local.catalogue.metrics import (
-    BINARY_METRICS,
-    BinaryMetric,
-    Direction,
-    calibration_curve,
-    calibration_mse,
-)
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
+from airflow_provider_rime.local.catalogue.metrics import BINARY_METRICS
+from airflow_provider_rime.local.catalogue.metrics import BinaryMetric
+from airflow_provider_rime.local.catalogue.metrics import Direction
+from airflow_provider_rime.local.catalogue.metrics import calibration_curve
+from airflow_provider_rime.local.catalogue.metrics import calibration_mse
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
 from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.types import (
-    Findings,
-    Metric,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.MODEL_PERFORMANCE
 

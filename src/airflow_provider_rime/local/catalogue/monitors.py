@@ -23,19 +23,28 @@ bins where a monitor warned or alerted.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from airflow_provider_rime.local.catalogue.metrics import BINARY_METRICS, BinaryMetric, Direction
+from airflow_provider_rime.local.catalogue.metrics import BINARY_METRICS
+from airflow_provider_rime.local.catalogue.metrics import BinaryMetric
+from airflow_provider_rime.local.catalogue.metrics import Direction
 from airflow_provider_rime.local.catalogue.model_performance import metric_value
 from airflow_provider_rime.local.catalogue.registry import CATALOGUE
-from airflow_provider_rime.local.catalogue.types import Severity, StressInputs, TestBatch
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestBatch
 from airflow_provider_rime.rime_api.enums import Severity as WireSeverity
-from airflow_provider_rime.rime_api.enums import TestCategory, ThresholdType
+from airflow_provider_rime.rime_api.enums import TestCategory
+from airflow_provider_rime.rime_api.enums import ThresholdType
 
 Thresholds = tuple[float, float]
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_rime.local.catalogue.types import P, TestFunction, TestSpec
-from airflow_provider_rime.rime_api.enums import STRESS_TEST_DEFAULT_CATEGORIES, TestCategory
+from airflow_provider_rime.local.catalogue.types import P
+from airflow_provider_rime.local.catalogue.types import TestFunction
+from airflow_provider_rime.local.catalogue.types import TestSpec
+from airflow_provider_rime.rime_api.enums import STRESS_TEST_DEFAULT_CATEGORIES
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATALOGUE: dict[str, TestSpec[Any]] = {}
 

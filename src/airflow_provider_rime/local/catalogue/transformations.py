@@ -39,26 +39,25 @@ import numpy as np
 import pandas as pd
 
 from airflow_provider_rime.local.catalogue import stats
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
 from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.stats.perturb import (
-    CleanSample,
-    clean_sample,
-    predict_frames,
-    with_column,
-)
-from airflow_provider_rime.local.catalogue.types import (
-    Feature,
-    FeatureKind,
-    Findings,
-    Metric,
-    ModelCallFailed,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.stats.perturb import CleanSample
+from airflow_provider_rime.local.catalogue.stats.perturb import clean_sample
+from airflow_provider_rime.local.catalogue.stats.perturb import predict_frames
+from airflow_provider_rime.local.catalogue.stats.perturb import with_column
+from airflow_provider_rime.local.catalogue.types import Feature
+from airflow_provider_rime.local.catalogue.types import FeatureKind
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import ModelCallFailed
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.TRANSFORMATIONS
 UNSEEN_CATEGORY = "RIME_UNSEEN_CATEGORY"
