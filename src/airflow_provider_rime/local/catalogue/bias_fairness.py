@@ -41,7 +41,7 @@ from airflow_provider_rime.local.catalogue import stats
 from airflow_provider_rime.local.catalogue.params import Range
 from airflow_provider_rime.local.catalogue.params import TestParams
 from airflow_provider_rime.local.catalogue.params import Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
+from airflow_provider_rime.local.catalogue.registry import Registrar
 from airflow_provider_rime.local.catalogue.types import Findings
 from airflow_provider_rime.local.catalogue.types import Metric
 from airflow_provider_rime.local.catalogue.types import Severity
@@ -52,6 +52,7 @@ from airflow_provider_rime.rime_api.enums import MetricCategory
 from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.BIAS_AND_FAIRNESS
+register = Registrar(CATEGORY)
 
 
 @dataclass(frozen=True)
@@ -185,15 +186,9 @@ def _parity_case(
     )
 
 
-@register(
-    "demographic_parity",
-    name="Demographic Parity",
-    category=CATEGORY,
-    description="Whether the positive prediction rate is alike across the groups of a protected feature.",
-    params=ParityParams,
-    needs_preds=True,
-)
+@register("demographic_parity", name="Demographic Parity", params=ParityParams, needs_preds=True)
 def demographic_parity(inputs: StressInputs, params: ParityParams) -> Findings | None:
+    """Whether the positive prediction rate is alike across the groups of a protected feature."""
     groups = _groups(inputs, params)
     if not groups:
         return None
@@ -203,12 +198,11 @@ def demographic_parity(inputs: StressInputs, params: ParityParams) -> Findings |
 @register(
     "intersectional_group_fairness",
     name="Intersectional Group Fairness",
-    category=CATEGORY,
-    description="Demographic parity over the groups of every pair of protected features.",
     params=ParityParams,
     needs_preds=True,
 )
 def intersectional_group_fairness(inputs: StressInputs, params: ParityParams) -> Findings | None:
+    """Demographic parity over the groups of every pair of protected features."""
     groups = _groups(inputs, params)
     if len(groups) < 2:
         return None
@@ -288,55 +282,31 @@ def _gap_test(inputs: StressInputs, params: GapParams, which: tuple[str, ...]) -
 
 
 @register(
-    "equal_opportunity",
-    name="Equal Opportunity",
-    category=CATEGORY,
-    description="Whether the true positive rate is alike across the groups of a protected feature.",
-    params=GapParams,
-    needs_preds=True,
-    needs_labels=True,
+    "equal_opportunity", name="Equal Opportunity", params=GapParams, needs_preds=True, needs_labels=True
 )
 def equal_opportunity(inputs: StressInputs, params: GapParams) -> Findings | None:
+    """Whether the true positive rate is alike across the groups of a protected feature."""
     return _gap_test(inputs, params, ("tpr",))
 
 
 @register(
-    "predictive_equality",
-    name="Predictive Equality",
-    category=CATEGORY,
-    description="Whether the false positive rate is alike across the groups of a protected feature.",
-    params=GapParams,
-    needs_preds=True,
-    needs_labels=True,
+    "predictive_equality", name="Predictive Equality", params=GapParams, needs_preds=True, needs_labels=True
 )
 def predictive_equality(inputs: StressInputs, params: GapParams) -> Findings | None:
+    """Whether the false positive rate is alike across the groups of a protected feature."""
     return _gap_test(inputs, params, ("fpr",))
 
 
-@register(
-    "equalized_odds",
-    name="Equalized Odds",
-    category=CATEGORY,
-    description=(
-        "Whether both the true and the false positive rates are alike across the groups of a "
-        "protected feature."
-    ),
-    params=GapParams,
-    needs_preds=True,
-    needs_labels=True,
-)
+@register("equalized_odds", name="Equalized Odds", params=GapParams, needs_preds=True, needs_labels=True)
 def equalized_odds(inputs: StressInputs, params: GapParams) -> Findings | None:
+    """Whether both the true and the false positive rates are alike across the groups of a protected
+    feature."""
     return _gap_test(inputs, params, ("tpr", "fpr"))
 
 
-@register(
-    "class_imbalance",
-    name="Class Imbalance",
-    category=CATEGORY,
-    description="Whether a group of a protected feature is under-represented in the evaluation data.",
-    params=ImbalanceParams,
-)
+@register("class_imbalance", name="Class Imbalance", params=ImbalanceParams)
 def class_imbalance(inputs: StressInputs, params: ImbalanceParams) -> Findings | None:
+    """Whether a group of a protected feature is under-represented in the evaluation data."""
     groups = _groups(inputs, params)
     if not groups:
         return None
@@ -375,14 +345,9 @@ def class_imbalance(inputs: StressInputs, params: ImbalanceParams) -> Findings |
     return Findings(cases)
 
 
-@register(
-    "protected_feature_drift",
-    name="Protected Feature Drift",
-    category=CATEGORY,
-    description="Whether the groups of a protected feature changed in size between reference and evaluation.",
-    params=ProtectedDriftParams,
-)
+@register("protected_feature_drift", name="Protected Feature Drift", params=ProtectedDriftParams)
 def protected_feature_drift(inputs: StressInputs, params: ProtectedDriftParams) -> Findings | None:
+    """Whether the groups of a protected feature changed in size between reference and evaluation."""
     cases = []
     for name in inputs.protected_features:
         feature = inputs.features.get(name)

@@ -28,7 +28,7 @@ from airflow_provider_rime.local.catalogue import stats
 from airflow_provider_rime.local.catalogue.params import Range
 from airflow_provider_rime.local.catalogue.params import TestParams
 from airflow_provider_rime.local.catalogue.params import Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
+from airflow_provider_rime.local.catalogue.registry import Registrar
 from airflow_provider_rime.local.catalogue.types import Findings
 from airflow_provider_rime.local.catalogue.types import Metric
 from airflow_provider_rime.local.catalogue.types import Severity
@@ -39,6 +39,7 @@ from airflow_provider_rime.rime_api.enums import MetricCategory
 from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.DATA_CLEANLINESS
+register = Registrar(CATEGORY)
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,9 @@ class RequiredFeaturesParams(TestParams):
     required_features: tuple[str, ...] | None = None  # None: every reference feature
 
 
-@register(
-    "required_features",
-    name="Required Features",
-    category=CATEGORY,
-    description="Features that must be present (and not entirely missing) in the evaluation data.",
-    params=RequiredFeaturesParams,
-)
+@register("required_features", name="Required Features", params=RequiredFeaturesParams)
 def required_features(inputs: StressInputs, params: RequiredFeaturesParams) -> Findings | None:
+    """Features that must be present (and not entirely missing) in the evaluation data."""
     required = params.required_features
     if required is None:
         required = tuple(str(c) for c in inputs.ref.columns)
@@ -98,15 +94,9 @@ class DuplicateRowsParams(TestParams):
     severity_thresholds: Thresholds = (0.01, 0.05)
 
 
-@register(
-    "duplicate_rows",
-    name="Duplicate Rows",
-    category=CATEGORY,
-    description="Exact duplicate rows in the reference and evaluation data.",
-    params=DuplicateRowsParams,
-    enabled_by_default=False,
-)
+@register("duplicate_rows", name="Duplicate Rows", params=DuplicateRowsParams, enabled_by_default=False)
 def duplicate_rows(inputs: StressInputs, params: DuplicateRowsParams) -> Findings | None:
+    """Exact duplicate rows in the reference and evaluation data."""
     factor = inputs.config.threshold_factor
     cases = []
     for split, frame in (("reference", inputs.ref), ("evaluation", inputs.eval)):
@@ -133,15 +123,9 @@ class LabelImbalanceParams(TestParams):
     minority_share_thresholds: Thresholds = (0.1, 0.01)  # lower is worse
 
 
-@register(
-    "label_imbalance",
-    name="Label Imbalance",
-    category=CATEGORY,
-    description="Share of the minority class in the reference labels.",
-    params=LabelImbalanceParams,
-    needs_labels=True,
-)
+@register("label_imbalance", name="Label Imbalance", params=LabelImbalanceParams, needs_labels=True)
 def label_imbalance(inputs: StressInputs, params: LabelImbalanceParams) -> Findings | None:
+    """Share of the minority class in the reference labels."""
     assert inputs.ref_labels is not None
     y = inputs.ref_labels.astype(bool)
     rate = float(y.mean()) if y.size else math.nan
@@ -171,14 +155,9 @@ class HighCorrelationParams(TestParams):
     severity_thresholds: Thresholds = (0.9, 0.98)
 
 
-@register(
-    "high_feature_correlation",
-    name="High Feature Correlation",
-    category=CATEGORY,
-    description="Numeric features that are nearly copies of each other in the reference.",
-    params=HighCorrelationParams,
-)
+@register("high_feature_correlation", name="High Feature Correlation", params=HighCorrelationParams)
 def high_feature_correlation(inputs: StressInputs, params: HighCorrelationParams) -> Findings | None:
+    """Numeric features that are nearly copies of each other in the reference."""
     features = [f for f in stats.tested_features(inputs) if f.is_numeric]
     if len(features) < 2:
         return None
@@ -221,12 +200,11 @@ class HighMutualInformationParams(TestParams):
 @register(
     "high_mi_feature_to_label",
     name="High Mutual Information (Feature to Label)",
-    category=CATEGORY,
-    description="Features that reveal the label suspiciously well in the reference (possible leakage).",
     params=HighMutualInformationParams,
     needs_labels=True,
 )
 def high_mi_feature_to_label(inputs: StressInputs, params: HighMutualInformationParams) -> Findings | None:
+    """Features that reveal the label suspiciously well in the reference (possible leakage)."""
     assert inputs.ref_labels is not None
     q = params.num_quantiles
     y = inputs.ref_labels.astype(np.int64)

@@ -113,7 +113,7 @@ from airflow_provider_rime.local.catalogue import stats
 from airflow_provider_rime.local.catalogue.params import Range
 from airflow_provider_rime.local.catalogue.params import TestParams
 from airflow_provider_rime.local.catalogue.params import Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
+from airflow_provider_rime.local.catalogue.registry import Registrar
 from airflow_provider_rime.local.catalogue.types import Feature
 from airflow_provider_rime.local.catalogue.types import Findings
 from airflow_provider_rime.local.catalogue.types import Metric
@@ -125,6 +125,7 @@ from airflow_provider_rime.rime_api.enums import MetricCategory
 from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.DRIFT
+register = Registrar(CATEGORY)
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,7 @@ def _numeric_evidence(
 @register(
     "feature_drift",
     name="Feature Drift",
-    category=CATEGORY,
+    params=FeatureDriftParams,
     # The batch says which statistic judged it.
     description=lambda params: (
         "Compares each feature's distribution on evaluation and reference data "
@@ -374,7 +375,6 @@ def _numeric_evidence(
             else "(effect size and evidence, Holm-corrected; PSI reported)."
         )
     ),
-    params=FeatureDriftParams,
 )
 def feature_drift(inputs: StressInputs, params: FeatureDriftParams) -> Findings | None:
     method = params.drift_scoring_method
@@ -533,15 +533,9 @@ def _sorted_predictions(inputs: StressInputs, split: str) -> np.ndarray:
     return inputs.cache.get(("sorted_preds", split), build)
 
 
-@register(
-    "prediction_drift",
-    name="Prediction Drift",
-    category=CATEGORY,
-    description="Compares the distribution of the model's predictions on evaluation and reference data.",
-    params=PredictionDriftParams,
-    needs_preds=True,
-)
+@register("prediction_drift", name="Prediction Drift", params=PredictionDriftParams, needs_preds=True)
 def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Findings | None:
+    """Compares the distribution of the model's predictions on evaluation and reference data."""
     assert inputs.ref_preds is not None and inputs.eval_preds is not None
     q = params.num_quantiles
     ref_p, eval_p = inputs.ref_preds, inputs.eval_preds
@@ -605,15 +599,9 @@ class LabelDriftParams(SignificantChangeParams):
     rate_change_thresholds: Thresholds = (0.05, 0.1)
 
 
-@register(
-    "categorical_label_drift",
-    name="Label Drift",
-    category=CATEGORY,
-    description="Compares the label's positive rate on evaluation and reference data.",
-    params=LabelDriftParams,
-    needs_labels=True,
-)
+@register("categorical_label_drift", name="Label Drift", params=LabelDriftParams, needs_labels=True)
 def categorical_label_drift(inputs: StressInputs, params: LabelDriftParams) -> Findings | None:
+    """Compares the label's positive rate on evaluation and reference data."""
     assert inputs.ref_labels is not None and inputs.eval_labels is not None
     y_ref, y_eval = inputs.ref_labels.astype(bool), inputs.eval_labels.astype(bool)
     k1, n1 = int(y_ref.sum()), y_ref.size
@@ -654,14 +642,9 @@ class NullProportionParams(ChangeTestParams):
     severity_thresholds: Thresholds = (0.02, 0.1)
 
 
-@register(
-    "null_proportion",
-    name="Null Proportion Drift",
-    category=CATEGORY,
-    description="Compares each feature's share of missing values on evaluation and reference data.",
-    params=NullProportionParams,
-)
+@register("null_proportion", name="Null Proportion Drift", params=NullProportionParams)
 def null_proportion(inputs: StressInputs, params: NullProportionParams) -> Findings | None:
+    """Compares each feature's share of missing values on evaluation and reference data."""
     features = stats.tested_features(inputs, text=True)
     alpha = params.p_value_threshold * inputs.config.error_rate_factor
     factor = inputs.config.threshold_factor
@@ -698,14 +681,11 @@ def null_proportion(inputs: StressInputs, params: NullProportionParams) -> Findi
 @register(
     "correlation_label_drift",
     name="Correlation Drift (Feature to Label)",
-    category=CATEGORY,
-    description=(
-        "Compares each numeric feature's rank correlation with the label on evaluation and reference data."
-    ),
     params=ChangeTestParams,
     needs_labels=True,
 )
 def correlation_label_drift(inputs: StressInputs, params: ChangeTestParams) -> Findings | None:
+    """Compares each numeric feature's rank correlation with the label on evaluation and reference data."""
     assert inputs.ref_labels is not None and inputs.eval_labels is not None
     features = [f for f in stats.tested_features(inputs) if f.is_numeric]
     if not features:
@@ -771,12 +751,12 @@ class FeatureCorrelationDriftParams(ChangeTestParams):
 @register(
     "correlation_feat_drift",
     name="Correlation Drift (Feature to Feature)",
-    category=CATEGORY,
-    description="Compares the rank correlations between numeric features on evaluation and reference data.",
     params=FeatureCorrelationDriftParams,
 )
 def correlation_feat_drift(inputs: StressInputs, params: FeatureCorrelationDriftParams) -> Findings | None:
-    """Per numeric feature, the partner whose correlation with it changed most. Pairs are
+    """Compares the rank correlations between numeric features on evaluation and reference data.
+
+    Per numeric feature, the partner whose correlation with it changed most. Pairs are
     Holm-corrected; a change needs at least the warning threshold."""
     features = [f.name for f in stats.tested_features(inputs) if f.is_numeric]
     if len(features) < 2:

@@ -25,7 +25,7 @@ from airflow_provider_rime.local.catalogue.metrics import calibration_mse
 from airflow_provider_rime.local.catalogue.params import Range
 from airflow_provider_rime.local.catalogue.params import TestParams
 from airflow_provider_rime.local.catalogue.params import Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
+from airflow_provider_rime.local.catalogue.registry import Registrar
 from airflow_provider_rime.local.catalogue.types import Findings
 from airflow_provider_rime.local.catalogue.types import Metric
 from airflow_provider_rime.local.catalogue.types import Severity
@@ -36,6 +36,7 @@ from airflow_provider_rime.rime_api.enums import MetricCategory
 from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.MODEL_PERFORMANCE
+register = Registrar(CATEGORY)
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,6 @@ for _metric in BINARY_METRICS:
     register(
         _metric.key,
         name=_metric.name,
-        category=CATEGORY,
         description=_absolute_description(_metric),
         params=AbsoluteParams,
         needs_labels=_metric.needs_labels,
@@ -227,7 +227,6 @@ for _metric in BINARY_METRICS:
     register(
         f"{_metric.key}_degradation",
         name=f"{_metric.name} Degradation",
-        category=CATEGORY,
         description=f"Compares {_metric.name} on the evaluation data with the reference data.",
         params=_DEGRADATION_PARAMS[_metric.direction],
         needs_labels=_metric.needs_labels,
@@ -244,13 +243,12 @@ class CalibrationParams(TestParams):
 @register(
     "calibration_comparison",
     name="Calibration Comparison",
-    category=CATEGORY,
-    description="Compares the model's calibration curves on reference and evaluation data.",
     params=CalibrationParams,
     needs_labels=True,
     needs_preds=True,
 )
 def calibration_comparison(inputs: StressInputs, params: CalibrationParams) -> Findings | None:
+    """Compares the model's calibration curves on reference and evaluation data."""
     assert inputs.ref_labels is not None and inputs.eval_labels is not None
     assert inputs.ref_preds is not None and inputs.eval_preds is not None
     mse = calibration_mse(

@@ -48,7 +48,7 @@ from airflow_provider_rime.local.catalogue.metrics import Direction
 from airflow_provider_rime.local.catalogue.params import Range
 from airflow_provider_rime.local.catalogue.params import TestParams
 from airflow_provider_rime.local.catalogue.params import Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
+from airflow_provider_rime.local.catalogue.registry import Registrar
 from airflow_provider_rime.local.catalogue.types import Feature
 from airflow_provider_rime.local.catalogue.types import Findings
 from airflow_provider_rime.local.catalogue.types import Metric
@@ -60,6 +60,7 @@ from airflow_provider_rime.rime_api.enums import MetricCategory
 from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.SUBSET_PERFORMANCE
+register = Registrar(CATEGORY)
 
 _SUBSET_METRICS = ("accuracy", "auc", "f1", "precision", "recall", "fpr", "fnr", "pos_pred_rate", "avg_pred")
 _OFF_BY_DEFAULT = {"pos_pred_rate", "avg_pred"}
@@ -346,7 +347,6 @@ for _key in _SUBSET_METRICS:
     register(
         f"subset_{_key}",
         name=f"Subset {_metric.name}",
-        category=CATEGORY,
         description=(
             f"{_metric.name} of the model on subsets of each feature's values, against the whole "
             "evaluation data; the worst subset decides."

@@ -42,7 +42,7 @@ from airflow_provider_rime.local.catalogue import stats
 from airflow_provider_rime.local.catalogue.params import Range
 from airflow_provider_rime.local.catalogue.params import TestParams
 from airflow_provider_rime.local.catalogue.params import Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
+from airflow_provider_rime.local.catalogue.registry import Registrar
 from airflow_provider_rime.local.catalogue.stats.perturb import CleanSample
 from airflow_provider_rime.local.catalogue.stats.perturb import clean_sample
 from airflow_provider_rime.local.catalogue.stats.perturb import predict_frames
@@ -60,6 +60,7 @@ from airflow_provider_rime.rime_api.enums import MetricCategory
 from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.TRANSFORMATIONS
+register = Registrar(CATEGORY)
 UNSEEN_CATEGORY = "RIME_UNSEEN_CATEGORY"
 
 
@@ -196,15 +197,10 @@ def _numeric_reference(inputs: StressInputs, feature: Feature) -> np.ndarray | N
     return ref if ref.size else None
 
 
-@register(
-    "null_substitution",
-    name="Null Substitution",
-    category=CATEGORY,
-    description="The model's predictions when a feature's value is missing.",
-    params=TransformationParams,
-    needs_model=True,
-)
+@register("null_substitution", name="Null Substitution", params=TransformationParams, needs_model=True)
 def null_substitution(inputs: StressInputs, params: TransformationParams) -> Findings | None:
+    """The model's predictions when a feature's value is missing."""
+
     def inject(_: StressInputs, feature: Feature, column: pd.Series) -> Injection:
         return [np.nan if feature.is_numeric else None] * len(column), _all_rows(column)
 
@@ -214,12 +210,11 @@ def null_substitution(inputs: StressInputs, params: TransformationParams) -> Fin
 @register(
     "numeric_outlier_substitution",
     name="Numeric Outlier Substitution",
-    category=CATEGORY,
-    description="The model's predictions when a numeric feature takes a value far outside the reference.",
     params=OutlierSubstitutionParams,
     needs_model=True,
 )
 def numeric_outlier_substitution(inputs: StressInputs, params: OutlierSubstitutionParams) -> Findings | None:
+    """The model's predictions when a numeric feature takes a value far outside the reference."""
     mult = params.bound_multiplier
 
     def inject(inputs: StressInputs, feature: Feature, column: pd.Series) -> Injection:
@@ -237,12 +232,12 @@ def numeric_outlier_substitution(inputs: StressInputs, params: OutlierSubstituti
 @register(
     "out_of_range_substitution",
     name="Out of Range Substitution",
-    category=CATEGORY,
-    description="The model's predictions when a numeric feature is just outside the reference's range.",
     params=TransformationParams,
     needs_model=True,
 )
 def out_of_range_substitution(inputs: StressInputs, params: TransformationParams) -> Findings | None:
+    """The model's predictions when a numeric feature is just outside the reference's range."""
+
     def inject(inputs: StressInputs, feature: Feature, column: pd.Series) -> Injection:
         ref = _numeric_reference(inputs, feature)
         if ref is None:
@@ -257,12 +252,12 @@ def out_of_range_substitution(inputs: StressInputs, params: TransformationParams
 @register(
     "unseen_categorical_substitution",
     name="Unseen Categorical Substitution",
-    category=CATEGORY,
-    description="The model's predictions when a categorical feature takes a value the reference never had.",
     params=TransformationParams,
     needs_model=True,
 )
 def unseen_categorical_substitution(inputs: StressInputs, params: TransformationParams) -> Findings | None:
+    """The model's predictions when a categorical feature takes a value the reference never had."""
+
     def inject(inputs: StressInputs, feature: Feature, column: pd.Series) -> Injection:
         if feature.kind is not FeatureKind.CATEGORICAL or not _string_values(column):
             return None
@@ -278,12 +273,12 @@ def unseen_categorical_substitution(inputs: StressInputs, params: Transformation
 @register(
     "empty_string_substitution",
     name="Empty String Substitution",
-    category=CATEGORY,
-    description="The model's predictions when a string feature is the empty string.",
     params=TransformationParams,
     needs_model=True,
 )
 def empty_string_substitution(inputs: StressInputs, params: TransformationParams) -> Findings | None:
+    """The model's predictions when a string feature is the empty string."""
+
     def inject(_: StressInputs, feature: Feature, column: pd.Series) -> Injection:
         if feature.is_numeric or not _string_values(column):
             return None
@@ -292,15 +287,10 @@ def empty_string_substitution(inputs: StressInputs, params: TransformationParams
     return _run(inputs, params, inject, "empty strings")
 
 
-@register(
-    "feature_type_change",
-    name="Feature Type Change",
-    category=CATEGORY,
-    description="The model's predictions when a numeric feature arrives as strings.",
-    params=TransformationParams,
-    needs_model=True,
-)
+@register("feature_type_change", name="Feature Type Change", params=TransformationParams, needs_model=True)
 def feature_type_change(inputs: StressInputs, params: TransformationParams) -> Findings | None:
+    """The model's predictions when a numeric feature arrives as strings."""
+
     def inject(_: StressInputs, feature: Feature, column: pd.Series) -> Injection:
         if not feature.is_numeric:
             return None
@@ -310,14 +300,11 @@ def feature_type_change(inputs: StressInputs, params: TransformationParams) -> F
 
 
 @register(
-    "capitalization_change",
-    name="Capitalization Change",
-    category=CATEGORY,
-    description="The model's predictions when a string feature's values change case.",
-    params=TransformationParams,
-    needs_model=True,
+    "capitalization_change", name="Capitalization Change", params=TransformationParams, needs_model=True
 )
 def capitalization_change(inputs: StressInputs, params: TransformationParams) -> Findings | None:
+    """The model's predictions when a string feature's values change case."""
+
     def inject(_: StressInputs, feature: Feature, column: pd.Series) -> Injection:
         if feature.is_numeric or not _string_values(column):
             return None
