@@ -3,7 +3,7 @@
 Add a test by writing a function ``(StressInputs, params) -> Findings | None`` in the module
 of its category, a frozen dataclass of its parameters (``catalogue.params``), and decorating
 the function with the module's ``register = Registrar(CATEGORY)``, which takes the test's key,
-name and parameters once; the first paragraph of the function's docstring is the test's
+name and parameters class once; the first paragraph of the function's docstring is the test's
 description.
 """
 

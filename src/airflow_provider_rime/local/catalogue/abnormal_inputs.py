@@ -169,7 +169,7 @@ class NumericOutlierParams(AbnormalParams):
     quantile: Annotated[float, Range(0.0, 0.5)] = 0.001
 
 
-@register("numeric_outlier", name="Numeric Outliers", params=NumericOutlierParams)
+@register("numeric_outlier", "Numeric Outliers", NumericOutlierParams)
 def numeric_outlier(inputs: StressInputs, params: NumericOutlierParams) -> Findings | None:
     """Numeric values far outside the reference.
 
@@ -212,7 +212,7 @@ class OutOfRangeParams(AbnormalParams):
     std_factor: Annotated[float, Range(0.0)] = 3.0
 
 
-@register("out_of_range", name="Out of Range", params=OutOfRangeParams, enabled_by_default=False)
+@register("out_of_range", "Out of Range", OutOfRangeParams, enabled_by_default=False)
 def out_of_range(inputs: StressInputs, params: OutOfRangeParams) -> Findings | None:
     """Numeric values beyond the reference's [min, max] widened by std_factor std deviations."""
     std_factor = params.std_factor
@@ -311,7 +311,7 @@ def _level_findings(
     return _per_feature(inputs, params, _categorical_features(inputs, text=text), in_levels)
 
 
-@register("unseen_categorical", name="Unseen Categorical", params=AbnormalParams)
+@register("unseen_categorical", "Unseen Categorical", AbnormalParams)
 def unseen_categorical(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     """Categorical values that never occur in the reference data."""
     return _level_findings(inputs, params, _unseen_levels, what="hold values never seen in the reference")
@@ -322,7 +322,7 @@ class RareCategoriesParams(AbnormalParams):
     min_ratio_rel_uniform: Annotated[float, Range(0.0, 1.0)] = 0.005
 
 
-@register("rare_categories", name="Rare Categories", params=RareCategoriesParams)
+@register("rare_categories", "Rare Categories", RareCategoriesParams)
 def rare_categories(inputs: StressInputs, params: RareCategoriesParams) -> Findings | None:
     """Categorical values that are very rare in the reference, more common in evaluation.
 
@@ -344,7 +344,7 @@ def rare_categories(inputs: StressInputs, params: RareCategoriesParams) -> Findi
     return _per_feature(inputs, params, _categorical_features(inputs), rare_values)
 
 
-@register("null_check", name="Null Check", params=AbnormalParams)
+@register("null_check", "Null Check", AbnormalParams)
 def null_check(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     """Missing values where the reference has none."""
     features = [f for f in stats.tested_features(inputs, text=True) if not inputs.ref[f.name].isna().any()]
@@ -356,7 +356,7 @@ def null_check(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     return _per_feature(inputs, params, features, missing)
 
 
-@register("feature_type_check", name="Feature Type Check", params=AbnormalParams)
+@register("feature_type_check", "Feature Type Check", AbnormalParams)
 def feature_type_check(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     """Values of numeric features that are not numbers."""
 
@@ -374,7 +374,7 @@ def feature_type_check(inputs: StressInputs, params: AbnormalParams) -> Findings
     return _per_feature(inputs, params, _numeric_features(inputs), not_numbers)
 
 
-@register("empty_string", name="Empty String", params=AbnormalParams)
+@register("empty_string", "Empty String", AbnormalParams)
 def empty_string(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     """Empty or blank strings in categorical and text features."""
     return _level_findings(
@@ -382,7 +382,7 @@ def empty_string(inputs: StressInputs, params: AbnormalParams) -> Findings | Non
     )
 
 
-@register("capitalization", name="Capitalization", params=AbnormalParams)
+@register("capitalization", "Capitalization", AbnormalParams)
 def capitalization(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     """Categorical values that match a reference value except for upper/lower case."""
     what = "differ from a reference value only in capitalization"

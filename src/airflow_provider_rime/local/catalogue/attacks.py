@@ -129,7 +129,7 @@ def _attack_metrics(worst: np.ndarray, step: float | None = None) -> list[Metric
     return metrics
 
 
-@register("sensitivity", name="Feature Sensitivity", params=SensitivityParams, needs_model=True)
+@register("sensitivity", "Feature Sensitivity", SensitivityParams, needs_model=True)
 def sensitivity(inputs: StressInputs, params: SensitivityParams) -> Findings | None:
     """How far a small change to one numeric feature moves the model's prediction."""
     if not inputs.has_model:
@@ -167,12 +167,7 @@ def sensitivity(inputs: StressInputs, params: SensitivityParams) -> Findings | N
     return Findings(cases)
 
 
-@register(
-    "multi_feat_sensitivity",
-    name="Multi-Feature Sensitivity",
-    params=MultiFeatSensitivityParams,
-    needs_model=True,
-)
+@register("multi_feat_sensitivity", "Multi-Feature Sensitivity", MultiFeatSensitivityParams, needs_model=True)
 def multi_feat_sensitivity(inputs: StressInputs, params: MultiFeatSensitivityParams) -> Findings | None:
     """How far small changes to several numeric features at once move the model's prediction."""
     if not inputs.has_model:

@@ -79,26 +79,6 @@ def _significant(
 
 
 @dataclass(frozen=True)
-class ParityParams(FairnessParams):
-    severity_thresholds: Thresholds = (0.9, 0.8)
-
-
-@dataclass(frozen=True)
-class GapParams(FairnessParams):
-    severity_thresholds: Thresholds = (0.1, 0.2)
-
-
-@dataclass(frozen=True)
-class ImbalanceParams(FairnessParams):
-    severity_thresholds: Thresholds = (0.5, 0.2)
-
-
-@dataclass(frozen=True)
-class ProtectedDriftParams(FairnessParams):
-    severity_thresholds: Thresholds = (0.2, 0.6)
-
-
-@dataclass(frozen=True)
 class _Groups:
     feature: str
     codes: np.ndarray  # per evaluation row
@@ -149,6 +129,11 @@ def _group_metrics(labels: list[str], rates: np.ndarray, counts: np.ndarray, wha
     ]
 
 
+@dataclass(frozen=True)
+class ParityParams(FairnessParams):
+    severity_thresholds: Thresholds = (0.9, 0.8)
+
+
 def _parity_case(
     inputs: StressInputs,
     params: ParityParams,
@@ -186,7 +171,7 @@ def _parity_case(
     )
 
 
-@register("demographic_parity", name="Demographic Parity", params=ParityParams, needs_preds=True)
+@register("demographic_parity", "Demographic Parity", ParityParams, needs_preds=True)
 def demographic_parity(inputs: StressInputs, params: ParityParams) -> Findings | None:
     """Whether the positive prediction rate is alike across the groups of a protected feature."""
     groups = _groups(inputs, params)
@@ -195,12 +180,7 @@ def demographic_parity(inputs: StressInputs, params: ParityParams) -> Findings |
     return Findings([_parity_case(inputs, params, [g.feature], g.codes, g.labels) for g in groups])
 
 
-@register(
-    "intersectional_group_fairness",
-    name="Intersectional Group Fairness",
-    params=ParityParams,
-    needs_preds=True,
-)
+@register("intersectional_group_fairness", "Intersectional Group Fairness", ParityParams, needs_preds=True)
 def intersectional_group_fairness(inputs: StressInputs, params: ParityParams) -> Findings | None:
     """Demographic parity over the groups of every pair of protected features."""
     groups = _groups(inputs, params)
@@ -212,6 +192,11 @@ def intersectional_group_fairness(inputs: StressInputs, params: ParityParams) ->
         labels = [f"{la} & {lb}" for la in a.labels for lb in b.labels]
         cases.append(_parity_case(inputs, params, [a.feature, b.feature], codes, labels))
     return Findings(cases)
+
+
+@dataclass(frozen=True)
+class GapParams(FairnessParams):
+    severity_thresholds: Thresholds = (0.1, 0.2)
 
 
 def _gap_test(inputs: StressInputs, params: GapParams, which: tuple[str, ...]) -> Findings | None:
@@ -281,30 +266,31 @@ def _gap_test(inputs: StressInputs, params: GapParams, which: tuple[str, ...]) -
     return Findings(cases)
 
 
-@register(
-    "equal_opportunity", name="Equal Opportunity", params=GapParams, needs_preds=True, needs_labels=True
-)
+@register("equal_opportunity", "Equal Opportunity", GapParams, needs_preds=True, needs_labels=True)
 def equal_opportunity(inputs: StressInputs, params: GapParams) -> Findings | None:
     """Whether the true positive rate is alike across the groups of a protected feature."""
     return _gap_test(inputs, params, ("tpr",))
 
 
-@register(
-    "predictive_equality", name="Predictive Equality", params=GapParams, needs_preds=True, needs_labels=True
-)
+@register("predictive_equality", "Predictive Equality", GapParams, needs_preds=True, needs_labels=True)
 def predictive_equality(inputs: StressInputs, params: GapParams) -> Findings | None:
     """Whether the false positive rate is alike across the groups of a protected feature."""
     return _gap_test(inputs, params, ("fpr",))
 
 
-@register("equalized_odds", name="Equalized Odds", params=GapParams, needs_preds=True, needs_labels=True)
+@register("equalized_odds", "Equalized Odds", GapParams, needs_preds=True, needs_labels=True)
 def equalized_odds(inputs: StressInputs, params: GapParams) -> Findings | None:
     """Whether both the true and the false positive rates are alike across the groups of a protected
     feature."""
     return _gap_test(inputs, params, ("tpr", "fpr"))
 
 
-@register("class_imbalance", name="Class Imbalance", params=ImbalanceParams)
+@dataclass(frozen=True)
+class ImbalanceParams(FairnessParams):
+    severity_thresholds: Thresholds = (0.5, 0.2)
+
+
+@register("class_imbalance", "Class Imbalance", ImbalanceParams)
 def class_imbalance(inputs: StressInputs, params: ImbalanceParams) -> Findings | None:
     """Whether a group of a protected feature is under-represented in the evaluation data."""
     groups = _groups(inputs, params)
@@ -345,7 +331,12 @@ def class_imbalance(inputs: StressInputs, params: ImbalanceParams) -> Findings |
     return Findings(cases)
 
 
-@register("protected_feature_drift", name="Protected Feature Drift", params=ProtectedDriftParams)
+@dataclass(frozen=True)
+class ProtectedDriftParams(FairnessParams):
+    severity_thresholds: Thresholds = (0.2, 0.6)
+
+
+@register("protected_feature_drift", "Protected Feature Drift", ProtectedDriftParams)
 def protected_feature_drift(inputs: StressInputs, params: ProtectedDriftParams) -> Findings | None:
     """Whether the groups of a protected feature changed in size between reference and evaluation."""
     cases = []

@@ -47,7 +47,7 @@ class RequiredFeaturesParams(TestParams):
     required_features: tuple[str, ...] | None = None  # None: every reference feature
 
 
-@register("required_features", name="Required Features", params=RequiredFeaturesParams)
+@register("required_features", "Required Features", RequiredFeaturesParams)
 def required_features(inputs: StressInputs, params: RequiredFeaturesParams) -> Findings | None:
     """Features that must be present (and not entirely missing) in the evaluation data."""
     required = params.required_features
@@ -94,7 +94,7 @@ class DuplicateRowsParams(TestParams):
     severity_thresholds: Thresholds = (0.01, 0.05)
 
 
-@register("duplicate_rows", name="Duplicate Rows", params=DuplicateRowsParams, enabled_by_default=False)
+@register("duplicate_rows", "Duplicate Rows", DuplicateRowsParams, enabled_by_default=False)
 def duplicate_rows(inputs: StressInputs, params: DuplicateRowsParams) -> Findings | None:
     """Exact duplicate rows in the reference and evaluation data."""
     factor = inputs.config.threshold_factor
@@ -123,7 +123,7 @@ class LabelImbalanceParams(TestParams):
     minority_share_thresholds: Thresholds = (0.1, 0.01)  # lower is worse
 
 
-@register("label_imbalance", name="Label Imbalance", params=LabelImbalanceParams, needs_labels=True)
+@register("label_imbalance", "Label Imbalance", LabelImbalanceParams, needs_labels=True)
 def label_imbalance(inputs: StressInputs, params: LabelImbalanceParams) -> Findings | None:
     """Share of the minority class in the reference labels."""
     assert inputs.ref_labels is not None
@@ -155,7 +155,7 @@ class HighCorrelationParams(TestParams):
     severity_thresholds: Thresholds = (0.9, 0.98)
 
 
-@register("high_feature_correlation", name="High Feature Correlation", params=HighCorrelationParams)
+@register("high_feature_correlation", "High Feature Correlation", HighCorrelationParams)
 def high_feature_correlation(inputs: StressInputs, params: HighCorrelationParams) -> Findings | None:
     """Numeric features that are nearly copies of each other in the reference."""
     features = [f for f in stats.tested_features(inputs) if f.is_numeric]
@@ -199,8 +199,8 @@ class HighMutualInformationParams(TestParams):
 
 @register(
     "high_mi_feature_to_label",
-    name="High Mutual Information (Feature to Label)",
-    params=HighMutualInformationParams,
+    "High Mutual Information (Feature to Label)",
+    HighMutualInformationParams,
     needs_labels=True,
 )
 def high_mi_feature_to_label(inputs: StressInputs, params: HighMutualInformationParams) -> Findings | None:

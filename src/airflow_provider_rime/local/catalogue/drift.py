@@ -364,8 +364,8 @@ def _numeric_evidence(
 
 @register(
     "feature_drift",
-    name="Feature Drift",
-    params=FeatureDriftParams,
+    "Feature Drift",
+    FeatureDriftParams,
     # The batch says which statistic judged it.
     description=lambda params: (
         "Compares each feature's distribution on evaluation and reference data "
@@ -533,7 +533,7 @@ def _sorted_predictions(inputs: StressInputs, split: str) -> np.ndarray:
     return inputs.cache.get(("sorted_preds", split), build)
 
 
-@register("prediction_drift", name="Prediction Drift", params=PredictionDriftParams, needs_preds=True)
+@register("prediction_drift", "Prediction Drift", PredictionDriftParams, needs_preds=True)
 def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Findings | None:
     """Compares the distribution of the model's predictions on evaluation and reference data."""
     assert inputs.ref_preds is not None and inputs.eval_preds is not None
@@ -599,7 +599,7 @@ class LabelDriftParams(SignificantChangeParams):
     rate_change_thresholds: Thresholds = (0.05, 0.1)
 
 
-@register("categorical_label_drift", name="Label Drift", params=LabelDriftParams, needs_labels=True)
+@register("categorical_label_drift", "Label Drift", LabelDriftParams, needs_labels=True)
 def categorical_label_drift(inputs: StressInputs, params: LabelDriftParams) -> Findings | None:
     """Compares the label's positive rate on evaluation and reference data."""
     assert inputs.ref_labels is not None and inputs.eval_labels is not None
@@ -642,7 +642,7 @@ class NullProportionParams(ChangeTestParams):
     severity_thresholds: Thresholds = (0.02, 0.1)
 
 
-@register("null_proportion", name="Null Proportion Drift", params=NullProportionParams)
+@register("null_proportion", "Null Proportion Drift", NullProportionParams)
 def null_proportion(inputs: StressInputs, params: NullProportionParams) -> Findings | None:
     """Compares each feature's share of missing values on evaluation and reference data."""
     features = stats.tested_features(inputs, text=True)
@@ -679,10 +679,7 @@ def null_proportion(inputs: StressInputs, params: NullProportionParams) -> Findi
 
 
 @register(
-    "correlation_label_drift",
-    name="Correlation Drift (Feature to Label)",
-    params=ChangeTestParams,
-    needs_labels=True,
+    "correlation_label_drift", "Correlation Drift (Feature to Label)", ChangeTestParams, needs_labels=True
 )
 def correlation_label_drift(inputs: StressInputs, params: ChangeTestParams) -> Findings | None:
     """Compares each numeric feature's rank correlation with the label on evaluation and reference data."""
@@ -748,11 +745,7 @@ class FeatureCorrelationDriftParams(ChangeTestParams):
     severity_thresholds: Thresholds = (0.1, 0.2)
 
 
-@register(
-    "correlation_feat_drift",
-    name="Correlation Drift (Feature to Feature)",
-    params=FeatureCorrelationDriftParams,
-)
+@register("correlation_feat_drift", "Correlation Drift (Feature to Feature)", FeatureCorrelationDriftParams)
 def correlation_feat_drift(inputs: StressInputs, params: FeatureCorrelationDriftParams) -> Findings | None:
     """Compares the rank correlations between numeric features on evaluation and reference data.
 

@@ -218,17 +218,17 @@ def _degradation_test(metric: BinaryMetric) -> Callable[[StressInputs, Degradati
 for _metric in BINARY_METRICS:
     register(
         _metric.key,
-        name=_metric.name,
+        _metric.name,
+        AbsoluteParams,
         description=_absolute_description(_metric),
-        params=AbsoluteParams,
         needs_labels=_metric.needs_labels,
         needs_preds=True,
     )(_absolute_test(_metric))
     register(
         f"{_metric.key}_degradation",
-        name=f"{_metric.name} Degradation",
+        f"{_metric.name} Degradation",
+        _DEGRADATION_PARAMS[_metric.direction],
         description=f"Compares {_metric.name} on the evaluation data with the reference data.",
-        params=_DEGRADATION_PARAMS[_metric.direction],
         needs_labels=_metric.needs_labels,
         needs_preds=True,
     )(_degradation_test(_metric))
@@ -241,11 +241,7 @@ class CalibrationParams(TestParams):
 
 
 @register(
-    "calibration_comparison",
-    name="Calibration Comparison",
-    params=CalibrationParams,
-    needs_labels=True,
-    needs_preds=True,
+    "calibration_comparison", "Calibration Comparison", CalibrationParams, needs_labels=True, needs_preds=True
 )
 def calibration_comparison(inputs: StressInputs, params: CalibrationParams) -> Findings | None:
     """Compares the model's calibration curves on reference and evaluation data."""

@@ -41,9 +41,9 @@ class Registrar:
     def __call__(
         self,
         key: str,
-        *,
         name: str,
         params: type[P],
+        *,
         description: str | Callable[[P], str] | None = None,
         **flags: Unpack[SpecFlags],
     ) -> Callable[[TestFunction[P]], TestFunction[P]]:

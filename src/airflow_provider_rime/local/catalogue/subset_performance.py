@@ -346,12 +346,10 @@ for _key in _SUBSET_METRICS:
     _metric = METRICS_BY_KEY[_key]
     register(
         f"subset_{_key}",
-        name=f"Subset {_metric.name}",
-        description=(
-            f"{_metric.name} of the model on subsets of each feature's values, against the whole "
-            "evaluation data; the worst subset decides."
-        ),
-        params=SubsetParams,
+        f"Subset {_metric.name}",
+        SubsetParams,
+        description=f"{_metric.name} of the model on subsets of each feature's values, against the whole "
+        "evaluation data; the worst subset decides.",
         needs_labels=_metric.needs_labels,
         needs_preds=True,
         enabled_by_default=_key not in _OFF_BY_DEFAULT,

@@ -251,7 +251,7 @@ def _transformation(
         def test(inputs: StressInputs, test_params: TP) -> Findings | None:
             return _run(inputs, test_params, inject, applies, what)
 
-        register(key, name=name, params=params, needs_model=True)(test)
+        register(key, name, params, needs_model=True)(test)
         return inject
 
     return wrap
