@@ -85,15 +85,18 @@ class _Groups:
     labels: list[str]  # per code
 
 
+def _protected_bins(inputs: StressInputs, params: FairnessParams) -> list[tuple[str, stats.Bins]]:
+    """Each protected feature the data has, with its groups: quantile bins of a numeric
+    feature (``num_quantiles``), values of any other."""
+    return [
+        (name, stats.feature_bins(inputs, inputs.features[name], params.num_quantiles))
+        for name in inputs.protected_features
+        if name in inputs.features
+    ]
+
+
 def _groups(inputs: StressInputs, params: FairnessParams) -> list[_Groups]:
-    out = []
-    for name in inputs.protected_features:
-        feature = inputs.features.get(name)
-        if feature is None:
-            continue
-        bins = stats.feature_bins(inputs, feature, params.num_quantiles)
-        out.append(_Groups(name, bins.eval, bins.labels))
-    return out
+    return [_Groups(name, bins.eval, bins.labels) for name, bins in _protected_bins(inputs, params)]
 
 
 def _rates(
@@ -340,11 +343,7 @@ class ProtectedDriftParams(FairnessParams):
 def protected_feature_drift(inputs: StressInputs, params: ProtectedDriftParams) -> Findings | None:
     """Whether the groups of a protected feature changed in size between reference and evaluation."""
     cases = []
-    for name in inputs.protected_features:
-        feature = inputs.features.get(name)
-        if feature is None:
-            continue
-        bins = stats.feature_bins(inputs, feature, params.num_quantiles)
+    for name, bins in _protected_bins(inputs, params):
         value = stats.psi(bins.counts("ref"), bins.counts("eval"))
         severity = severity_from_thresholds(value, params.severity_thresholds, inputs.config.threshold_factor)
         cases.append(
