@@ -107,13 +107,11 @@ def duplicate_rows(inputs: StressInputs, params: DuplicateRowsParams) -> Finding
             Metric("Duplicate Rows", MetricCategory.FAILING_INPUTS, dups),
             Metric("Duplicate Rows %", MetricCategory.FAILING_INPUTS, share * 100),
         ]
-        if severity is Severity.PASS:
-            text = f"The {split} data has {stats.fmt_count(dups, len(frame))} duplicated."
-        else:
-            text = (
-                f"The {split} data has {stats.fmt_count(dups, len(frame))} that duplicate another row: "
-                "duplicates over-weight some cases and leak between train and test splits."
-            )
+        text = severity.says(
+            f"The {split} data has {stats.fmt_count(dups, len(frame))} duplicated.",
+            f"The {split} data has {stats.fmt_count(dups, len(frame))} that duplicate another row: "
+            "duplicates over-weight some cases and leak between train and test splits.",
+        )
         cases.append(TestCase([], severity, text, metrics, importance=share))
     return Findings(cases)
 
@@ -137,13 +135,11 @@ def label_imbalance(inputs: StressInputs, params: LabelImbalanceParams) -> Findi
         Metric("Minority Class Share", MetricCategory.FEATURE, minority),
         Metric("Positive Rate", MetricCategory.FEATURE, rate),
     ]
-    if severity is Severity.PASS:
-        text = f"The reference labels are balanced enough (minority class {minority:.1%})."
-    else:
-        text = (
-            f"The minority class is only {minority:.2%} of the reference labels: accuracy is "
-            "misleading and the model may have learned little about that class."
-        )
+    text = severity.says(
+        f"The reference labels are balanced enough (minority class {minority:.1%}).",
+        f"The minority class is only {minority:.2%} of the reference labels: accuracy is "
+        "misleading and the model may have learned little about that class.",
+    )
     case = TestCase(
         [], severity, text, metrics, importance=0.5 - minority if math.isfinite(minority) else 0.0
     )
@@ -177,13 +173,11 @@ def high_feature_correlation(inputs: StressInputs, params: HighCorrelationParams
             Metric("Most Correlated Feature", MetricCategory.STATISTICAL_DEPENDENCE, partner),
             Metric("Correlation", MetricCategory.STATISTICAL_DEPENDENCE, value),
         ]
-        if severity is Severity.PASS:
-            text = f"{f.name} is at most moderately correlated with another feature ({partner}: {value:.3f})."
-        else:
-            text = (
-                f"{f.name} and {partner} have rank correlation {value:.3f} in the reference: one is nearly "
-                "redundant, which makes the model's use of either fragile and hard to explain."
-            )
+        text = severity.says(
+            f"{f.name} is at most moderately correlated with another feature ({partner}: {value:.3f}).",
+            f"{f.name} and {partner} have rank correlation {value:.3f} in the reference: one is nearly "
+            "redundant, which makes the model's use of either fragile and hard to explain.",
+        )
         cases.append(TestCase([f.name, partner], severity, text, metrics, importance=abs(value)))
     return Findings(cases)
 
@@ -230,13 +224,11 @@ def high_mi_feature_to_label(inputs: StressInputs, params: HighMutualInformation
             Metric("Mutual Information (bits)", MetricCategory.STATISTICAL_DEPENDENCE, mi),
             Metric("Normalized Mutual Information", MetricCategory.STATISTICAL_DEPENDENCE, nmi),
         ]
-        if severity is Severity.PASS:
-            text = f"{feature.name} carries {nmi:.1%} of the label's information, a plausible amount."
-        else:
-            text = (
-                f"{feature.name} alone carries {nmi:.1%} of the label's information in the reference: "
-                "it may be derived from the label (leakage), so the model would fail where it is not "
-                "available."
-            )
+        text = severity.says(
+            f"{feature.name} carries {nmi:.1%} of the label's information, a plausible amount.",
+            f"{feature.name} alone carries {nmi:.1%} of the label's information in the reference: "
+            "it may be derived from the label (leakage), so the model would fail where it is not "
+            "available.",
+        )
         cases.append(TestCase([feature.name], severity, text, metrics, importance=nmi))
     return Findings(cases)

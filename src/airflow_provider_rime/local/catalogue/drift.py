@@ -571,14 +571,12 @@ def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Fin
             f"normalised Wasserstein distance {result.distance:.3f}, {result.test} p = {result.pvalue:.2g}; "
             f"PSI {stats.fmt(value)}"
         )
-    if severity is Severity.PASS:
-        explanation = f"The model's predictions are stable ({stat_text})."
-    else:
-        explanation = (
-            f"The model's predictions drifted ({stat_text}; average {stats.fmt(ref_avg)} on "
-            f"reference, {stats.fmt(eval_avg)} on evaluation): it decides differently on the new data, "
-            "so its thresholds and downstream rules may no longer fit."
-        )
+    explanation = severity.says(
+        f"The model's predictions are stable ({stat_text}).",
+        f"The model's predictions drifted ({stat_text}; average {stats.fmt(ref_avg)} on "
+        f"reference, {stats.fmt(eval_avg)} on evaluation): it decides differently on the new data, "
+        "so its thresholds and downstream rules may no longer fit.",
+    )
     # The case (not the batch) keeps the counts per reference decile, for the result page.
     names = [f"{v:.3g}" for v in edges]
     deciles = [f"prediction < {names[0]}"] if names else ["prediction (all values)"]
@@ -624,13 +622,11 @@ def categorical_label_drift(inputs: StressInputs, params: LabelDriftParams) -> F
         Metric("p-value", MetricCategory.DRIFT_STAT, pvalue),
     ]
     rates = f"the positive rate went from {stats.fmt(r1)} on reference to {stats.fmt(r2)} on evaluation"
-    if severity is Severity.PASS:
-        explanation = f"The label is stable: {rates}."
-    else:
-        explanation = (
-            f"The label drifted: {rates} ({change:+.3f}, p = {pvalue:.2g}); the model's probabilities "
-            "and threshold were tuned for the old rate."
-        )
+    explanation = severity.says(
+        f"The label is stable: {rates}.",
+        f"The label drifted: {rates} ({change:+.3f}, p = {pvalue:.2g}); the model's probabilities "
+        "and threshold were tuned for the old rate.",
+    )
     case = TestCase(
         [], severity, explanation, metrics, importance=abs(change) if math.isfinite(change) else 0.0
     )
@@ -667,13 +663,11 @@ def null_proportion(inputs: StressInputs, params: NullProportionParams) -> Findi
             Metric("Holm-Adjusted p-value", MetricCategory.DRIFT_STAT, float(p_adj)),
         ]
         shares = f"{stats.fmt(r1 * 100, 2)}% of reference rows, {stats.fmt(r2 * 100, 2)}% of evaluation rows"
-        if severity is Severity.PASS:
-            explanation = f"{feature.name} is missing about as often as before ({shares})."
-        else:
-            explanation = (
-                f"{feature.name} is missing {'more' if change > 0 else 'less'} often ({shares}): "
-                "an upstream source or join may have changed."
-            )
+        explanation = severity.says(
+            f"{feature.name} is missing about as often as before ({shares}).",
+            f"{feature.name} is missing {'more' if change > 0 else 'less'} often ({shares}): "
+            "an upstream source or join may have changed.",
+        )
         cases.append(TestCase([feature.name], severity, explanation, metrics, importance=abs(change)))
     return Findings(cases)
 
@@ -720,13 +714,11 @@ def correlation_label_drift(inputs: StressInputs, params: ChangeTestParams) -> F
             Metric("Holm-Adjusted p-value", MetricCategory.DRIFT_STAT, float(p_adj)),
         ]
         corr = f"{stats.fmt(c1)} on reference, {stats.fmt(c2)} on evaluation"
-        if severity is Severity.PASS:
-            explanation = f"{feature.name} relates to the label as before (rank correlation {corr})."
-        else:
-            explanation = (
-                f"{feature.name} relates to the label differently (rank correlation {corr}): what the model "
-                "learned from this feature no longer holds as it did."
-            )
+        explanation = severity.says(
+            f"{feature.name} relates to the label as before (rank correlation {corr}).",
+            f"{feature.name} relates to the label differently (rank correlation {corr}): what the model "
+            "learned from this feature no longer holds as it did.",
+        )
         cases.append(
             TestCase(
                 [feature.name],
@@ -782,15 +774,10 @@ def correlation_feat_drift(inputs: StressInputs, params: FeatureCorrelationDrift
             Metric("p-value", MetricCategory.DRIFT_STAT, pvalue),
         ]
         corr = f"{c1[i, j]:.3f} on reference, {c2[i, j]:.3f} on evaluation"
-        if severity is Severity.PASS:
-            explanation = (
-                f"{name}'s correlations with the other features are stable "
-                f"(largest change: {partner}, {corr})."
-            )
-        else:
-            explanation = (
-                f"{name} and {partner} relate differently ({corr}): the joint pattern the model "
-                "learned is gone, even if each feature alone looks the same."
-            )
+        explanation = severity.says(
+            f"{name}'s correlations with the other features are stable (largest change: {partner}, {corr}).",
+            f"{name} and {partner} relate differently ({corr}): the joint pattern the model "
+            "learned is gone, even if each feature alone looks the same.",
+        )
         cases.append(TestCase([name, partner], severity, explanation, metrics, importance=abs(delta)))
     return Findings(cases)

@@ -55,6 +55,10 @@ class Severity(enum.IntEnum):
         """The status of a test case of this severity that was not skipped."""
         return self.api_name.case_status
 
+    def says(self, passing: str, failing: str) -> str:
+        """A case's explanation: ``passing`` when it passes, ``failing`` when it warns or alerts."""
+        return passing if self is Severity.PASS else failing
+
 
 # How much larger an effect must be before a test warns, per global sensitivity: less
 # sensitive needs a 50% larger effect, more sensitive a third less. A rule of this catalogue:
