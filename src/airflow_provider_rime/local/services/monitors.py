@@ -14,7 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from airflow_provider_rime.local.errors import InvalidInput, NotFound
-from airflow_provider_rime.local.store.queries import select_page
+from airflow_provider_rime.local.store.queries import aware, select_page
 from airflow_provider_rime.local.store.schema import (
     DetectionEvent,
     Firewall,
@@ -33,13 +33,9 @@ from airflow_provider_rime.rime_api.enums import (
 from airflow_provider_rime.rime_api.naming import parse_timestamp
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 def _naive_utc(value: datetime) -> datetime:
     # SQLite keeps timestamps without their zone (in UTC); compare like with like.
-    return _aware(value).astimezone(timezone.utc).replace(tzinfo=None)
+    return aware(value).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _time(value: str | None, name: str) -> datetime | None:
@@ -89,9 +85,9 @@ def monitor_values(
     finish = _time(end, "timeInterval.endTime")
     values = list(s.scalars(stmt.order_by(MonitorValue.bin_start)))
     if begin is not None:
-        values = [v for v in values if _aware(v.bin_start) >= begin]
+        values = [v for v in values if aware(v.bin_start) >= begin]
     if finish is not None:
-        values = [v for v in values if _aware(v.bin_end) <= finish]
+        values = [v for v in values if aware(v.bin_end) <= finish]
     return values
 
 
@@ -304,7 +300,7 @@ def firewall_overview(s: Session, fw: Firewall) -> FirewallOverview:
             lower_is_worse=m.threshold_type == "TYPE_LOWER_BOUND",
             points=[
                 SeriesPoint(
-                    _aware(v.bin_start), _aware(v.bin_end), v.value, Severity(v.severity), v.test_run_id
+                    aware(v.bin_start), aware(v.bin_end), v.value, Severity(v.severity), v.test_run_id
                 )
                 for v in by_monitor.get(m.id, [])
             ],
@@ -320,8 +316,8 @@ def firewall_overview(s: Session, fw: Firewall) -> FirewallOverview:
         num_inputs = int((run.metrics or {}).get("numInputs") or 0)
         bins.append(
             BinSummary(
-                start=_aware(run.bin_start),
-                end=_aware(run.bin_end),
+                start=aware(run.bin_start),
+                end=aware(run.bin_end),
                 test_run_id=run.id,
                 status=run.status,
                 num_inputs=num_inputs,
