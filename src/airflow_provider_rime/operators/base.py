@@ -41,7 +41,7 @@ class RimeJobOperator(ResumableJobMixin, BaseOperator):
 
     It takes the arguments every such operator has (documented by each subclass); subclasses
     implement :meth:`submit_job`, :meth:`_push_references` and :meth:`_finish`, and check
-    the arguments with :meth:`_validate_wait_arguments` once at parse time and again once
+    the arguments with :meth:`_validate_static` once at parse time and again once
     rendered.
 
     :param rime_conn_id: The Airflow connection to RIME.
@@ -76,7 +76,7 @@ class RimeJobOperator(ResumableJobMixin, BaseOperator):
         self._pushed_job_id: str | None = None
         self._result: tuple[str, dict[str, Any]] | None = None
 
-    def _validate_wait_arguments(self, at_parse: bool = False) -> None:
+    def _validate_static(self, at_parse: bool = False) -> None:
         """Check ``fail_on``, ``poll_interval`` and ``timeout``; at parse time, only untemplated
         values (templated ones are checked once rendered, before any call to RIME)."""
         if not (at_parse and is_template(self.fail_on)):

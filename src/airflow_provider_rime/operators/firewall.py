@@ -380,7 +380,7 @@ class RimeFirewallOperator(RimeJobOperator):
     def _validate_static(self, at_parse: bool = False) -> None:
         """Check the arguments; at parse time, templated ``fail_on``/``poll_interval``/``timeout``
         wait for their rendered values (checked before any call to RIME)."""
-        self._validate_wait_arguments(at_parse)
+        super()._validate_static(at_parse)
         parse_bin_size(self.bin_size)
         if bool(self.sql) == bool(self.evaluation_data):
             raise ValueError(

@@ -197,7 +197,7 @@ class RimeStressTestOperator(RimeJobOperator):
         self.wait_for_registry_validation = wait_for_registry_validation
         # Bad arguments that are already known at parse time fail the DAG import (templated
         # ones are checked once rendered, before any remote call).
-        self._validate_wait_arguments(at_parse=True)
+        self._validate_static(at_parse=True)
         if isinstance(categories, str | list | tuple) and not is_template(categories):
             self._categories()
 
@@ -276,7 +276,7 @@ class RimeStressTestOperator(RimeJobOperator):
 
     def _validate_inputs(self) -> StressTestInputs:
         """Check the rendered arguments; raise a clear error before any remote call."""
-        self._validate_wait_arguments()
+        self._validate_static()
         if not self.project or not str(self.project).strip():
             raise ValueError("project is empty: give a RIME project id or name")
         if not self.label_col:
