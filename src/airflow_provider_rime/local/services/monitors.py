@@ -6,7 +6,8 @@ point per bin, with its thresholds), the bins with their verdicts and test runs,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -111,9 +112,9 @@ class EventFilters:
     start_time: str | None = None
     end_time: str | None = None
     severity: str | None = None
-    event_types: list[str] = field(default_factory=list)
-    risk_categories: list[str] = field(default_factory=list)
-    test_categories: list[str] = field(default_factory=list)
+    event_types: tuple[str, ...] = ()
+    risk_categories: tuple[str, ...] = ()
+    test_categories: tuple[str, ...] = ()
     sort_order: str | None = None
     sort_by: str | None = None
     include_resolved: bool = False
@@ -139,9 +140,9 @@ class EventFilters:
             start_time=query.get("start"),
             end_time=query.get("end"),
             severity=query.get("severity"),
-            event_types=list(query.get("types") or []),
-            risk_categories=list(query.get("risks") or []),
-            test_categories=list(query.get("categories") or []),
+            event_types=tuple(query.get("types") or ()),
+            risk_categories=tuple(query.get("risks") or ()),
+            test_categories=tuple(query.get("categories") or ()),
             sort_order=query.get("order"),
             sort_by=query.get("by"),
         )
@@ -159,7 +160,7 @@ _SORT_COLUMNS = {
 }
 
 
-def _check_enum(values: list[str], enum: Any, name: str) -> None:
+def _check_enum(values: Sequence[str], enum: Any, name: str) -> None:
     known = {m.value for m in enum}
     bad = [v for v in values if v not in known]
     if bad:
