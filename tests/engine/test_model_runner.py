@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -23,7 +24,7 @@ from airflow_provider_rime.local.models import (
     resolve_model_source,
 )
 from rime_dev.model_zoo import frames, hostile_dir, model_dir
-from tests.engine.flow import ok, register_dataset, wait_job, wait_valid
+from tests.engine.flow import ok, register_dataset, register_predictions, wait_job, wait_valid
 
 # The model files of these tests lie in tmp dirs; the data-roots rule has its own tests.
 ANYWHERE = DataRoots.of(["/"])
@@ -140,6 +141,41 @@ def test_hostile_models_fail_their_stress_tests_and_the_engine_keeps_answering(
         assert EXPECTED[kind].replace("3 s", "20 s").replace("1,024 MB", "4,096 MB") in message, message
         assert message.endswith("(checked on the first 5 reference rows, before any test)"), message
     assert ok(api.get(f"/v1/projects/{project_id}"))["project"]["project"]["name"] == PROJECT
+
+
+def test_with_registered_predictions_the_tests_that_do_not_call_the_model_run_while_it_loads(
+    api, project_id, tmp_path
+):
+    """The model process starts before the data is read; Model Performance (on the registered
+    predictions) runs meanwhile, and the model is checked before the first test that calls it."""
+    ref, ev = frames(seed=7, n=150)
+    ids = {}
+    for split, frame in (("ref", ref), ("eval", ev)):
+        frame["pred"] = np.linspace(0.01, 0.99, len(frame))
+        path = tmp_path / f"{split}.parquet"
+        frame.to_parquet(path, index=False)
+        ids[split] = register_dataset(api, project_id, f"early-{split}", path)
+    model_id, _ = _register_model(api, project_id, "hostile-raise-early", hostile_dir(tmp_path, "raise"))
+    for split in ("ref", "eval"):
+        register_predictions(api, project_id, model_id, ids[split], tmp_path / f"{split}.parquet")
+    config = {
+        "run_name": "early",
+        "data_info": {"ref_dataset_id": ids["ref"], "eval_dataset_id": ids["eval"]},
+        "model_id": {"uuid": model_id},
+        "categories": ["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE", "TEST_CATEGORY_TYPE_TRANSFORMATIONS"],
+    }
+    job = ok(api.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]
+    done = wait_job(api, job["jobId"], timeout=240)
+    assert done["status"] == "JOB_STATUS_FAILED", done
+    message = done["errorMsg"]
+    assert message.startswith("model 'hostile-raise-early' "), message
+    assert EXPECTED["raise"] in message, message
+    assert message.endswith("(checked on the first 5 reference rows, before the tests that call it)")
+    run_id = done["jobData"]["stress"]["testRunId"]
+    cases = ok(api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500}))
+    tests = {c["testBatchType"] for c in cases["testCases"]}
+    assert "accuracy" in tests  # ran before the model was checked
+    assert not tests & {"null_substitution", "capitalization_change"}
 
 
 def test_model_that_fails_to_load_is_invalid(api, project_id, tmp_path):

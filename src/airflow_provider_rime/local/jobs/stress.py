@@ -310,17 +310,15 @@ def _predict_with_model(run: LoadedRun, process: ModelProcess) -> None:
         raise ModelError(f"{exc} (computing predictions: none are registered for this model)") from None
 
 
-def _attach_model(run: LoadedRun, process: ModelProcess) -> None:
-    """Check the model on a few reference rows, then let the tests call it."""
+def _attach_model(run: LoadedRun, process: ModelProcess, when: str = "before any test") -> None:
+    """Check the model on a few reference rows (once it has loaded), then let the tests call it."""
     assert run.model_ref_frame is not None
     process.wait_loaded()  # a model that does not load says so, not "checked on ... rows"
     rows = run.model_ref_frame.head(MODEL_CHECK_ROWS)
     try:
         process.predict(rows)
     except ModelError as exc:
-        raise ModelError(
-            f"{exc} (checked on the first {len(rows)} reference rows, before any test)"
-        ) from None
+        raise ModelError(f"{exc} (checked on the first {len(rows)} reference rows, {when})") from None
 
     def predict(frame: pd.DataFrame) -> np.ndarray:
         try:
@@ -409,6 +407,7 @@ def run_stress_test_job(
             )
 
         planned = plan()
+        unchecked: ModelProcess | None = None
         if loaded.model is not None and (not inputs.has_preds or any(p.spec.needs_model for p in planned)):
             if early is not None and early.source == loaded.model:
                 process = early
@@ -417,8 +416,12 @@ def run_stress_test_job(
                     "starting model %r (%s) in its own process", loaded.model.name, loaded.model.location
                 )
                 process = stack.enter_context(ModelProcess(loaded.model, ModelLimits.from_env()))
-            _attach_model(loaded, process)
-            if not inputs.has_preds:
+            if inputs.has_preds:
+                # The tests that do not call the model run while it loads; it is checked just
+                # before the first test that calls it.
+                unchecked = process
+            else:
+                _attach_model(loaded, process)
                 _predict_with_model(loaded, process)
                 planned = plan()
         elif early is not None:
@@ -451,8 +454,14 @@ def run_stress_test_job(
             s.execute(delete(TestBatchResult).where(TestBatchResult.test_run_id == run_id))
             s.execute(delete(CategoryResult).where(CategoryResult.test_run_id == run_id))
 
+        first = next((i for i, p in enumerate(planned) if p.spec.needs_model), len(planned))
+        batches = run_tests(inputs, planned[:first], on_batch_done)
+        if unchecked is not None:
+            _attach_model(
+                loaded, unchecked, "before any test" if first == 0 else "before the tests that call it"
+            )
         try:
-            batches = run_tests(inputs, planned, on_batch_done)
+            batches += run_tests(inputs, planned[first:], on_batch_done)
         except ModelCallFailed as exc:
             # Tests catch what the model does on perturbed rows; this was on untouched rows.
             raise DataError(
