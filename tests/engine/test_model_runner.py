@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -24,7 +25,14 @@ from airflow_provider_rime.local.models import (
 )
 from rime_dev.model_zoo import frames, hostile_dir, model_dir
 from rime_dev.processes import wait_gone
-from tests.engine.flow import ok, post_registration, register_dataset, wait_job, wait_valid
+from tests.engine.flow import (
+    ok,
+    post_registration,
+    register_dataset,
+    register_predictions,
+    wait_job,
+    wait_valid,
+)
 
 # The model files of these tests lie in tmp dirs; the data-roots rule has its own tests.
 ANYWHERE = DataRoots.of(["/"])
@@ -135,6 +143,51 @@ def test_hostile_models_fail_their_stress_tests_and_the_engine_keeps_answering(
     assert ok(api.get(f"/v1/projects/{project_id}"))["project"]["project"]["name"] == PROJECT
 
 
+def _register_frames(api, project_id: str, prefix: str, directory: Path, **frames_by_split) -> dict[str, str]:
+    ids = {}
+    for split, frame in frames_by_split.items():
+        path = directory / f"{split}.parquet"
+        frame.to_parquet(path, index=False)
+        ids[split] = register_dataset(api, project_id, f"{prefix}-{split}", path)
+    return ids
+
+
+def _run_to_the_end(api, project_id: str, ids: dict[str, str], model_id: str, *categories: str) -> dict:
+    config = {
+        "run_name": model_id,
+        "data_info": {"ref_dataset_id": ids["ref"], "eval_dataset_id": ids["eval"]},
+        "model_id": {"uuid": model_id},
+        "categories": [f"TEST_CATEGORY_TYPE_{c}" for c in categories],
+    }
+    job = ok(api.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]
+    return wait_job(api, job["jobId"], timeout=240)
+
+
+def test_with_registered_predictions_the_tests_that_do_not_call_the_model_run_while_it_loads(
+    api, project_id, tmp_path
+):
+    """The model process starts before the data is read; Model Performance (on the registered
+    predictions) runs meanwhile, and the model is checked before the first test that calls it."""
+    ref, ev = frames(seed=7, n=150)
+    for frame in (ref, ev):
+        frame["pred"] = np.linspace(0.01, 0.99, len(frame))
+    ids = _register_frames(api, project_id, "early", tmp_path, ref=ref, eval=ev)
+    model_id, _ = _register_model(api, project_id, "hostile-raise-early", hostile_dir(tmp_path, "raise"))
+    for split in ("ref", "eval"):
+        register_predictions(api, project_id, model_id, ids[split], tmp_path / f"{split}.parquet")
+    done = _run_to_the_end(api, project_id, ids, model_id, "MODEL_PERFORMANCE", "TRANSFORMATIONS")
+    assert done["status"] == "JOB_STATUS_FAILED", done
+    message = done["errorMsg"]
+    assert message.startswith("model 'hostile-raise-early' "), message
+    assert EXPECTED["raise"] in message, message
+    assert message.endswith("(checked on the first 5 reference rows, before the tests that call it)")
+    run_id = done["jobData"]["stress"]["testRunId"]
+    cases = ok(api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500}))
+    tests = {c["testBatchType"] for c in cases["testCases"]}
+    assert "accuracy" in tests  # ran before the model was checked
+    assert not tests & {"null_substitution", "capitalization_change"}
+
+
 def test_model_that_fails_to_load_is_invalid(api, project_id, tmp_path):
     directory = tmp_path / "broken"
     directory.mkdir()
@@ -157,20 +210,9 @@ def test_model_without_registered_predictions_predicts_and_abnormal_inputs_show_
     performance runs and abnormal inputs report what failing rows do to this model."""
     ref, ev = frames(seed=6, n=300)
     ev.loc[:59, "age"] = None  # the reference has no missing ages
-    ids = {}
-    for split, frame in (("ref", ref), ("eval", ev)):
-        path = tmp_path / f"{split}.parquet"
-        frame.to_parquet(path, index=False)
-        ids[split] = register_dataset(api, project_id, f"impact-{split}", path)
+    ids = _register_frames(api, project_id, "impact", tmp_path, ref=ref, eval=ev)
     model_id, _ = _register_model(api, project_id, "wrong-on-null-age", model_dir(tmp_path, "nulls"))
-    config = {
-        "run_name": "impact",
-        "data_info": {"ref_dataset_id": ids["ref"], "eval_dataset_id": ids["eval"]},
-        "model_id": {"uuid": model_id},
-        "categories": ["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE", "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS"],
-    }
-    job = ok(api.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]
-    done = wait_job(api, job["jobId"], timeout=240)
+    done = _run_to_the_end(api, project_id, ids, model_id, "MODEL_PERFORMANCE", "ABNORMAL_INPUTS")
     assert done["status"] == "JOB_STATUS_SUCCEEDED", done
     run_id = done["jobData"]["stress"]["testRunId"]
     cases = ok(api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500}))

@@ -10,6 +10,7 @@ raw float64 bytes, which the parent checks, so the parent never unpickles model 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import json
 import os
@@ -159,7 +160,18 @@ def _as_array(out: Any) -> Any:
         raise ValueError(f"returned values that are not numbers (dtype {arr.dtype})") from None
 
 
+def _settle_heap() -> None:
+    """After the load: collect its garbage once, then keep the loaded libraries and model out
+    of every later collection (``gc.freeze``), so calls pay only for their own objects."""
+    gc.collect()
+    gc.freeze()
+    gc.enable()
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Importing the model's libraries allocates hundreds of thousands of objects that live as
+    # long as the process: collecting while they arrive is a tenth of the load's time, wasted.
+    gc.disable()
     parser = argparse.ArgumentParser(prog="rime-local-model")
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--file-size-mb", type=int, required=True)
@@ -192,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     model_file = source["location"]
                     predict = _load_rime(source["location"], source.get("params") or {})
+                _settle_heap()
                 _send(answers, {"ok": True})
             elif op == "predict":
                 assert predict is not None, "predict before load"
