@@ -5,7 +5,7 @@
 1. starts the local engine (``rime-local serve``) on 127.0.0.1:8642 (the previous demo's port
    if that one differed, a free port if both are taken), data under ``.demo/engine``;
 2. migrates a SQLite Airflow metadata DB under ``.demo/airflow`` and adds the connection
-   ``rime`` (the engine's URL and API key);
+   ``rime`` (the engine's URL and API key), while MLflow's tracking store is created;
 3. runs the DAG ``RIME_Stress_Testing`` from ``example_dags/`` to completion with
    ``airflow dags test`` (MLflow tracking in SQLite under ``.demo/mlflow``);
 4. prints each model's pass rate and AUC, the chosen model and the test run links, and
@@ -147,12 +147,37 @@ def login_hint(paths: DemoPaths, engine_url: str) -> str:
     return f"open {link} within the hour, or use the API key in {key_file}"
 
 
+def start_logged(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` with its output in ``log`` (see :func:`wait_logged`)."""
+    with log.open("ab") as handle:
+        return subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT)
+
+
+def wait_logged(process: subprocess.Popen[bytes], log: Path, what: str, timeout: float = 900) -> None:
+    """Wait for ``process``; raise :class:`DemoError` with the log's tail if it failed."""
+    try:
+        returncode = process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+    if returncode != 0:
+        raise DemoError(f"{what} failed (exit {returncode}); log {log}:\n{log_tail(log)}")
+
+
 def run_logged(cmd: list[str], env: dict[str, str], log: Path, what: str, timeout: float = 900) -> None:
     """Run ``cmd`` with its output in ``log``; raise :class:`DemoError` with the log's tail on failure."""
-    with log.open("ab") as handle:
-        result = subprocess.run(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
-    if result.returncode != 0:
-        raise DemoError(f"{what} failed (exit {result.returncode}); log {log}:\n{log_tail(log)}")
+    wait_logged(start_logged(cmd, env, log), log, what, timeout)
+
+
+def start_mlflow_store(paths: DemoPaths, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Create the MLflow tracking store's tables in the background.
+
+    Its migrations take seconds; done while the engine starts and Airflow's DB migrates, the
+    first training task does not wait for them. A store that exists is only opened.
+    """
+    code = "from mlflow import MlflowClient; MlflowClient().search_experiments(max_results=1)"
+    return start_logged([sys.executable, "-c", code], env, paths.logs / "mlflow-setup.log")
 
 
 def engine_port(paths: DemoPaths) -> int:
@@ -432,11 +457,13 @@ def run_demo(paths: DemoPaths) -> int:
     env = demo_env(paths)
     key = api_key(paths)
     print(f"demo state in {paths.root} (logs in {paths.logs})")
+    mlflow_store = start_mlflow_store(paths, env)
     print("starting the local RIME engine ...")
     with demo_engine(paths, key) as engine:
         print(f"  engine at {engine.url}")
         print("preparing Airflow (SQLite metadata DB, connection 'rime') ...")
         prepare_airflow(paths, env, engine.url, key)
+        wait_logged(mlflow_store, paths.logs / "mlflow-setup.log", "creating the MLflow tracking store")
         print(f"running {DAG_ID} with `airflow dags test` ...")
         run_id, dag_seconds = run_dag(paths, env)
         results = collect_results(paths, run_id)
