@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -210,9 +211,8 @@ def airflow_cmd(*args: str) -> list[str]:
 
 
 def prepare_airflow(paths: DemoPaths, env: dict[str, str], engine_url: str, key: str) -> None:
-    """Migrate the metadata DB and (re)create the ``rime`` connection."""
+    """Migrate the metadata DB and (re)create the ``rime`` connection (one Airflow CLI start)."""
     log = paths.logs / "airflow-setup.log"
-    run_logged(airflow_cmd("db", "migrate"), env, log, "airflow db migrate")
     # Through a private file, so the API key is neither on a command line nor in a log.
     conn = {
         CONN_ID: {"conn_type": "rime", "host": engine_url, "password": key, "extra": {"max_retries": 3}},
@@ -224,10 +224,16 @@ def prepare_airflow(paths: DemoPaths, env: dict[str, str], engine_url: str, key:
     try:
         conn_file.write_text(json.dumps(conn))
         run_logged(
-            airflow_cmd("connections", "import", "--overwrite", str(conn_file)),
+            [
+                sys.executable,
+                "-m",
+                "rime_dev.airflow_cli",
+                "db migrate",
+                shlex.join(["connections", "import", "--overwrite", str(conn_file)]),
+            ],
             env,
             log,
-            f"adding the connections {CONN_ID} and {PRODUCTION_CONN_ID}",
+            f"airflow db migrate, or adding the connections {CONN_ID} and {PRODUCTION_CONN_ID},",
         )
     finally:
         conn_file.unlink(missing_ok=True)
@@ -252,8 +258,8 @@ def run_dag(paths: DemoPaths, env: dict[str, str]) -> tuple[str, float]:
         raise DemoError(
             f"airflow dags test {DAG_ID} failed (exit {process.returncode}); log {log}:\n{log_tail(log)}"
         )
-    run_id = latest_run_id(env)
-    state = dag_run_state(env, run_id)
+    latest = latest_run(env)
+    run_id, state = str(latest["run_id"]), str(latest["state"])
     if state != "success":
         raise DemoError(f"DAG run {run_id} ended in state {state!r}; log {log}:\n{log_tail(log)}")
     return run_id, seconds
@@ -350,19 +356,12 @@ def list_runs(env: dict[str, str]) -> list[dict[str, Any]]:
     raise DemoError(f"could not read the runs of {DAG_ID} from `airflow dags list-runs`:\n{out[-2000:]}")
 
 
-def latest_run_id(env: dict[str, str]) -> str:
+def latest_run(env: dict[str, str]) -> dict[str, Any]:
+    """The latest run of the DAG (one ``airflow dags list-runs``: each takes seconds to start)."""
     runs = list_runs(env)
     if not runs:
         raise DemoError(f"no run of {DAG_ID} found after airflow dags test")
-    latest = max(runs, key=lambda r: r.get("start_date") or r.get("run_after") or r.get("logical_date") or "")
-    return str(latest["run_id"])
-
-
-def dag_run_state(env: dict[str, str], run_id: str) -> str:
-    for run in list_runs(env):
-        if run["run_id"] == run_id:
-            return str(run["state"])
-    return "unknown"
+    return max(runs, key=lambda r: r.get("start_date") or r.get("run_after") or r.get("logical_date") or "")
 
 
 def collect_results(paths: DemoPaths, run_id: str) -> dict[str, Any]:
