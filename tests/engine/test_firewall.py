@@ -464,7 +464,11 @@ def test_bad_timestamps_fail_the_job_with_the_row(api, hourly):
         for needle in needles:
             assert needle in job["errorMsg"], job["errorMsg"]
         assert job["jobData"]["continuousInc"]["ctTestRunIds"] == []
-    assert ok(api.get(f"/v1-beta/monitors/{firewall_id}"))["monitors"] == []
+    # The monitors exist from the firewall's creation; failed jobs gave them no value.
+    monitors = ok(api.get(f"/v1-beta/monitors/{firewall_id}", params={"pageSize": 100}))["monitors"]
+    assert monitors
+    for monitor in monitors:
+        assert ok(api.get(f"/v1-beta/monitors/result/{monitor['id']['uuid']}"))["dataPoints"] == []
     assert _continuous_runs(api, other.project_id) == set()
 
 
