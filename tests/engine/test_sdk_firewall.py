@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.engine.flow import assert_rime_error, labelled_frame, ok
-from tests.engine.test_firewall import DRIFTED_DAYS, daily_frame
+from tests.engine.test_firewall import DRIFT, DRIFTED_DAYS, daily_frame
 
 rime_sdk = pytest.importorskip("rime_sdk", reason="rime-sdk is installed by `make install` with --no-deps")
 
@@ -115,7 +115,6 @@ def test_sdk_continuous_test_flow(sdk_client, tmp_path):
     client.delete_project(project.project_id, force=True)
 
 
-DRIFT = "TEST_CATEGORY_TYPE_DRIFT"
 DEFAULT_CT = [
     "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",
     "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE",

@@ -123,7 +123,15 @@ def sync_monitors(s: Session, fw: Firewall, project: Project) -> None:
     Monitors of categories no longer chosen go, with their values and events; those of the
     chosen categories that the reference data can feed (labels, predictions) are created,
     with no values and no thresholds until a bin is tested. Not committed here.
+
+    :raises Conflict: A job is running on the firewall (it writes the monitors it started with).
     """
+    running = _active_job(s, fw.id)
+    if running is not None:
+        raise Conflict(
+            f"a continuous-test job ({running.id}) is running on this project's firewall with the current "
+            f"categories; wait for it or cancel it (POST /v1/jobs/cancel/{running.id}), then change them"
+        )
     categories = render.continuous_test_run_categories(render.project_continuous_test_categories(project))
     prune_monitors(s, fw.id, categories)
     # The model has predictions on the reference data (create and update check it).
