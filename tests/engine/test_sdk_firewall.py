@@ -7,27 +7,27 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from tests.engine.flow import assert_rime_error, labelled_frame, ok
+from tests.engine.flow import assert_rime_error, labelled_frame, ok, sdk_dataset, sdk_upload
 from tests.engine.test_firewall import DRIFT, DRIFTED_DAYS, daily_frame
 
 rime_sdk = pytest.importorskip("rime_sdk", reason="rime-sdk is installed by `make install` with --no-deps")
 
 
 def _registered(client, tmp_path, name, frames):
-    """A project with ``frames`` (``"eval"`` with timestamps) registered, and a predictions-only model."""
+    """A project with ``frames`` registered (``"eval"`` with timestamps) and a predictions-only model
+    with predictions on each."""
     project = client.create_project(name, "continuous tests", "MODEL_TASK_BINARY_CLASSIFICATION")
-    ids = {}
-    for key, frame in frames.items():
-        path = tmp_path / f"{key}.csv"
-        frame.to_csv(path, index=False)
-        uploaded = client.upload_file(str(path))
-        params = {"label_col": "label", **({"timestamp_col": "ts"} if key == "eval" else {})}
-        ids[key], _ = project.register_and_validate_dataset_from_file(key, uploaded, data_params=params)
-        ids[f"{key}_path"] = uploaded
+    paths = sdk_upload(client, tmp_path, frames)
+    ids = {
+        key: sdk_dataset(
+            project, key, path, label_col="label", **({"timestamp_col": "ts"} if key == "eval" else {})
+        )
+        for key, path in paths.items()
+    }
     model_id, _ = project.register_and_validate_model("predictions-only model")
-    for key in frames:
+    for key, dataset_id in ids.items():
         project.register_and_validate_predictions_from_file(
-            ids[key], model_id, ids[f"{key}_path"], pred_params={"pred_col": "pred"}
+            dataset_id, model_id, paths[key], pred_params={"pred_col": "pred"}
         )
     return project, model_id, ids
 
@@ -36,13 +36,21 @@ def test_sdk_continuous_test_flow(sdk_client, tmp_path):
     from rime_sdk.swagger.swagger_client.models import RimeTestType
 
     client = sdk_client
+    project = client.create_project("sdk-firewall", "continuous tests", "MODEL_TASK_BINARY_CLASSIFICATION")
     frames = {
         "ref": labelled_frame(2000, 1),
         "ref2": labelled_frame(1500, 2),
         "eval": daily_frame(4, 400, 300, DRIFTED_DAYS),
     }
-    project, model_id, ids = _registered(client, tmp_path, "sdk-firewall", frames)
-    ref_id, ref2_id, eval_id = ids["ref"], ids["ref2"], ids["eval"]
+    paths = sdk_upload(client, tmp_path, frames)
+    ref_id = sdk_dataset(project, "ref", paths["ref"], label_col="label")
+    ref2_id = sdk_dataset(project, "ref2", paths["ref2"], label_col="label")
+    eval_id = sdk_dataset(project, "eval", paths["eval"], label_col="label", timestamp_col="ts")
+    model_id, _ = project.register_and_validate_model("predictions-only model")
+    for dataset_id, name in ((ref_id, "ref"), (ref2_id, "ref2"), (eval_id, "eval")):
+        project.register_and_validate_predictions_from_file(
+            dataset_id, model_id, paths[name], pred_params={"pred_col": "pred"}
+        )
 
     assert not project.has_ct()
     ct = project.create_ct(model_id, ref_id, timedelta(days=1))
