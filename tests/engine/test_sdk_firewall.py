@@ -184,6 +184,17 @@ def test_sdk_ct_categories_choose_bins_and_monitors(sdk_client, api, tmp_path):
     assert values[DRIFT] != []
     assert values["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE"] == []
 
+    # RIME's Subset Performance Degradation runs as the catalogue's Subset Performance (no monitor).
+    project.update_ct_categories(["TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE_DEGRADATION"])
+    assert list(ct.list_monitors()) == []
+    job = ct.start_continuous_test(ids["eval"], override_existing_bins=True, random_seed=1)
+    assert job.get_status(wait_until_finish=True, poll_rate_sec=0.5)["status"] == "JOB_STATUS_SUCCEEDED"
+    for run in job.get_test_runs():
+        assert set(run.get_category_results_df()["test_category"]) == {
+            "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE"
+        }
+    project.update_ct_categories([])
+
     project.update_stress_test_categories(["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE", DRIFT])
     assert project.info.stress_test_categories == ["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE", DRIFT]
     assert project.info.continuous_test_categories == DEFAULT_CT
