@@ -220,3 +220,21 @@ def test_bad_category_is_a_clear_400(sdk_client, api):
     # Nothing was stored half-way.
     assert project.info.continuous_test_categories == DEFAULT_CT
     sdk_client.delete_project(project.project_id, force=True)
+
+
+def test_update_project_sets_only_the_masked_fields(sdk_client, api):
+    project = sdk_client.create_project("sdk-update-project", "before", "MODEL_TASK_BINARY_CLASSIFICATION")
+    url = f"/v1/projects/{project.project_id}"
+    body = {
+        "project": {"name": "  renamed  ", "description": "after", "useCase": "fraud"},
+        "mask": "name,use_case",
+    }
+    updated = ok(api.put(url, json=body))["project"]
+    assert (updated["name"], updated["description"], updated["useCase"]) == ("renamed", "before", "fraud")
+    assert project.info.name == "renamed" and project.info.description == "before"
+    assert_rime_error(
+        api.put(url, json={"project": {}, "mask": ""}), 400, "mask is empty", "continuousTestCategories"
+    )
+    assert_rime_error(api.put(url, json={"project": {}, "mask": "name"}), 400, "project.name is required")
+    assert_rime_error(api.put(url, json={"project": {"name": " "}, "mask": "name"}), 400, "project.name")
+    sdk_client.delete_project(project.project_id, force=True)
