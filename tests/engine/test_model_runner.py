@@ -24,7 +24,15 @@ from airflow_provider_rime.local.models import (
     resolve_model_source,
 )
 from rime_dev.model_zoo import frames, hostile_dir, model_dir
-from tests.engine.flow import ok, register_dataset, register_predictions, wait_job, wait_valid
+from rime_dev.processes import wait_gone
+from tests.engine.flow import (
+    ok,
+    post_registration,
+    register_dataset,
+    register_predictions,
+    wait_job,
+    wait_valid,
+)
 
 # The model files of these tests lie in tmp dirs; the data-roots rule has its own tests.
 ANYWHERE = DataRoots.of(["/"])
@@ -70,16 +78,8 @@ def test_model_output_is_limited_before_it_is_read(tmp_path):
 
 
 def _register_model(api, project_id: str, name: str, path: Path) -> tuple[str, str]:
-    body = ok(
-        api.post(
-            f"/v1/registry/{project_id}/model",
-            json={
-                "projectId": {"uuid": project_id},
-                "name": name,
-                "modelInfo": {"modelPath": {"path": str(path)}},
-            },
-        )
-    )
+    model_info = {"modelPath": {"path": str(path)}}
+    body = post_registration(api, project_id, "model", {"name": name, "modelInfo": model_info})
     return body["modelId"]["uuid"], body["registryValidationJobId"]["uuid"]
 
 
@@ -274,16 +274,7 @@ def test_a_hung_model_dies_with_the_worker_that_started_it(tmp_path):
     time.sleep(1)  # the child is inside predict_df's sleep
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
-            return
-        # A zombie until reaped by init: dead all the same.
-        with open(f"/proc/{child}/stat") as stat:
-            if stat.read().split()[2] == "Z":
-                return
-        time.sleep(0.2)
-    os.kill(child, signal.SIGKILL)
-    raise AssertionError("the model process outlived its worker")
+    # A zombie until reaped by init: dead all the same.
+    if not wait_gone(child, 30):
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the model process outlived its worker")

@@ -345,6 +345,20 @@ def run_summary(
     return results, metrics
 
 
+def complete_run(
+    s: Session, run_id: str, results: list[dict[str, Any]], metrics: dict[str, Any], batches: list[TestBatch]
+) -> TestRun:
+    """Store a finished run's category results and mark the run completed (the caller commits)."""
+    for i, doc in enumerate(results):
+        s.add(CategoryResult(test_run_id=run_id, category=doc["testCategory"], position=i, doc=doc))
+    run = s.get_one(TestRun, run_id)
+    run.metrics = metrics
+    run.categories = sorted({b.category.value for b in batches})
+    run.status = TestTaskStatus.COMPLETED.value
+    run.completed_at = utc_now()
+    return run
+
+
 def add_batch_rows(s: Session, run_id: str, batch: TestBatch, position: int) -> None:
     """Add a test batch's result and its test cases to the session (the caller commits)."""
     doc = render.test_batch(run_id, batch)
@@ -470,13 +484,7 @@ def run_stress_test_job(
 
     results, metrics = run_summary(run_id, inputs, batches, int((time.perf_counter() - started) * 1000))
     with sessions.begin() as s:
-        for i, doc in enumerate(results):
-            s.add(CategoryResult(test_run_id=run_id, category=doc["testCategory"], position=i, doc=doc))
-        run = s.get_one(TestRun, run_id)
-        run.metrics = metrics
-        run.categories = sorted({b.category.value for b in batches})
-        run.status = TestTaskStatus.COMPLETED.value
-        run.completed_at = utc_now()
+        run = complete_run(s, run_id, results, metrics, batches)
         project = s.get(Project, run.project_id)
         if project is not None:
             project.last_test_run_at = run.completed_at

@@ -84,6 +84,17 @@ def _where(exc: BaseException, model_file: str | None) -> str:
     return f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
 
 
+def _raised(exc: BaseException, model_file: str | None) -> dict[str, Any]:
+    """The answer for an exception the model (or loading it) raised."""
+    return {
+        "ok": False,
+        "error": "raised",
+        "type": type(exc).__name__,
+        "message": str(exc)[:500],
+        "where": _where(exc, model_file),
+    }
+
+
 def _load_rime(location: str, params: dict[str, Any]) -> Callable[[Any], Any]:
     path = Path(location)
     sys.path.insert(0, str(path.parent))
@@ -202,16 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                 except MemoryError:
                     raise
                 except Exception as exc:
-                    _send(
-                        answers,
-                        {
-                            "ok": False,
-                            "error": "raised",
-                            "type": type(exc).__name__,
-                            "message": str(exc)[:500],
-                            "where": _where(exc, model_file),
-                        },
-                    )
+                    _send(answers, _raised(exc, model_file))
                     continue
                 try:
                     arr = _as_array(out)
@@ -224,16 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         except MemoryError:
             _send(answers, {"ok": False, "error": "memory"})
         except Exception as exc:
-            _send(
-                answers,
-                {
-                    "ok": False,
-                    "error": "raised",
-                    "type": type(exc).__name__,
-                    "message": str(exc)[:500],
-                    "where": _where(exc, model_file),
-                },
-            )
+            _send(answers, _raised(exc, model_file))
 
 
 if __name__ == "__main__":
