@@ -65,6 +65,7 @@ from airflow_provider_rime.local.catalogue.stats.pvalues import (
     excess_proportion_pvalue,
     fisher_z_pvalue,
     holm_adjusted,
+    hypergeom_two_sided_pvalue,
     ks_pvalue,
     two_proportion_pvalue,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "group_auc",
     "group_counts",
     "holm_adjusted",
+    "hypergeom_two_sided_pvalue",
     "impact_metrics",
     "js",
     "kl",
