@@ -103,26 +103,30 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Annotated, Literal
+from typing import Annotated
+from typing import Literal
 
 import numpy as np
 from scipy import stats as sps
 
 from airflow_provider_rime.local.catalogue import stats
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.types import (
-    Feature,
-    Findings,
-    Metric,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
+from airflow_provider_rime.local.catalogue.registry import Registrar
+from airflow_provider_rime.local.catalogue.types import Feature
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import metrics_of
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.DRIFT
+register = Registrar(CATEGORY)
 
 
 @dataclass(frozen=True)
@@ -322,12 +326,15 @@ def _categorical_evidence(
         effect += f", {_categories(int(new.sum()), 'new ')} in {new_share:.1%} of evaluation rows"
     if vanished_rows:
         effect += f", {_categories(int(vanished.sum()))} of {vanished_share:.1%} of reference rows gone"
-    metrics = [
-        Metric("Total Variation Distance", MetricCategory.DRIFT_STAT, tv),
-        Metric("New Category Share", MetricCategory.DRIFT_STAT, new_share),
-        Metric("Vanished Category Share", MetricCategory.DRIFT_STAT, vanished_share),
-        Metric("Chi-Squared Statistic", MetricCategory.DRIFT_STAT, chi2),
-    ]
+    metrics = metrics_of(
+        MetricCategory.DRIFT_STAT,
+        {
+            "Total Variation Distance": tv,
+            "New Category Share": new_share,
+            "Vanished Category Share": vanished_share,
+            "Chi-Squared Statistic": chi2,
+        },
+    )
     importance = max(tv / bars[0], max(new_share, vanished_share) / params.new_category_thresholds[0])
     return metrics, severity, effect, bars[0] * factor, importance, "chi-squared", pvalue
 
@@ -347,10 +354,10 @@ def _numeric_evidence(
     else:  # a constant reference: the share of evaluation values away from its value
         bars = params.categorical_distance_thresholds
         effect = f"constant on reference, {result.distance:.1%} of evaluation values differ"
-    metrics = [
-        Metric("Normalised Wasserstein Distance", MetricCategory.DRIFT_STAT, result.distance),
-        Metric("KS Statistic", MetricCategory.DRIFT_STAT, result.ks),
-    ]
+    metrics = metrics_of(
+        MetricCategory.DRIFT_STAT,
+        {"Normalised Wasserstein Distance": result.distance, "KS Statistic": result.ks},
+    )
     if result.test != "Kolmogorov-Smirnov":
         metrics.append(
             Metric(f"{result.test.title()} Statistic", MetricCategory.DRIFT_STAT, result.statistic)
@@ -363,8 +370,8 @@ def _numeric_evidence(
 
 @register(
     "feature_drift",
-    name="Feature Drift",
-    category=CATEGORY,
+    "Feature Drift",
+    FeatureDriftParams,
     # The batch says which statistic judged it.
     description=lambda params: (
         "Compares each feature's distribution on evaluation and reference data "
@@ -374,7 +381,6 @@ def _numeric_evidence(
             else "(effect size and evidence, Holm-corrected; PSI reported)."
         )
     ),
-    params=FeatureDriftParams,
 )
 def feature_drift(inputs: StressInputs, params: FeatureDriftParams) -> Findings | None:
     method = params.drift_scoring_method
@@ -394,11 +400,10 @@ def feature_drift(inputs: StressInputs, params: FeatureDriftParams) -> Findings 
             "js": stats.js(ref_c, eval_c),
             "kl": stats.kl(ref_c, eval_c),
         }
-        metrics = [
-            Metric("psi", MetricCategory.DRIFT_STAT, values["psi"]),
-            Metric("JS Divergence", MetricCategory.DRIFT_STAT, values["js"]),
-            Metric("KL Divergence", MetricCategory.DRIFT_STAT, values["kl"]),
-        ]
+        metrics = metrics_of(
+            MetricCategory.DRIFT_STAT,
+            {"psi": values["psi"], "JS Divergence": values["js"], "KL Divergence": values["kl"]},
+        )
         if ref_c.sum() < min_sample or eval_c.sum() < min_sample:
             cases.append(
                 TestCase(
@@ -533,15 +538,9 @@ def _sorted_predictions(inputs: StressInputs, split: str) -> np.ndarray:
     return inputs.cache.get(("sorted_preds", split), build)
 
 
-@register(
-    "prediction_drift",
-    name="Prediction Drift",
-    category=CATEGORY,
-    description="Compares the distribution of the model's predictions on evaluation and reference data.",
-    params=PredictionDriftParams,
-    needs_preds=True,
-)
+@register("prediction_drift", "Prediction Drift", PredictionDriftParams, needs_preds=True)
 def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Findings | None:
+    """Compares the distribution of the model's predictions on evaluation and reference data."""
     assert inputs.ref_preds is not None and inputs.eval_preds is not None
     q = params.num_quantiles
     ref_p, eval_p = inputs.ref_preds, inputs.eval_preds
@@ -577,24 +576,25 @@ def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Fin
             f"normalised Wasserstein distance {result.distance:.3f}, {result.test} p = {result.pvalue:.2g}; "
             f"PSI {stats.fmt(value)}"
         )
-    if severity is Severity.PASS:
-        explanation = f"The model's predictions are stable ({stat_text})."
-    else:
-        explanation = (
-            f"The model's predictions drifted ({stat_text}; average {stats.fmt(ref_avg)} on "
-            f"reference, {stats.fmt(eval_avg)} on evaluation): it decides differently on the new data, "
-            "so its thresholds and downstream rules may no longer fit."
-        )
+    explanation = severity.says(
+        f"The model's predictions are stable ({stat_text}).",
+        f"The model's predictions drifted ({stat_text}; average {stats.fmt(ref_avg)} on "
+        f"reference, {stats.fmt(eval_avg)} on evaluation): it decides differently on the new data, "
+        "so its thresholds and downstream rules may no longer fit.",
+    )
     # The case (not the batch) keeps the counts per reference decile, for the result page.
     names = [f"{v:.3g}" for v in edges]
     deciles = [f"prediction < {names[0]}"] if names else ["prediction (all values)"]
     deciles += [f"{a} <= prediction < {b}" for a, b in pairwise(names)]
     deciles += [f"prediction >= {names[-1]}"] if names else []
-    shown = [
-        Metric("Distribution Bins", MetricCategory.SUBSET_DETAILS, deciles),
-        Metric("Reference Counts", MetricCategory.SUBSET_DETAILS, [int(v) for v in ref_c]),
-        Metric("Evaluation Counts", MetricCategory.SUBSET_DETAILS, [int(v) for v in eval_c]),
-    ]
+    shown = metrics_of(
+        MetricCategory.SUBSET_DETAILS,
+        {
+            "Distribution Bins": deciles,
+            "Reference Counts": [int(v) for v in ref_c],
+            "Evaluation Counts": [int(v) for v in eval_c],
+        },
+    )
     importance = value if math.isfinite(value) else 0.0
     case = TestCase([], severity, explanation, metrics + shown, importance=importance)
     return Findings([case], metrics)
@@ -605,15 +605,9 @@ class LabelDriftParams(SignificantChangeParams):
     rate_change_thresholds: Thresholds = (0.05, 0.1)
 
 
-@register(
-    "categorical_label_drift",
-    name="Label Drift",
-    category=CATEGORY,
-    description="Compares the label's positive rate on evaluation and reference data.",
-    params=LabelDriftParams,
-    needs_labels=True,
-)
+@register("categorical_label_drift", "Label Drift", LabelDriftParams, needs_labels=True)
 def categorical_label_drift(inputs: StressInputs, params: LabelDriftParams) -> Findings | None:
+    """Compares the label's positive rate on evaluation and reference data."""
     assert inputs.ref_labels is not None and inputs.eval_labels is not None
     y_ref, y_eval = inputs.ref_labels.astype(bool), inputs.eval_labels.astype(bool)
     k1, n1 = int(y_ref.sum()), y_ref.size
@@ -628,21 +622,22 @@ def categorical_label_drift(inputs: StressInputs, params: LabelDriftParams) -> F
     )
     if not (pvalue < params.p_value_threshold * inputs.config.error_rate_factor):
         severity = Severity.PASS
-    metrics = [
-        Metric("Reference Positive Rate", MetricCategory.DRIFT_STAT, r1),
-        Metric("Evaluation Positive Rate", MetricCategory.DRIFT_STAT, r2),
-        Metric("Rate Change", MetricCategory.DRIFT_STAT, change),
-        Metric("psi", MetricCategory.DRIFT_STAT, psi_value),
-        Metric("p-value", MetricCategory.DRIFT_STAT, pvalue),
-    ]
+    metrics = metrics_of(
+        MetricCategory.DRIFT_STAT,
+        {
+            "Reference Positive Rate": r1,
+            "Evaluation Positive Rate": r2,
+            "Rate Change": change,
+            "psi": psi_value,
+            "p-value": pvalue,
+        },
+    )
     rates = f"the positive rate went from {stats.fmt(r1)} on reference to {stats.fmt(r2)} on evaluation"
-    if severity is Severity.PASS:
-        explanation = f"The label is stable: {rates}."
-    else:
-        explanation = (
-            f"The label drifted: {rates} ({change:+.3f}, p = {pvalue:.2g}); the model's probabilities "
-            "and threshold were tuned for the old rate."
-        )
+    explanation = severity.says(
+        f"The label is stable: {rates}.",
+        f"The label drifted: {rates} ({change:+.3f}, p = {pvalue:.2g}); the model's probabilities "
+        "and threshold were tuned for the old rate.",
+    )
     case = TestCase(
         [], severity, explanation, metrics, importance=abs(change) if math.isfinite(change) else 0.0
     )
@@ -654,14 +649,9 @@ class NullProportionParams(ChangeTestParams):
     severity_thresholds: Thresholds = (0.02, 0.1)
 
 
-@register(
-    "null_proportion",
-    name="Null Proportion Drift",
-    category=CATEGORY,
-    description="Compares each feature's share of missing values on evaluation and reference data.",
-    params=NullProportionParams,
-)
+@register("null_proportion", "Null Proportion Drift", NullProportionParams)
 def null_proportion(inputs: StressInputs, params: NullProportionParams) -> Findings | None:
+    """Compares each feature's share of missing values on evaluation and reference data."""
     features = stats.tested_features(inputs, text=True)
     alpha = params.p_value_threshold * inputs.config.error_rate_factor
     factor = inputs.config.threshold_factor
@@ -677,35 +667,30 @@ def null_proportion(inputs: StressInputs, params: NullProportionParams) -> Findi
         severity = severity_from_thresholds(abs(change), params.severity_thresholds, factor)
         if not (p_adj <= alpha):
             severity = Severity.PASS
-        metrics = [
-            Metric("Reference Null Proportion", MetricCategory.DRIFT_STAT, r1),
-            Metric("Evaluation Null Proportion", MetricCategory.DRIFT_STAT, r2),
-            Metric("p-value", MetricCategory.DRIFT_STAT, float(pvalue)),
-            Metric("Holm-Adjusted p-value", MetricCategory.DRIFT_STAT, float(p_adj)),
-        ]
+        metrics = metrics_of(
+            MetricCategory.DRIFT_STAT,
+            {
+                "Reference Null Proportion": r1,
+                "Evaluation Null Proportion": r2,
+                "p-value": float(pvalue),
+                "Holm-Adjusted p-value": float(p_adj),
+            },
+        )
         shares = f"{stats.fmt(r1 * 100, 2)}% of reference rows, {stats.fmt(r2 * 100, 2)}% of evaluation rows"
-        if severity is Severity.PASS:
-            explanation = f"{feature.name} is missing about as often as before ({shares})."
-        else:
-            explanation = (
-                f"{feature.name} is missing {'more' if change > 0 else 'less'} often ({shares}): "
-                "an upstream source or join may have changed."
-            )
+        explanation = severity.says(
+            f"{feature.name} is missing about as often as before ({shares}).",
+            f"{feature.name} is missing {'more' if change > 0 else 'less'} often ({shares}): "
+            "an upstream source or join may have changed.",
+        )
         cases.append(TestCase([feature.name], severity, explanation, metrics, importance=abs(change)))
     return Findings(cases)
 
 
 @register(
-    "correlation_label_drift",
-    name="Correlation Drift (Feature to Label)",
-    category=CATEGORY,
-    description=(
-        "Compares each numeric feature's rank correlation with the label on evaluation and reference data."
-    ),
-    params=ChangeTestParams,
-    needs_labels=True,
+    "correlation_label_drift", "Correlation Drift (Feature to Label)", ChangeTestParams, needs_labels=True
 )
 def correlation_label_drift(inputs: StressInputs, params: ChangeTestParams) -> Findings | None:
+    """Compares each numeric feature's rank correlation with the label on evaluation and reference data."""
     assert inputs.ref_labels is not None and inputs.eval_labels is not None
     features = [f for f in stats.tested_features(inputs) if f.is_numeric]
     if not features:
@@ -743,13 +728,11 @@ def correlation_label_drift(inputs: StressInputs, params: ChangeTestParams) -> F
             Metric("Holm-Adjusted p-value", MetricCategory.DRIFT_STAT, float(p_adj)),
         ]
         corr = f"{stats.fmt(c1)} on reference, {stats.fmt(c2)} on evaluation"
-        if severity is Severity.PASS:
-            explanation = f"{feature.name} relates to the label as before (rank correlation {corr})."
-        else:
-            explanation = (
-                f"{feature.name} relates to the label differently (rank correlation {corr}): what the model "
-                "learned from this feature no longer holds as it did."
-            )
+        explanation = severity.says(
+            f"{feature.name} relates to the label as before (rank correlation {corr}).",
+            f"{feature.name} relates to the label differently (rank correlation {corr}): what the model "
+            "learned from this feature no longer holds as it did.",
+        )
         cases.append(
             TestCase(
                 [feature.name],
@@ -768,15 +751,11 @@ class FeatureCorrelationDriftParams(ChangeTestParams):
     severity_thresholds: Thresholds = (0.1, 0.2)
 
 
-@register(
-    "correlation_feat_drift",
-    name="Correlation Drift (Feature to Feature)",
-    category=CATEGORY,
-    description="Compares the rank correlations between numeric features on evaluation and reference data.",
-    params=FeatureCorrelationDriftParams,
-)
+@register("correlation_feat_drift", "Correlation Drift (Feature to Feature)", FeatureCorrelationDriftParams)
 def correlation_feat_drift(inputs: StressInputs, params: FeatureCorrelationDriftParams) -> Findings | None:
-    """Per numeric feature, the partner whose correlation with it changed most. Pairs are
+    """Compares the rank correlations between numeric features on evaluation and reference data.
+
+    Per numeric feature, the partner whose correlation with it changed most. Pairs are
     Holm-corrected; a change needs at least the warning threshold."""
     features = [f.name for f in stats.tested_features(inputs) if f.is_numeric]
     if len(features) < 2:
@@ -809,15 +788,10 @@ def correlation_feat_drift(inputs: StressInputs, params: FeatureCorrelationDrift
             Metric("p-value", MetricCategory.DRIFT_STAT, pvalue),
         ]
         corr = f"{c1[i, j]:.3f} on reference, {c2[i, j]:.3f} on evaluation"
-        if severity is Severity.PASS:
-            explanation = (
-                f"{name}'s correlations with the other features are stable "
-                f"(largest change: {partner}, {corr})."
-            )
-        else:
-            explanation = (
-                f"{name} and {partner} relate differently ({corr}): the joint pattern the model "
-                "learned is gone, even if each feature alone looks the same."
-            )
+        explanation = severity.says(
+            f"{name}'s correlations with the other features are stable (largest change: {partner}, {corr}).",
+            f"{name} and {partner} relate differently ({corr}): the joint pattern the model "
+            "learned is gone, even if each feature alone looks the same.",
+        )
         cases.append(TestCase([name, partner], severity, explanation, metrics, importance=abs(delta)))
     return Findings(cases)
