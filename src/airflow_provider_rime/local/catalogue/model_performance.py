@@ -82,7 +82,7 @@ def metric_value(inputs: StressInputs, metric: BinaryMetric, split: str) -> floa
         assert preds is not None
         return metric(labels, preds, inputs.config.prediction_threshold)
 
-    return inputs.cache.get(("model_metric", metric.key, split), compute)
+    return inputs.cache.split(("model_metric", metric.key), split, compute)
 
 
 def trivial_baseline(metric: BinaryMetric, y: np.ndarray, p: np.ndarray, threshold: float) -> float:

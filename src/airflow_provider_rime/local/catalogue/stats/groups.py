@@ -189,7 +189,7 @@ def prediction_codes(inputs: StressInputs, split: str = "eval") -> PredictionCod
                 overall = float(np.sum(pos_b * (below + 0.5 * neg_b)) / (n_pos * n_neg))
         return PredictionCodes(codes, n_codes, exact, yf, overall)
 
-    return inputs.cache.get(("pred_codes", split), build)
+    return inputs.cache.split(("pred_codes",), split, build)
 
 
 def group_auc(
