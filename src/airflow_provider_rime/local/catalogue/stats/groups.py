@@ -128,6 +128,7 @@ class PredictionCodes:
     exact: bool
     labels: np.ndarray | None  # the split's labels as float64, shared by the per-group AUCs
     overall_auc: float  # exact, from the same sort
+    order: np.ndarray | None = None  # the rows by prediction (the sort)
 
 
 def prediction_codes(inputs: StressInputs, split: str = "eval") -> PredictionCodes:
@@ -187,7 +188,7 @@ def prediction_codes(inputs: StressInputs, split: str = "eval") -> PredictionCod
             if n_pos > 0 and n_neg > 0:
                 below = np.cumsum(neg_b) - neg_b
                 overall = float(np.sum(pos_b * (below + 0.5 * neg_b)) / (n_pos * n_neg))
-        return PredictionCodes(codes, n_codes, exact, yf, overall)
+        return PredictionCodes(codes, n_codes, exact, yf, overall, order)
 
     return inputs.cache.split(("pred_codes",), split, build)
 
@@ -223,22 +224,57 @@ def group_auc(
     per call: two ``bincount``s.
     """
     b = pred.n_codes
-    key = groups.astype(np.intp, copy=False) * b + pred.codes
-    cells = n_groups * b
     weights = pred.labels if pred.labels is not None and pred.labels.size == y.size else y.astype(np.float64)
-    pos = np.bincount(key, weights=weights, minlength=cells).reshape(n_groups, b)
-    neg = np.bincount(key, minlength=cells).reshape(n_groups, b) - pos
-    below = np.cumsum(neg, axis=1) - neg
-    u = (pos * (below + 0.5 * neg)).sum(axis=1)
-    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+    if pred.order is not None and pred.order.size == groups.size and groups.size < n_groups * b:
+        # Fewer rows than (group, rank) cells: go through the rows instead of the table.
+        u, n_pos, n_neg, ties = _group_rank_sums(groups, n_groups, pred.codes, pred.order, weights)
+    else:
+        key = groups.astype(np.intp, copy=False) * b + pred.codes
+        cells = n_groups * b
+        pos = np.bincount(key, weights=weights, minlength=cells).reshape(n_groups, b)
+        neg = np.bincount(key, minlength=cells).reshape(n_groups, b) - pos
+        below = np.cumsum(neg, axis=1) - neg
+        u = (pos * (below + 0.5 * neg)).sum(axis=1)
+        n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+        ties = (pos * neg).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         defined = (n_pos > 0) & (n_neg > 0)
         auc = np.where(defined, u / (n_pos * n_neg), math.nan)
         if pred.exact:
             bound = np.zeros(n_groups)
         else:
-            bound = np.where(defined, 0.5 * (pos * neg).sum(axis=1) / (n_pos * n_neg), math.nan)
+            bound = np.where(defined, 0.5 * ties / (n_pos * n_neg), math.nan)
     return auc, bound
+
+
+def _group_rank_sums(
+    groups: np.ndarray, n_groups: int, codes: np.ndarray, order: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per group: the Mann-Whitney sum ``sum_b pos_b (below_b + neg_b / 2)``, the positives,
+    the negatives and ``sum_b pos_b neg_b`` over its blocks ``b`` of equal rank code, from the
+    rows in (group, code) order: the rows by prediction (``order``), stably sorted by group.
+
+    Every term is a whole or half count, so the sums are exact and equal the table's.
+    """
+    small = groups.astype(np.int16) if n_groups < 32_768 else groups
+    rows = order[np.argsort(small[order], kind="stable")]  # radix sort for small codes
+    g, c = groups[rows], codes[rows]
+    start = np.empty(rows.size, dtype=bool)
+    start[:1] = True
+    np.not_equal(g[1:], g[:-1], out=start[1:])
+    start[1:] |= c[1:] != c[:-1]
+    block = np.cumsum(start) - 1
+    block_group = g[start]
+    pos = np.bincount(block, weights=labels[rows])
+    neg = np.bincount(block) - pos
+    n_pos = np.bincount(block_group, weights=pos, minlength=n_groups)
+    n_neg = np.bincount(block_group, weights=neg, minlength=n_groups)
+    # Negatives of lower rank in the same group: a running count, less the earlier groups'.
+    earlier = np.cumsum(n_neg) - n_neg
+    below = np.cumsum(neg) - neg - earlier[block_group]
+    u = np.bincount(block_group, weights=pos * (below + 0.5 * neg), minlength=n_groups)
+    ties = np.bincount(block_group, weights=pos * neg, minlength=n_groups)
+    return u, n_pos, n_neg, ties
 
 
 def auc_se(auc: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray) -> np.ndarray:
