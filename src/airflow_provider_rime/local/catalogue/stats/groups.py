@@ -7,8 +7,10 @@ per grouping.
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,15 +22,29 @@ AUC_MAX_BINS = 16_384
 
 @dataclass
 class GroupCounts:
-    """Per-group confusion counts and prediction sums (arrays of length ``n_groups``)."""
+    """Per-group confusion counts and prediction sums (arrays of length ``n_groups``).
+
+    The sums of ``p`` and ``p^2`` (for the average prediction only) are computed when first read.
+    """
 
     n: np.ndarray
     pos: np.ndarray  # label = 1
     tp: np.ndarray
     fp: np.ndarray
     pred_pos: np.ndarray
-    sum_p: np.ndarray
-    sum_p2: np.ndarray
+    sums: Callable[[], tuple[np.ndarray, np.ndarray]] = field(repr=False)
+
+    @functools.cached_property
+    def _sums(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.sums()
+
+    @property
+    def sum_p(self) -> np.ndarray:
+        return self._sums[0]
+
+    @property
+    def sum_p2(self) -> np.ndarray:
+        return self._sums[1]
 
     @property
     def fn(self) -> np.ndarray:
@@ -100,8 +116,8 @@ def group_counts(
 
     Notes
     -----
-    Three passes over the rows: one ``bincount`` of ``4 group + outcome``, two weighted
-    ``bincount``s.
+    One pass over the rows: a ``bincount`` of ``4 group + outcome``; the sums of ``p`` and
+    ``p^2`` take two weighted ``bincount``s when first read.
     """
     g = groups.astype(np.intp, copy=False)
     if outcomes is None:
@@ -110,12 +126,19 @@ def group_counts(
     # columns: (label 0, no), (label 0, yes), (label 1, no), (label 1, yes)
     n = c.sum(axis=1)
     pred_pos = c[:, 1] + c[:, 3]
-    sum_p = np.bincount(g, weights=p, minlength=n_groups)
-    sum_p2 = np.bincount(g, weights=p * p if p_squared is None else p_squared, minlength=n_groups)
+
+    def sums() -> tuple[np.ndarray, np.ndarray]:  # holds no array of its own until called
+        rows = groups.astype(np.intp, copy=False)
+        squares = p * p if p_squared is None else p_squared
+        return (
+            np.bincount(rows, weights=p, minlength=n_groups),
+            np.bincount(rows, weights=squares, minlength=n_groups),
+        )
+
     if y is None:
         zeros = np.zeros(n_groups)
-        return GroupCounts(n, zeros, zeros, zeros, pred_pos, sum_p, sum_p2)
-    return GroupCounts(n, c[:, 2] + c[:, 3], c[:, 3], c[:, 1], pred_pos, sum_p, sum_p2)
+        return GroupCounts(n, zeros, zeros, zeros, pred_pos, sums)
+    return GroupCounts(n, c[:, 2] + c[:, 3], c[:, 3], c[:, 1], pred_pos, sums)
 
 
 @dataclass
