@@ -1,6 +1,8 @@
 """Giskard 2.x ``scan`` of a RIME model directory on the walkthrough's data, timed.
 
-Runs inside ``benchmarks/.work/giskard-venv``, so it imports nothing from this project.
+Runs inside ``benchmarks/.work/giskard-venv``, where this project is not installed: ``train``
+takes the example DAG's pipeline builder (``rime_demo.training``, light to import) from the
+source tree.
 Usage::
 
     python _giskard_worker.py train REF.csv OUT_DIR          # fit the walkthrough's CatBoost pipeline
@@ -20,36 +22,21 @@ import time
 from pathlib import Path
 
 NON_FEATURES = ("label", "preds", "pred", "timestamp")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def train(ref_path: str, out_dir: str) -> None:
+    """Fit the example DAG's CatBoost pipeline (its own builder, from the source tree) on REF.csv."""
     import pandas as pd
-    from catboost import CatBoostClassifier
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline
+
+    sys.path[:0] = [str(ROOT / "src"), str(ROOT / "example_dags")]
+    from rime_demo.training import build_pipeline
 
     ref = pd.read_csv(ref_path)
     features = [c for c in ref.columns if c not in NON_FEATURES]
     categorical = [c for c in features if not pd.api.types.is_numeric_dtype(ref[c])]
     numeric = [c for c in features if c not in categorical]
-    prepare = ColumnTransformer(
-        [
-            ("categorical", SimpleImputer(strategy="constant", fill_value="missing"), categorical),
-            ("numeric", "passthrough", numeric),
-        ],
-        verbose_feature_names_out=False,
-    ).set_output(transform="pandas")
-    classifier = CatBoostClassifier(
-        iterations=100,
-        depth=6,
-        cat_features=categorical,
-        random_seed=0,
-        verbose=False,
-        allow_writing_files=False,
-        thread_count=2,
-    )
-    pipeline = Pipeline([("prepare", prepare), ("classifier", classifier)]).fit(ref[features], ref["label"])
+    pipeline = build_pipeline("catboost-classifier", categorical, numeric).fit(ref[features], ref["label"])
     saved = {"pipeline": pipeline, "features": features, "cities": sorted(ref["city"].dropna().unique())}
     (Path(out_dir) / "pipeline.pkl").write_bytes(pickle.dumps(saved))
 

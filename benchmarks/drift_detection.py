@@ -170,22 +170,15 @@ def _drift_categorical(rng: Any, shares: Any, n: int, scenario: str, strength: f
 
 
 NUMERIC_SCENARIOS = [
-    ("mean_shift", 0.1, "mean shift 0.1 sd"),
-    ("mean_shift", 0.2, "mean shift 0.2 sd"),
-    ("mean_shift", 0.3, "mean shift 0.3 sd"),
-    ("mean_shift", 0.5, "mean shift 0.5 sd"),
-    ("spread", 1.15, "spread x1.15, same centre"),
-    ("spread", 1.3, "spread x1.3, same centre"),
-    ("tail", 2.0, "top 10% stretched x2 (tail only)"),
-    ("tail", 3.0, "top 10% stretched x3 (tail only)"),
+    *(("mean_shift", sd, f"mean shift {sd} sd") for sd in (0.1, 0.2, 0.3, 0.5)),
+    *(("spread", factor, f"spread x{factor}, same centre") for factor in (1.15, 1.3)),
+    *(("tail", factor, f"top 10% stretched x{factor:g} (tail only)") for factor in (2.0, 3.0)),
     ("mixture", 0.1, "10% of rows in a new mode +2 sd"),
     ("missing", 0.05, "5% of values go missing"),
 ]
 CATEGORICAL_SCENARIOS = [
-    ("mass_moved", 0.1, "10% of rows move category"),
-    ("mass_moved", 0.2, "20% of rows move category"),
-    ("new_category", 0.01, "new category in 1% of rows"),
-    ("new_category", 0.03, "new category in 3% of rows"),
+    *(("mass_moved", share, f"{share:.0%} of rows move category") for share in (0.1, 0.2)),
+    *(("new_category", share, f"new category in {share:.0%} of rows") for share in (0.01, 0.03)),
     ("vanished", 0.05, "a category of >= 5% vanishes"),
 ]
 CLEAN = [("clean", 0.0, "clean data")]

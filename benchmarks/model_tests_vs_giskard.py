@@ -9,7 +9,8 @@ than in training scores 0.97), ``high_frequency`` (a fast periodic term in the a
 each, on the first ``--eval-rows`` rows of ``fraud_eval.csv``:
 
 - this project: Transformations and Attacks, the model in a model process as the engine runs
-  it (start, load, the model check on 5 reference rows, every test);
+  it (start the model process, read both CSV files while the model loads, the model check on
+  5 reference rows, every test);
 - Giskard 2.x ``scan`` (every detector), in its own venv ``benchmarks/.work/giskard-venv``
   (``_giskard_worker.py``), with the model file imported directly.
 
@@ -24,6 +25,7 @@ model is fitted once, in Giskard's venv (its pickle loads in both). Results in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -73,12 +75,15 @@ def ours(model_dir: Path, ref_path: Path, eval_path: Path) -> dict[str, Any]:
     from airflow_provider_rime.local.data import DataRoots
     from airflow_provider_rime.local.models import ModelProcess, resolve_model_source
 
-    ref = pd.read_csv(ref_path)
-    ev = pd.read_csv(eval_path)
-    features = [c for c in ref.columns if c not in ("label", "preds")]
     started, cpu0 = time.perf_counter(), time.process_time()
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    with ModelProcess(resolve_model_source(str(model_dir), model_dir.name, DataRoots.of(["/"]))) as process:
+    # As the engine's worker: the model process starts, then the data is read while it loads.
+    process = ModelProcess(resolve_model_source(str(model_dir), model_dir.name, DataRoots.of(["/"])))
+    process.spawn()
+    with contextlib.closing(process):
+        ref = pd.read_csv(ref_path)
+        ev = pd.read_csv(eval_path)
+        features = [c for c in ref.columns if c not in ("label", "preds")]
         process.predict(ref[features].head(5))  # the engine's model check
         inputs = model_test_inputs(process, ref, ev, features)
         batches = run_tests(

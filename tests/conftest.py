@@ -9,16 +9,22 @@ runs against a throwaway SQLite metadata DB and tracking store of this session.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from rime_dev.engine import RunningEngine
 from rime_dev.engine import start_engine as _start_engine
 from rime_dev.processes import free_port
+
+if TYPE_CHECKING:
+    import httpx
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="rime-tests-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_SESSION_DIR / "airflow"))
@@ -58,6 +64,24 @@ def start_engine(
     return _start_engine(
         data_dir, api_key=api_key, database_url=database_url, port=port, extra_args=extra_args
     )
+
+
+@contextlib.contextmanager
+def engine_api(data_dir: Path, *, killed: bool = False) -> Iterator[httpx.Client]:
+    """An engine on ``data_dir`` for the ``with`` block: a client of it.
+
+    With ``killed``, the engine ends with SIGKILL (no shutdown handler runs) when the block
+    ends without error; it is stopped either way.
+    """
+    engine = start_engine(data_dir)
+    try:
+        with engine.client() as api:
+            yield api
+        if killed:
+            os.kill(engine.process.pid, signal.SIGKILL)
+            engine.process.wait(10)
+    finally:
+        engine.stop()
 
 
 #: The environment variable of ``rime-local serve``'s data roots (the twin of ``--data-root``).

@@ -52,6 +52,30 @@ def start_process(cmd: Sequence[str], env: Mapping[str, str] | None, log: Path) 
         )
 
 
+def wait_gone(pid: int, timeout: float, *, group: bool = False) -> bool:
+    """Wait up to ``timeout`` seconds for a process (with ``group``, every process of the group
+    ``pid`` leads) to be gone; whether it is. A process that is dead but not yet reaped (a
+    zombie) counts as gone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            (os.killpg if group else os.kill)(pid, 0)
+        except ProcessLookupError:
+            return True
+        if not group and _is_zombie(pid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return False  # no /proc (not Linux), or reaped just now (the next probe says so)
+
+
 def stop_process(process: subprocess.Popen[bytes], grace: float = 20, *, whole_group: bool = True) -> None:
     """Stop a process started by :func:`start_process` and whatever is left of its group.
 
@@ -70,14 +94,7 @@ def stop_process(process: subprocess.Popen[bytes], grace: float = 20, *, whole_g
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(grace)
     # Children may outlive the leader briefly (or notice on their own that it is gone).
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(group, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
+    if not wait_gone(group, 5, group=True):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
     if process.poll() is None:

@@ -1,11 +1,13 @@
 """Helpers of the example DAGs ``RIME_Stress_Testing`` and ``RIME_Firewall``.
 
-Only constants live here: the DAG file imports this package at parse time, so pandas,
-scikit-learn, CatBoost and MLflow are imported inside the helper functions, which run
-in tasks.
+Only constants live here (built on the light enums of ``airflow_provider_rime.rime_api``):
+the DAG file imports this package at parse time, so pandas, scikit-learn, CatBoost and MLflow
+are imported inside the helper functions, which run in tasks.
 """
 
 from __future__ import annotations
+
+from airflow_provider_rime.rime_api.enums import STRESS_TEST_DEFAULT_CATEGORIES, TestCategory
 
 #: The walkthrough's DAGs, and the Airflow connection (type ``rime``) they reach RIME through.
 DAG_ID = "RIME_Stress_Testing"
@@ -26,14 +28,14 @@ MODEL_TYPES: tuple[str, ...] = (
 #: The stress test's categories: RIME's defaults (Model and Subset Performance,
 #: Transformations and Attacks, which call the uploaded model directory's ``predict_df``)
 #: plus the data tests the walkthrough talks about.
-STRESS_TEST_CATEGORIES: tuple[str, ...] = (
-    "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",
-    "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE",
-    "TEST_CATEGORY_TYPE_TRANSFORMATIONS",
-    "TEST_CATEGORY_TYPE_ADVERSARIAL",
-    "TEST_CATEGORY_TYPE_DRIFT",
-    "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS",
-    "TEST_CATEGORY_TYPE_DATA_CLEANLINESS",
+STRESS_TEST_CATEGORIES: tuple[str, ...] = tuple(
+    category.value
+    for category in (
+        *STRESS_TEST_DEFAULT_CATEGORIES,
+        TestCategory.DRIFT,
+        TestCategory.ABNORMAL_INPUTS,
+        TestCategory.DATA_CLEANLINESS,
+    )
 )
 
 LABEL_COL = "label"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -10,6 +11,7 @@ from airflow_provider_rime.local.catalogue import plan_tests, run_tests, runnabl
 from airflow_provider_rime.local.catalogue.features import infer_features
 from airflow_provider_rime.local.catalogue.types import Severity, StressInputs, SuiteConfig, TestBatch
 from airflow_provider_rime.rime_api.enums import TestCategory, TestSensitivity
+from rime_dev.datagen import generate_wide, reference_and_evaluation
 
 DATA_CATEGORIES = frozenset({TestCategory.DRIFT, TestCategory.ABNORMAL_INPUTS, TestCategory.DATA_CLEANLINESS})
 ALL_CATEGORIES = runnable_categories()
@@ -88,3 +90,14 @@ def metric(case_or_batch, name: str):  # type: ignore[no-untyped-def]
         if m.name == name:
             return m.value
     raise KeyError(f"no metric {name!r} in {[m.name for m in case_or_batch.metrics]}")
+
+
+def wide_split(
+    n_rows: int, seed: int, n_numeric: int, n_categorical: int, **eval_kwargs: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A reference and an evaluation split of :func:`~rime_dev.datagen.generate_wide` frames with
+    ``n_numeric`` numeric and ``n_categorical`` categorical columns; ``eval_kwargs`` (``drift=``,
+    ``degrade=``, ``abnormal=``, ...) change the evaluation split."""
+    return reference_and_evaluation(
+        generate_wide, n_rows, seed=seed, n_numeric=n_numeric, n_categorical=n_categorical, **eval_kwargs
+    )

@@ -7,8 +7,8 @@ import pytest
 
 from airflow_provider_rime.local.catalogue.types import Severity
 from airflow_provider_rime.rime_api.enums import TestCategory
-from rime_dev.datagen import generate_fraud, generate_wide, reference_and_evaluation
-from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run
+from rime_dev.datagen import generate_fraud, reference_and_evaluation
+from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run, wide_split
 
 ABNORMAL = [TestCategory.ABNORMAL_INPUTS]
 INJECTED = {
@@ -22,9 +22,7 @@ INJECTED = {
 
 @pytest.fixture(scope="module")
 def injected():  # type: ignore[no-untyped-def]
-    ref, ev = reference_and_evaluation(
-        generate_wide, 20_000, seed=31, n_numeric=4, n_categorical=4, abnormal=INJECTED
-    )
+    ref, ev = wide_split(20_000, 31, 4, 4, abnormal=INJECTED)
     return ev.attrs["injected"], run(build_inputs(ref, ev, categories=ABNORMAL))
 
 
@@ -65,7 +63,7 @@ def test_examples_name_the_failing_values(injected) -> None:  # type: ignore[no-
 
 
 def test_clean_split_raises_no_abnormal_input_warnings() -> None:
-    ref, ev = reference_and_evaluation(generate_wide, 20_000, seed=32, n_numeric=6, n_categorical=5)
+    ref, ev = wide_split(20_000, 32, 6, 5)
     batches = run(build_inputs(ref, ev, categories=ABNORMAL))
     assert {t: flagged(b) for t, b in batches.items() if flagged(b)} == {}
 
@@ -107,7 +105,7 @@ def test_rare_categories_and_out_of_range() -> None:
 
 
 def test_feature_type_mismatch_is_counted() -> None:
-    ref, ev = reference_and_evaluation(generate_wide, 2_000, seed=37, n_numeric=2, n_categorical=1)
+    ref, ev = wide_split(2_000, 37, 2, 1)
     ev = ev.astype({"num_0": object})
     ev.loc[[3, 5, 8], "num_0"] = ["n/a", "12,5", "n/a"]
     case = case_for(run(build_inputs(ref, ev, categories=ABNORMAL))["feature_type_check"], "num_0")

@@ -9,15 +9,12 @@ import pytest
 from airflow_provider_rime.local.catalogue.drift import DISTRIBUTION_BINS
 from airflow_provider_rime.local.catalogue.metrics import calibration_mse
 from airflow_provider_rime.rime_api.enums import TestCategory
-from rime_dev.datagen import generate_wide, reference_and_evaluation
-from tests.catalogue.helpers import build_inputs, case_for, metric, run
+from tests.catalogue.helpers import build_inputs, case_for, metric, run, wide_split
 
 
 @pytest.fixture(scope="module")
 def batches():  # type: ignore[no-untyped-def]
-    ref, ev = reference_and_evaluation(
-        generate_wide, 4_000, seed=5, n_numeric=3, n_categorical=2, drift={"num_0": 0.75}
-    )
+    ref, ev = wide_split(4_000, 5, 3, 2, drift={"num_0": 0.75})
     ev.loc[ev.index[:200], "num_2"] = np.nan  # missing values get their own bin
     return (
         ref,

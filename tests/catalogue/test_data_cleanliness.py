@@ -7,14 +7,14 @@ import pytest
 
 from airflow_provider_rime.local.catalogue.types import Severity
 from airflow_provider_rime.rime_api.enums import TestCategory
-from rime_dev.datagen import generate_fraud, generate_wide, reference_and_evaluation
-from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run
+from rime_dev.datagen import generate_fraud, reference_and_evaluation
+from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run, wide_split
 
 CLEAN = [TestCategory.DATA_CLEANLINESS]
 
 
 def test_leaked_label_is_flagged_and_real_features_are_not() -> None:
-    ref, ev = reference_and_evaluation(generate_wide, 10_000, seed=41, n_numeric=4, n_categorical=2)
+    ref, ev = wide_split(10_000, 41, 4, 2)
     rng = np.random.default_rng(0)
     ref = ref.assign(
         leak=ref["label"] * 10 + rng.normal(0, 1, len(ref)),
@@ -44,7 +44,7 @@ def test_clean_data_passes() -> None:
 
 
 def test_label_imbalance() -> None:
-    ref, ev = reference_and_evaluation(generate_wide, 10_000, seed=43, n_numeric=2, n_categorical=1)
+    ref, ev = wide_split(10_000, 43, 2, 1)
     rare = ref.copy()
     rare["label"] = (np.arange(len(rare)) % 200 == 0).astype(int)  # 0.5% positives
     case = run(build_inputs(rare, ev, categories=CLEAN))["label_imbalance"].cases[0]
@@ -69,7 +69,7 @@ def test_required_features() -> None:
 
 
 def test_duplicate_rows_are_counted() -> None:
-    ref, ev = reference_and_evaluation(generate_wide, 2_000, seed=45, n_numeric=2, n_categorical=1)
+    ref, ev = wide_split(2_000, 45, 2, 1)
     ev = ev.copy()
     ev.iloc[1000:1100] = ev.iloc[:100].to_numpy()  # 100 duplicates of earlier rows
     batches = run(build_inputs(ref, ev, categories=CLEAN, individual={"duplicate_rows": {"enabled": True}}))

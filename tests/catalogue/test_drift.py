@@ -8,17 +8,15 @@ import pytest
 from airflow_provider_rime.local.catalogue import CATALOGUE, validate_suite_config
 from airflow_provider_rime.local.catalogue.types import Severity, SuiteConfig
 from airflow_provider_rime.rime_api.enums import TestCategory, TestSensitivity
-from rime_dev.datagen import generate_fraud, generate_wide, reference_and_evaluation
-from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run
+from rime_dev.datagen import generate_fraud, reference_and_evaluation
+from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run, wide_split
 
 DRIFT = [TestCategory.DRIFT]
 
 
 @pytest.fixture(scope="module")
 def drifted():  # type: ignore[no-untyped-def]
-    ref, ev = reference_and_evaluation(
-        generate_wide, 20_000, seed=21, n_numeric=8, n_categorical=4, drift={"num_0": 0.75, "cat_3": 1.0}
-    )
+    ref, ev = wide_split(20_000, 21, 8, 4, drift={"num_0": 0.75, "cat_3": 1.0})
     return run(build_inputs(ref, ev, categories=DRIFT))
 
 
@@ -65,23 +63,14 @@ def test_label_and_prediction_drift() -> None:
 
 
 def test_null_proportion_drift() -> None:
-    ref, ev = reference_and_evaluation(
-        generate_wide, 20_000, seed=23, n_numeric=3, n_categorical=2, abnormal={"nulls": 0.12}
-    )
+    ref, ev = wide_split(20_000, 23, 3, 2, abnormal={"nulls": 0.12})
     batch = run(build_inputs(ref, ev, categories=DRIFT))["null_proportion"]
     assert flagged(batch, Severity.ALERT) == {"num_1"}
     assert metric(case_for(batch, "num_1"), "Evaluation Null Proportion") == pytest.approx(0.12)
 
 
 def test_correlation_label_drift() -> None:
-    ref, ev = reference_and_evaluation(
-        generate_wide,
-        20_000,
-        seed=24,
-        n_numeric=4,
-        n_categorical=1,
-        degrade={"feature": "num_0", "range": (-100, 100), "mode": "flip"},
-    )
+    ref, ev = wide_split(20_000, 24, 4, 1, degrade={"feature": "num_0", "range": (-100, 100), "mode": "flip"})
     # Flipping predictions does not change labels; swap the label instead where num_0 is high.
     ev = ev.copy()
     high = ev["num_0"] > 0.5
@@ -95,9 +84,7 @@ def test_correlation_label_drift() -> None:
 
 @pytest.mark.parametrize("method", ["ks", "chi2", "js", "kl"])
 def test_alternative_scoring_methods(method: str) -> None:
-    ref, ev = reference_and_evaluation(
-        generate_wide, 10_000, seed=25, n_numeric=3, n_categorical=2, drift={"num_0": 0.75, "cat_1": 1.0}
-    )
+    ref, ev = wide_split(10_000, 25, 3, 2, drift={"num_0": 0.75, "cat_1": 1.0})
     individual = {"feature_drift": {"drift_scoring_method": method}}
     batch = run(build_inputs(ref, ev, categories=DRIFT, individual=individual))["feature_drift"]
     assert "num_0" in flagged(batch)
@@ -109,16 +96,14 @@ def test_alternative_scoring_methods(method: str) -> None:
 
 
 def test_min_sample_size_skips_small_features() -> None:
-    ref, ev = reference_and_evaluation(generate_wide, 80, seed=26, n_numeric=1, n_categorical=1)
+    ref, ev = wide_split(80, 26, 1, 1)
     batch = run(build_inputs(ref, ev, categories=DRIFT))["feature_drift"]
     assert all(c.skipped for c in batch.cases)
     assert "min_sample_size=100" in batch.cases[0].explanation
 
 
 def test_sensitivity_scales_psi_thresholds() -> None:
-    ref, ev = reference_and_evaluation(
-        generate_wide, 20_000, seed=27, n_numeric=1, n_categorical=1, drift={"num_0": 0.5}
-    )
+    ref, ev = wide_split(20_000, 27, 1, 1, drift={"num_0": 0.5})
     severities = []
     individual = {"feature_drift": {"drift_scoring_method": "psi"}}  # RIME's rule, asked for
     for sensitivity in (
@@ -153,7 +138,7 @@ def test_invalid_parameters_name_the_test_and_the_parameter(params: dict[str, ob
 
 @pytest.mark.parametrize("method", ["psi", "ks"])
 def test_batch_description_names_the_method(method: str) -> None:
-    ref, ev = reference_and_evaluation(generate_wide, 500, seed=28, n_numeric=1, n_categorical=1)
+    ref, ev = wide_split(500, 28, 1, 1)
     individual = {"feature_drift": {"drift_scoring_method": method}}
     batch = run(build_inputs(ref, ev, categories=DRIFT, individual=individual))["feature_drift"]
     assert batch.description.endswith(f"({method.upper()}).")
@@ -161,7 +146,7 @@ def test_batch_description_names_the_method(method: str) -> None:
 
 
 def test_correlation_between_features_drift() -> None:
-    ref, ev = reference_and_evaluation(generate_wide, 20_000, seed=29, n_numeric=5, n_categorical=1)
+    ref, ev = wide_split(20_000, 29, 5, 1)
     rng = np.random.default_rng(0)
     ref = ref.assign(twin=ref["num_4"] + rng.normal(0, 0.5, len(ref)))
     ev = ev.assign(twin=rng.permutation(ev["num_4"].to_numpy()) + rng.normal(0, 0.5, len(ev)))

@@ -13,8 +13,8 @@ from airflow_provider_rime.local.catalogue import CATALOGUE, plan_tests
 from airflow_provider_rime.local.catalogue.runner import validate_suite_config
 from airflow_provider_rime.local.catalogue.types import Severity, SuiteConfig
 from airflow_provider_rime.rime_api.enums import TestCategory
-from rime_dev.datagen import generate_fraud, generate_wide, reference_and_evaluation
-from tests.catalogue.helpers import ALL_CATEGORIES, DATA_CATEGORIES, build_inputs, flagged, run
+from rime_dev.datagen import generate_fraud, reference_and_evaluation
+from tests.catalogue.helpers import ALL_CATEGORIES, DATA_CATEGORIES, build_inputs, flagged, run, wide_split
 
 MINE = {
     TestCategory.SUBSET_PERFORMANCE,
@@ -70,19 +70,17 @@ def test_findings_across_categories(everything) -> None:  # type: ignore[no-unty
 
 
 def test_clean_split_raises_no_data_alerts() -> None:
-    ref, ev = reference_and_evaluation(generate_wide, 30_000, seed=52, n_numeric=8, n_categorical=5)
+    ref, ev = wide_split(30_000, 52, 8, 5)
     batches = run(build_inputs(ref, ev, categories=DATA_CATEGORIES))
     assert {t: flagged(b) for t, b in batches.items() if b.severity > Severity.PASS} == {}
 
 
 def test_global_exclude_columns_and_categorical_override() -> None:
-    ref, ev = reference_and_evaluation(
-        generate_wide, 5_000, seed=53, n_numeric=3, n_categorical=1, drift={"num_0": 1.0}
-    )
+    ref, ev = wide_split(5_000, 53, 3, 1, drift={"num_0": 1.0})
     batches = run(build_inputs(ref, ev, categories=[TestCategory.DRIFT], exclude=("num_0",)))
     assert all("num_0" not in c.features for b in batches.values() for c in b.cases)
     # num_2 declared categorical: its values are categories, so nearly all are "unseen"
-    ref2, ev2 = reference_and_evaluation(generate_wide, 2_000, seed=54, n_numeric=3, n_categorical=1)
+    ref2, ev2 = wide_split(2_000, 54, 3, 1)
     inputs = build_inputs(ref2, ev2, categories=[TestCategory.ABNORMAL_INPUTS], categorical=["num_2"])
     assert inputs.features["num_2"].is_categorical
     assert "num_2" in flagged(run(inputs)["unseen_categorical"])
@@ -101,7 +99,7 @@ def test_selecting_categories_and_unknown_tests() -> None:
 
 
 def _edge_cases() -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
-    ref, ev = reference_and_evaluation(generate_wide, 500, seed=55, n_numeric=3, n_categorical=2)
+    ref, ev = wide_split(500, 55, 3, 2)
     tiny_ref, tiny_ev = reference_and_evaluation(generate_fraud, 5, seed=56)
     return {
         "five rows": (tiny_ref, tiny_ev),

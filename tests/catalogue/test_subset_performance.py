@@ -8,22 +8,14 @@ from airflow_provider_rime.local.catalogue import CATALOGUE, plan_tests
 from airflow_provider_rime.local.catalogue.runner import validate_suite_config
 from airflow_provider_rime.local.catalogue.types import Severity, SuiteConfig
 from airflow_provider_rime.rime_api.enums import TestCategory, TestSensitivity
-from rime_dev.datagen import generate_wide, reference_and_evaluation
-from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run
+from tests.catalogue.helpers import build_inputs, case_for, flagged, metric, run, wide_split
 
 SUBSET = [TestCategory.SUBSET_PERFORMANCE]
 
 
 @pytest.fixture(scope="module")
 def degraded_categorical():  # type: ignore[no-untyped-def]
-    ref, ev = reference_and_evaluation(
-        generate_wide,
-        30_000,
-        seed=11,
-        n_numeric=6,
-        n_categorical=4,
-        degrade={"feature": "cat_3", "value": "c3_v2"},
-    )
+    ref, ev = wide_split(30_000, 11, 6, 4, degrade={"feature": "cat_3", "value": "c3_v2"})
     return run(build_inputs(ref, ev, categories=SUBSET))
 
 
@@ -41,14 +33,7 @@ def test_degraded_value_is_the_worst_subset_and_alerts(degraded_categorical, tes
 
 
 def test_degraded_numeric_quantile_is_the_worst_subset() -> None:
-    ref, ev = reference_and_evaluation(
-        generate_wide,
-        30_000,
-        seed=12,
-        n_numeric=6,
-        n_categorical=2,
-        degrade={"feature": "num_4", "quantiles": (0.8, 1.0)},
-    )
+    ref, ev = wide_split(30_000, 12, 6, 2, degrade={"feature": "num_4", "quantiles": (0.8, 1.0)})
     batches = run(build_inputs(ref, ev, categories=SUBSET))
     case = case_for(batches["subset_auc"], "num_4")
     assert case.severity is Severity.ALERT
@@ -57,7 +42,7 @@ def test_degraded_numeric_quantile_is_the_worst_subset() -> None:
 
 
 def test_clean_split_has_no_accuracy_or_auc_subset_alerts() -> None:
-    ref, ev = reference_and_evaluation(generate_wide, 30_000, seed=13, n_numeric=6, n_categorical=4)
+    ref, ev = wide_split(30_000, 13, 6, 4)
     batches = run(build_inputs(ref, ev, categories=SUBSET))
     assert flagged(batches["subset_auc"]) == set()
     for batch in batches.values():
@@ -75,7 +60,7 @@ def test_tiny_subsets_do_not_raise_alarms() -> None:
     # accuracy is far below the overall one, but the confidence check sees it is noise.
     largest_raw_gap = 0.0
     for seed in range(14, 20):
-        ref, ev = reference_and_evaluation(generate_wide, 3_000, seed=seed, n_numeric=1, n_categorical=5)
+        ref, ev = wide_split(3_000, seed, 1, 5)
         batch = run(build_inputs(ref, ev, categories=SUBSET))["subset_accuracy"]
         case = case_for(batch, "cat_4")
         assert case.severity is Severity.PASS
@@ -87,13 +72,8 @@ def test_tiny_subsets_do_not_raise_alarms() -> None:
 
 
 def test_config_and_sensitivity_are_honoured() -> None:
-    ref, ev = reference_and_evaluation(
-        generate_wide,
-        20_000,
-        seed=15,
-        n_numeric=3,
-        n_categorical=1,
-        degrade={"feature": "num_0", "quantiles": (0.0, 0.1), "strength": 0.6},
+    ref, ev = wide_split(
+        20_000, 15, 3, 1, degrade={"feature": "num_0", "quantiles": (0.0, 0.1), "strength": 0.6}
     )
     ten = run(build_inputs(ref, ev, categories=SUBSET, individual={"subset_auc": {"num_subsets": 10}}))
     names = metric(case_for(ten["subset_auc"], "num_0"), "Subsets")
@@ -118,7 +98,7 @@ def test_prediction_rate_subsets_are_off_by_default_and_need_no_labels() -> None
     )
     keys = {p.spec.key for p in plan_tests(on, has_labels=False, has_preds=True)}
     assert keys == {"subset_avg_pred"}
-    ref, ev = reference_and_evaluation(generate_wide, 5_000, seed=16, n_numeric=2, n_categorical=1)
+    ref, ev = wide_split(5_000, 16, 2, 1)
     batches = run(
         build_inputs(
             ref, ev, label=None, categories=SUBSET, individual={"subset_avg_pred": {"enabled": True}}
@@ -161,14 +141,7 @@ def test_the_test_function_receives_typed_parameters() -> None:
 def test_sensitivity_moves_the_confidence_checks_error_rate() -> None:
     # Thresholds of ~0 at every sensitivity: what is left to differ is the confidence check's
     # error rate (x0.2 less sensitive), which a mildly degraded subset straddles.
-    ref, ev = reference_and_evaluation(
-        generate_wide,
-        4000,
-        seed=11,
-        n_numeric=2,
-        n_categorical=2,
-        degrade={"feature": "cat_1", "value": "c1_v2", "strength": 0.15},
-    )
+    ref, ev = wide_split(4000, 11, 2, 2, degrade={"feature": "cat_1", "value": "c1_v2", "strength": 0.15})
     individual = {"subset_accuracy": {"severity_thresholds": [1e-9, 1.0]}}
     severities = {}
     for sensitivity in (TestSensitivity.LESS_SENSITIVE, TestSensitivity.DEFAULT):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,42 +70,48 @@ def create_project(client: httpx.Client, name: str) -> str:
     return body["project"]["id"]["uuid"]
 
 
+def file_info(path: Path, params_key: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A registry entry's ``dataInfo``/``predInfo``: the file and its ``params_key`` parameters."""
+    return {"connectionInfo": {"dataFile": {"path": str(path)}}, params_key: params}
+
+
+def post_registration(
+    client: httpx.Client, project_id: str, route: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """``POST /v1/registry/{project_id}/{route}`` with the project's id added to ``body``: the answer."""
+    return ok(
+        client.post(f"/v1/registry/{project_id}/{route}", json={"projectId": {"uuid": project_id}, **body})
+    )
+
+
 def register_dataset(
     client: httpx.Client, project_id: str, name: str, path: Path, label: str = "label"
 ) -> str:
-    body = ok(
-        client.post(
-            f"/v1/registry/{project_id}/dataset",
-            json={
-                "projectId": {"uuid": project_id},
-                "name": name,
-                "dataInfo": {
-                    "connectionInfo": {"dataFile": {"path": str(path)}},
-                    "dataParams": {"labelCol": label},
-                },
-            },
-        )
-    )
-    return body["datasetId"]
+    data_info = file_info(path, "dataParams", {"labelCol": label})
+    return post_registration(client, project_id, "dataset", {"name": name, "dataInfo": data_info})[
+        "datasetId"
+    ]
 
 
 def register_predictions(
     client: httpx.Client, project_id: str, model_id: str, dataset_id: str, path: Path
 ) -> None:
     """Register the file's ``pred`` column as ``model_id``'s predictions on ``dataset_id``."""
-    ok(
-        client.post(
-            f"/v1/registry/{project_id}/model/{model_id}/dataset/{dataset_id}/prediction",
-            json={
-                "projectId": {"uuid": project_id},
-                "modelId": {"uuid": model_id},
-                "predInfo": {
-                    "connectionInfo": {"dataFile": {"path": str(path)}},
-                    "predParams": {"predCol": "pred"},
-                },
-            },
-        )
+    pred_info = file_info(path, "predParams", {"predCol": "pred"})
+    post_registration(
+        client,
+        project_id,
+        f"model/{model_id}/dataset/{dataset_id}/prediction",
+        {"modelId": {"uuid": model_id}, "predInfo": pred_info},
     )
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> None:
+    """Poll ``condition`` until it holds; fail saying ``what`` did not happen after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
 
 
 def wait_valid(client: httpx.Client, dataset_id: str, timeout: float = 60) -> dict[str, Any]:
@@ -191,3 +197,24 @@ def wait_job(client: httpx.Client, job_id: str, timeout: float = 300) -> dict[st
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
         time.sleep(0.25)
+
+
+# ----------------------------------------------------------------------------- through rime-sdk
+
+
+def sdk_upload(
+    client: Any, tmp_path: Path, frames: dict[str, pd.DataFrame], prefix: str = ""
+) -> dict[str, str]:
+    """Write each frame to ``<prefix><key>.csv`` and upload it with rime-sdk: the uploads' paths by key."""
+    paths = {}
+    for key, frame in frames.items():
+        path = tmp_path / f"{prefix}{key}.csv"
+        frame.to_csv(path, index=False)
+        paths[key] = client.upload_file(str(path))
+    return paths
+
+
+def sdk_dataset(project: Any, name: str, path: str, **data_params: Any) -> str:
+    """Register an uploaded file as a dataset with rime-sdk and wait for its validation: its id."""
+    dataset_id, _ = project.register_and_validate_dataset_from_file(name, path, data_params=data_params)
+    return str(dataset_id)

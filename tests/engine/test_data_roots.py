@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import sqlite3
 import tempfile
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningEngine, start_engine
+from tests.conftest import RunningEngine, engine_api, start_engine
 from tests.engine.flow import (
     assert_rime_error,
     create_project,
@@ -23,6 +22,7 @@ from tests.engine.flow import (
     register_dataset,
     start_data_cleanliness_run,
     wait_job,
+    wait_until,
     wait_valid,
 )
 
@@ -172,35 +172,23 @@ def test_slow_validations_are_stopped_and_do_not_starve_others(short_timeout_eng
 
 def test_a_killed_engine_leaves_no_entry_pending(tmp_path_factory, tmp_path):
     data_dir = tmp_path_factory.mktemp("killed-validation")
-    engine = start_engine(data_dir)
-    try:
-        with engine.client() as api:
-            project = create_project(api, "killed-validation")
-            dataset_id = register_dataset(api, project, "interrupted", _fifo(tmp_path, "never.csv"))
-            deadline = time.monotonic() + 30
-            while not list((data_dir / "job-logs").glob("*.log")):
-                assert time.monotonic() < deadline, "the validation never started"
-                time.sleep(0.2)
-            time.sleep(1)
-        os.kill(engine.process.pid, signal.SIGKILL)  # no shutdown handler runs
-        engine.process.wait(10)
-    finally:
-        engine.stop()
+    with engine_api(data_dir, killed=True) as api:
+        project = create_project(api, "killed-validation")
+        dataset_id = register_dataset(api, project, "interrupted", _fifo(tmp_path, "never.csv"))
+        logs = data_dir / "job-logs"
+        wait_until(lambda: list(logs.glob("*.log")), 30, "the validation never started")
+        time.sleep(1)
     # The orphaned worker saw its engine go and ended the job (and the entry). An engine of an
     # older version left the entry PENDING: the restarted engine settles such entries too.
     with sqlite3.connect(data_dir / "rime-local.db") as db:
         db.execute(
             "update datasets set validity_status = 'VALIDITY_STATUS_PENDING' where id = ?", (dataset_id,)
         )
-    restarted = start_engine(data_dir)
-    try:
-        with restarted.client() as api:
-            ds = wait_valid(api, dataset_id, timeout=60)
-            assert ds["validityStatus"] == "VALIDITY_STATUS_INVALID"
-            assert "validation did not finish" in ds["validityStatusMessage"]
-            assert "engine" in ds["validityStatusMessage"]
-    finally:
-        restarted.stop()
+    with engine_api(data_dir) as api:
+        ds = wait_valid(api, dataset_id, timeout=60)
+        assert ds["validityStatus"] == "VALIDITY_STATUS_INVALID"
+        assert "validation did not finish" in ds["validityStatusMessage"]
+        assert "engine" in ds["validityStatusMessage"]
 
 
 def test_a_stress_test_on_an_entry_whose_validation_died_fails_clearly(short_timeout_engine, tmp_path):

@@ -8,24 +8,15 @@ import json
 import httpx
 import pytest
 
-from tests.engine.flow import (
-    assert_rime_error,
-    create_project,
-    labelled_frame,
-    ok,
-    register_dataset,
-    start_data_cleanliness_run,
-    start_stress_test,
-    wait_job,
-    wait_valid,
-)
+from tests.engine import flow
 
 PROJECT = "hostile-inputs"
 
 
 @pytest.fixture(scope="module")
 def model_id(api, project_id):
-    return ok(api.post(f"/v1/registry/{project_id}/model", json={"name": "hostile-model"}))["modelId"]["uuid"]
+    body = flow.ok(api.post(f"/v1/registry/{project_id}/model", json={"name": "hostile-model"}))
+    return body["modelId"]["uuid"]
 
 
 def _hostile_requests(project_id: str) -> list[tuple[str, str, bytes]]:
@@ -80,7 +71,9 @@ def test_no_hostile_input_is_a_5xx_and_the_connection_stays_usable(api, project_
 
 
 def _grant(api, name: str, upload_path: str) -> dict:
-    return ok(api.post("/v1-beta/datasets/upload-url", json={"fileName": name, "uploadPath": upload_path}))
+    return flow.ok(
+        api.post("/v1-beta/datasets/upload-url", json={"fileName": name, "uploadPath": upload_path})
+    )
 
 
 def test_an_upload_token_is_single_use(api):
@@ -88,10 +81,10 @@ def test_an_upload_token_is_single_use(api):
     assert httpx.put(spec["uploadUrl"], content=b"a\n1\n").status_code == 200
     # A PUT retried after a lost response (same bytes) is fine; other bytes are refused.
     assert httpx.put(spec["uploadUrl"], content=b"a\n1\n").status_code == 200
-    assert_rime_error(httpx.put(spec["uploadUrl"], content=b"a\n2\n"), 409, "already uploaded")
+    flow.assert_rime_error(httpx.put(spec["uploadUrl"], content=b"a\n2\n"), 409, "already uploaded")
     assert httpx.put(spec["doneFileUploadUrl"], content=b"Upload complete").status_code == 200
     assert httpx.put(spec["doneFileUploadUrl"], content=b"Upload complete").status_code == 200
-    assert_rime_error(httpx.put(spec["uploadUrl"], content=b"a\n1\n"), 403, "complete")
+    flow.assert_rime_error(httpx.put(spec["uploadUrl"], content=b"a\n1\n"), 403, "complete")
 
 
 def test_an_uploaded_file_cannot_be_replaced_through_a_new_grant(api):
@@ -101,13 +94,13 @@ def test_an_uploaded_file_cannot_be_replaced_through_a_new_grant(api):
     assert httpx.put(first["uploadUrl"], content=b"a\n1\n").status_code == 200
     second = _grant(api, "kept.csv", "no-overwrite")
     assert second["destinationUrl"] == first["destinationUrl"]
-    assert_rime_error(httpx.put(second["uploadUrl"], content=b"a\nevil\n"), 409, "never replaced")
+    flow.assert_rime_error(httpx.put(second["uploadUrl"], content=b"a\nevil\n"), 409, "never replaced")
     assert resolve_path(first["destinationUrl"]).read_bytes() == b"a\n1\n"
 
 
 @pytest.mark.parametrize("order", [["a/b", "a"], ["a", "a/b"]])
 def test_an_upload_onto_a_directory_or_under_a_file_is_a_409(api, order):
-    spec = ok(
+    spec = flow.ok(
         api.post(
             "/v1-beta/models/upload-url",
             json={"directoryName": f"clash-{order[0].replace('/', '-')}", "relativeFilePaths": ["a", "a/b"]},
@@ -115,15 +108,15 @@ def test_an_upload_onto_a_directory_or_under_a_file_is_a_409(api, order):
     )
     urls = spec["uploadPathMap"]
     assert httpx.put(urls[order[0]], content=b"x").status_code == 200
-    assert_rime_error(httpx.put(urls[order[1]], content=b"y"), 409)
+    flow.assert_rime_error(httpx.put(urls[order[1]], content=b"y"), 409)
 
 
 # ------------------------------------------------------------------ registered files and search
 
 
 def test_a_file_changed_after_registration_fails_the_stress_test(api, project_id, tmp_path):
-    ref, ev = labelled_frame(300, 1), labelled_frame(300, 2)
-    job = start_stress_test(
+    ref, ev = flow.labelled_frame(300, 1), flow.labelled_frame(300, 2)
+    job = flow.start_stress_test(
         api,
         tmp_path,
         project_id,
@@ -134,27 +127,29 @@ def test_a_file_changed_after_registration_fails_the_stress_test(api, project_id
     )
     # Changed before the job reads it (it waits for the validations, which record the digest).
     for split in ("ref", "eval"):
-        ds = ok(api.get("/v1/registry/dataset", params={"datasetName": f"changed-later-{split}"}))["dataset"]
-        assert wait_valid(api, ds["datasetId"])["validityStatus"] == "VALIDITY_STATUS_VALID"
-    done = wait_job(api, job["jobId"])
+        ds = flow.ok(api.get("/v1/registry/dataset", params={"datasetName": f"changed-later-{split}"}))[
+            "dataset"
+        ]
+        assert flow.wait_valid(api, ds["datasetId"])["validityStatus"] == "VALIDITY_STATUS_VALID"
+    done = flow.wait_job(api, job["jobId"])
     assert done["status"] == "JOB_STATUS_SUCCEEDED"
 
     path = tmp_path / "drifting.csv"
     ref.to_csv(path, index=False)
-    dataset_id = register_dataset(api, project_id, "drifting", path)
-    assert wait_valid(api, dataset_id)["validityStatus"] == "VALIDITY_STATUS_VALID"
-    labelled_frame(300, 9).to_csv(path, index=False)  # same name, other content
-    job = start_data_cleanliness_run(api, project_id, dataset_id, "after-change")
-    done = wait_job(api, job["jobId"])
+    dataset_id = flow.register_dataset(api, project_id, "drifting", path)
+    assert flow.wait_valid(api, dataset_id)["validityStatus"] == "VALIDITY_STATUS_VALID"
+    flow.labelled_frame(300, 9).to_csv(path, index=False)  # same name, other content
+    job = flow.start_data_cleanliness_run(api, project_id, dataset_id, "after-change")
+    done = flow.wait_job(api, job["jobId"])
     assert done["status"] == "JOB_STATUS_FAILED"
     assert "changed since it was registered" in done["errorMsg"] and "'drifting'" in done["errorMsg"]
 
 
 @pytest.mark.parametrize("wildcard", ["%", "_"])
 def test_search_wildcards_are_literal(api, wildcard):
-    literal = create_project(api, f"search 100{wildcard} literal")
-    create_project(api, "search plain project")
-    found = ok(
+    literal = flow.create_project(api, f"search 100{wildcard} literal")
+    flow.create_project(api, "search plain project")
+    found = flow.ok(
         api.get("/v1/projects", params={"firstPageQuery.search.expression": wildcard, "pageSize": 500})
     )
     ids = {p["project"]["id"]["uuid"] for p in found["projects"]}
@@ -168,7 +163,7 @@ def test_search_wildcards_are_literal(api, wildcard):
 def test_a_cell_longer_than_a_block_is_read(api, project_id, tmp_path):
     path = tmp_path / "long-cell.csv"
     path.write_text("text,label\n" + "x" * (9 << 20) + ",1\nshort,0\n")
-    ds = wait_valid(api, register_dataset(api, project_id, "long-cell", path), timeout=120)
+    ds = flow.wait_valid(api, flow.register_dataset(api, project_id, "long-cell", path), timeout=120)
     assert ds["validityStatus"] == "VALIDITY_STATUS_VALID", ds["validityStatusMessage"]
     assert ds["validityStatusMessage"].startswith("2 rows")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -23,7 +24,15 @@ from airflow_provider_rime.local.models import (
     resolve_model_source,
 )
 from rime_dev.model_zoo import frames, hostile_dir, model_dir
-from tests.engine.flow import ok, register_dataset, wait_job, wait_valid
+from rime_dev.processes import wait_gone
+from tests.engine.flow import (
+    ok,
+    post_registration,
+    register_dataset,
+    register_predictions,
+    wait_job,
+    wait_valid,
+)
 
 # The model files of these tests lie in tmp dirs; the data-roots rule has its own tests.
 ANYWHERE = DataRoots.of(["/"])
@@ -69,16 +78,8 @@ def test_model_output_is_limited_before_it_is_read(tmp_path):
 
 
 def _register_model(api, project_id: str, name: str, path: Path) -> tuple[str, str]:
-    body = ok(
-        api.post(
-            f"/v1/registry/{project_id}/model",
-            json={
-                "projectId": {"uuid": project_id},
-                "name": name,
-                "modelInfo": {"modelPath": {"path": str(path)}},
-            },
-        )
-    )
+    model_info = {"modelPath": {"path": str(path)}}
+    body = post_registration(api, project_id, "model", {"name": name, "modelInfo": model_info})
     return body["modelId"]["uuid"], body["registryValidationJobId"]["uuid"]
 
 
@@ -142,6 +143,51 @@ def test_hostile_models_fail_their_stress_tests_and_the_engine_keeps_answering(
     assert ok(api.get(f"/v1/projects/{project_id}"))["project"]["project"]["name"] == PROJECT
 
 
+def _register_frames(api, project_id: str, prefix: str, directory: Path, **frames_by_split) -> dict[str, str]:
+    ids = {}
+    for split, frame in frames_by_split.items():
+        path = directory / f"{split}.parquet"
+        frame.to_parquet(path, index=False)
+        ids[split] = register_dataset(api, project_id, f"{prefix}-{split}", path)
+    return ids
+
+
+def _run_to_the_end(api, project_id: str, ids: dict[str, str], model_id: str, *categories: str) -> dict:
+    config = {
+        "run_name": model_id,
+        "data_info": {"ref_dataset_id": ids["ref"], "eval_dataset_id": ids["eval"]},
+        "model_id": {"uuid": model_id},
+        "categories": [f"TEST_CATEGORY_TYPE_{c}" for c in categories],
+    }
+    job = ok(api.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]
+    return wait_job(api, job["jobId"], timeout=240)
+
+
+def test_with_registered_predictions_the_tests_that_do_not_call_the_model_run_while_it_loads(
+    api, project_id, tmp_path
+):
+    """The model process starts before the data is read; Model Performance (on the registered
+    predictions) runs meanwhile, and the model is checked before the first test that calls it."""
+    ref, ev = frames(seed=7, n=150)
+    for frame in (ref, ev):
+        frame["pred"] = np.linspace(0.01, 0.99, len(frame))
+    ids = _register_frames(api, project_id, "early", tmp_path, ref=ref, eval=ev)
+    model_id, _ = _register_model(api, project_id, "hostile-raise-early", hostile_dir(tmp_path, "raise"))
+    for split in ("ref", "eval"):
+        register_predictions(api, project_id, model_id, ids[split], tmp_path / f"{split}.parquet")
+    done = _run_to_the_end(api, project_id, ids, model_id, "MODEL_PERFORMANCE", "TRANSFORMATIONS")
+    assert done["status"] == "JOB_STATUS_FAILED", done
+    message = done["errorMsg"]
+    assert message.startswith("model 'hostile-raise-early' "), message
+    assert EXPECTED["raise"] in message, message
+    assert message.endswith("(checked on the first 5 reference rows, before the tests that call it)")
+    run_id = done["jobData"]["stress"]["testRunId"]
+    cases = ok(api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500}))
+    tests = {c["testBatchType"] for c in cases["testCases"]}
+    assert "accuracy" in tests  # ran before the model was checked
+    assert not tests & {"null_substitution", "capitalization_change"}
+
+
 def test_model_that_fails_to_load_is_invalid(api, project_id, tmp_path):
     directory = tmp_path / "broken"
     directory.mkdir()
@@ -164,20 +210,9 @@ def test_model_without_registered_predictions_predicts_and_abnormal_inputs_show_
     performance runs and abnormal inputs report what failing rows do to this model."""
     ref, ev = frames(seed=6, n=300)
     ev.loc[:59, "age"] = None  # the reference has no missing ages
-    ids = {}
-    for split, frame in (("ref", ref), ("eval", ev)):
-        path = tmp_path / f"{split}.parquet"
-        frame.to_parquet(path, index=False)
-        ids[split] = register_dataset(api, project_id, f"impact-{split}", path)
+    ids = _register_frames(api, project_id, "impact", tmp_path, ref=ref, eval=ev)
     model_id, _ = _register_model(api, project_id, "wrong-on-null-age", model_dir(tmp_path, "nulls"))
-    config = {
-        "run_name": "impact",
-        "data_info": {"ref_dataset_id": ids["ref"], "eval_dataset_id": ids["eval"]},
-        "model_id": {"uuid": model_id},
-        "categories": ["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE", "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS"],
-    }
-    job = ok(api.post(f"/v1/stress-tests/{project_id}", json={"testRunConfig": config}))["job"]
-    done = wait_job(api, job["jobId"], timeout=240)
+    done = _run_to_the_end(api, project_id, ids, model_id, "MODEL_PERFORMANCE", "ABNORMAL_INPUTS")
     assert done["status"] == "JOB_STATUS_SUCCEEDED", done
     run_id = done["jobData"]["stress"]["testRunId"]
     cases = ok(api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500}))
@@ -239,16 +274,7 @@ def test_a_hung_model_dies_with_the_worker_that_started_it(tmp_path):
     time.sleep(1)  # the child is inside predict_df's sleep
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
-            return
-        # A zombie until reaped by init: dead all the same.
-        with open(f"/proc/{child}/stat") as stat:
-            if stat.read().split()[2] == "Z":
-                return
-        time.sleep(0.2)
-    os.kill(child, signal.SIGKILL)
-    raise AssertionError("the model process outlived its worker")
+    # A zombie until reaped by init: dead all the same.
+    if not wait_gone(child, 30):
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the model process outlived its worker")

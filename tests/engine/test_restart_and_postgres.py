@@ -4,15 +4,14 @@ the same engine runs on PostgreSQL."""
 from __future__ import annotations
 
 import os
-import signal
 import uuid
 
 import pytest
 
-from tests.conftest import start_engine
+from tests.conftest import engine_api, start_engine
 
 # Only Model Performance (start_labelled_run): these tests are about durability, not the catalogue.
-from tests.engine.flow import create_project, ok, start_labelled_run, wait_job
+from tests.engine.flow import create_project, ok, start_labelled_run, wait_job, wait_until
 
 PG_ADMIN_URL = os.environ.get(
     "RIME_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -21,46 +20,35 @@ PG_ADMIN_URL = os.environ.get(
 
 def test_killed_engine_keeps_results_and_ends_interrupted_job(tmp_path_factory, tmp_path):
     data_dir = tmp_path_factory.mktemp("restart")
-    engine = start_engine(data_dir)
-    try:
-        with engine.client() as api:
-            project = create_project(api, "restart")
-            finished = start_labelled_run(api, tmp_path, project, "done", 1000)
-            assert wait_job(api, finished["jobId"])["status"] == "JOB_STATUS_SUCCEEDED"
-            run_id = finished["jobData"]["stress"]["testRunId"]
-            before = ok(api.get(f"/v1/test-runs/{run_id}"))["testRun"]
-            cases_before = ok(
-                api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500})
-            )
+    with engine_api(data_dir, killed=True) as api:
+        project = create_project(api, "restart")
+        finished = start_labelled_run(api, tmp_path, project, "done", 1000)
+        assert wait_job(api, finished["jobId"])["status"] == "JOB_STATUS_SUCCEEDED"
+        run_id = finished["jobData"]["stress"]["testRunId"]
+        before = ok(api.get(f"/v1/test-runs/{run_id}"))["testRun"]
+        cases_before = ok(
+            api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500})
+        )
 
-            big = start_labelled_run(api, tmp_path, project, "interrupted", 200_000, seeds=(3, 4), shift=0.4)
-            import time
+        big = start_labelled_run(api, tmp_path, project, "interrupted", 200_000, seeds=(3, 4), shift=0.4)
+        wait_until(
+            lambda: ok(api.get(f"/v1/jobs/{big['jobId']}"))["job"]["status"] == "JOB_STATUS_RUNNING",
+            60,
+            "the big job never started",
+        )
 
-            deadline = time.monotonic() + 60
-            while ok(api.get(f"/v1/jobs/{big['jobId']}"))["job"]["status"] != "JOB_STATUS_RUNNING":
-                assert time.monotonic() < deadline, "the big job never started"
-                time.sleep(0.2)
-        os.kill(engine.process.pid, signal.SIGKILL)  # no shutdown handler runs
-        engine.process.wait(10)
-    finally:
-        engine.stop()
-
-    restarted = start_engine(data_dir)
-    try:
-        with restarted.client() as api:
-            after = ok(api.get(f"/v1/test-runs/{run_id}"))["testRun"]
-            assert after["status"] == "TEST_TASK_STATUS_COMPLETED"
-            assert after["metrics"] == before["metrics"]
-            cases_after = ok(
-                api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500})
-            )
-            assert cases_after["testCases"] == cases_before["testCases"]
-            ended = wait_job(api, big["jobId"], timeout=90)
-            assert ended["status"] in ("JOB_STATUS_FAILED", "JOB_STATUS_SUCCEEDED")
-            if ended["status"] == "JOB_STATUS_FAILED":
-                assert "engine" in ended["errorMsg"] and "stopped" in ended["errorMsg"]
-    finally:
-        restarted.stop()
+    with engine_api(data_dir) as api:
+        after = ok(api.get(f"/v1/test-runs/{run_id}"))["testRun"]
+        assert after["status"] == "TEST_TASK_STATUS_COMPLETED"
+        assert after["metrics"] == before["metrics"]
+        cases_after = ok(
+            api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500})
+        )
+        assert cases_after["testCases"] == cases_before["testCases"]
+        ended = wait_job(api, big["jobId"], timeout=90)
+        assert ended["status"] in ("JOB_STATUS_FAILED", "JOB_STATUS_SUCCEEDED")
+        if ended["status"] == "JOB_STATUS_FAILED":
+            assert "engine" in ended["errorMsg"] and "stopped" in ended["errorMsg"]
 
 
 @pytest.fixture

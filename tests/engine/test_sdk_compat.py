@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tests.engine.flow import labelled_frame
+from tests.engine.flow import labelled_frame, sdk_dataset, sdk_upload
 
 rime_sdk = pytest.importorskip("rime_sdk", reason="rime-sdk is installed by `make install` with --no-deps")
 
@@ -24,17 +24,9 @@ ALL_CATEGORIES = [
 
 def _run_flow(client, tmp_path: Path, ref: pd.DataFrame, ev: pd.DataFrame, name: str, **config_extra):
     project = client.create_project(name, "sdk compatibility", "MODEL_TASK_BINARY_CLASSIFICATION")
-    paths = {}
-    for split, frame in (("ref", ref), ("eval", ev)):
-        path = tmp_path / f"{name}-{split}.csv"
-        frame.to_csv(path, index=False)
-        paths[split] = client.upload_file(str(path))
-    ref_id, _ = project.register_and_validate_dataset_from_file(
-        "ref", paths["ref"], data_params={"label_col": "label"}
-    )
-    eval_id, _ = project.register_and_validate_dataset_from_file(
-        "eval", paths["eval"], data_params={"label_col": "label"}
-    )
+    paths = sdk_upload(client, tmp_path, {"ref": ref, "eval": ev}, prefix=f"{name}-")
+    ref_id = sdk_dataset(project, "ref", paths["ref"], label_col="label")
+    eval_id = sdk_dataset(project, "eval", paths["eval"], label_col="label")
     model_id, _ = project.register_and_validate_model("predictions-only model")
     project.register_and_validate_predictions_from_file(
         ref_id, model_id, paths["ref"], pred_params={"pred_col": "pred"}

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from tests.engine.flow import labelled_frame
+from tests.engine.flow import labelled_frame, sdk_dataset, sdk_upload
 from tests.engine.test_firewall import DRIFTED_DAYS, daily_frame
 
 rime_sdk = pytest.importorskip("rime_sdk", reason="rime-sdk is installed by `make install` with --no-deps")
@@ -18,25 +18,15 @@ def test_sdk_continuous_test_flow(sdk_client, tmp_path):
 
     client = sdk_client
     project = client.create_project("sdk-firewall", "continuous tests", "MODEL_TASK_BINARY_CLASSIFICATION")
-    paths = {}
     frames = {
         "ref": labelled_frame(2000, 1),
         "ref2": labelled_frame(1500, 2),
         "eval": daily_frame(4, 400, 300, DRIFTED_DAYS),
     }
-    for name, frame in frames.items():
-        path = tmp_path / f"{name}.csv"
-        frame.to_csv(path, index=False)
-        paths[name] = client.upload_file(str(path))
-    ref_id, _ = project.register_and_validate_dataset_from_file(
-        "ref", paths["ref"], data_params={"label_col": "label"}
-    )
-    ref2_id, _ = project.register_and_validate_dataset_from_file(
-        "ref2", paths["ref2"], data_params={"label_col": "label"}
-    )
-    eval_id, _ = project.register_and_validate_dataset_from_file(
-        "eval", paths["eval"], data_params={"label_col": "label", "timestamp_col": "ts"}
-    )
+    paths = sdk_upload(client, tmp_path, frames)
+    ref_id = sdk_dataset(project, "ref", paths["ref"], label_col="label")
+    ref2_id = sdk_dataset(project, "ref2", paths["ref2"], label_col="label")
+    eval_id = sdk_dataset(project, "eval", paths["eval"], label_col="label", timestamp_col="ts")
     model_id, _ = project.register_and_validate_model("predictions-only model")
     for dataset_id, name in ((ref_id, "ref"), (ref2_id, "ref2"), (eval_id, "eval")):
         project.register_and_validate_predictions_from_file(

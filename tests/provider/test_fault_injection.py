@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ from airflow_provider_rime.hooks.rime import RimeHook
 
 from . import test_firewall_operator as firewall_tests
 from .conftest import DataFiles
-from .test_dag_runs import task_state, xcoms_of
+from .dag_files import run_stress_test_dag, stress_test_dags, task_state
 from .test_transport_faults import forward
 
 # The firewall operator's fixtures (a module project with a firewall, a production database).
@@ -35,31 +36,15 @@ firewall_id = firewall_tests.firewall_id
 FAULT_RATE = 0.35
 TERMINAL = ("JOB_STATUS_SUCCEEDED", "JOB_STATUS_FAILED", "JOB_STATUS_CANCELLED")
 DAG_FILE = "rime_fault_injection_dags.py"
-DAG_SOURCE = """
-from datetime import datetime, timedelta
-
-from airflow.sdk import DAG
-
-from airflow_provider_rime.operators.stress_test import RimeStressTestOperator
-
-for dag_id, deferrable in {"rime_faults_worker": False, "rime_faults_deferred": True}.items():
-    with DAG(dag_id, schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
-        RimeStressTestOperator(
-            task_id="stress_test",
-            rime_conn_id="rime_faulty",
-            project="{{ dag_run.conf['project'] }}",
-            reference_data="{{ dag_run.conf['reference'] }}",
-            evaluation_data="{{ dag_run.conf['evaluation'] }}",
-            label_col="label",
-            pred_col="pred",
-            categories=["model_performance"],
-            poll_interval=0.5,
-            deferrable=deferrable,
-            retries=3,
-            retry_delay=timedelta(0),
-        )
-    globals()[dag_id] = dag
-"""
+DAG_SOURCE = stress_test_dags(
+    {"rime_faults_worker": {"deferrable": False}, "rime_faults_deferred": {"deferrable": True}},
+    rime_conn_id="rime_faulty",
+    label_col="label",
+    pred_col="pred",
+    categories=["model_performance"],
+    retries=3,
+    retry_delay=timedelta(0),
+)
 
 
 class FaultyNetwork:
@@ -83,20 +68,7 @@ class FaultyNetwork:
 
 
 def run_dag(dag_id: str, project: str, data: DataFiles) -> tuple[str, dict[str, Any]]:
-    import os
-    from pathlib import Path
-
-    from airflow.dag_processing.dagbag import DagBag
-
-    dags_folder = Path(os.environ["AIRFLOW_HOME"]) / "dags"  # the default bundle: dag.test() serializes it
-    dags_folder.mkdir(exist_ok=True)
-    dag_file = dags_folder / DAG_FILE
-    dag_file.write_text(DAG_SOURCE)
-    bag = DagBag(dag_folder=str(dag_file), safe_mode=False)
-    assert bag.import_errors == {}
-    conf = {"project": project, "reference": str(data.reference), "evaluation": str(data.evaluation)}
-    dag_run = bag.dags[dag_id].test(run_conf=conf)
-    return dag_run.run_id, xcoms_of(dag_id, dag_run.run_id, "stress_test")
+    return run_stress_test_dag(DAG_FILE, DAG_SOURCE, dag_id, project, data)
 
 
 def engine_state(hook: RimeHook, project_name: str) -> dict[str, Any]:

@@ -27,28 +27,16 @@ from airflow_provider_rime.utils.data_sources import DataSource, DataSourceKind,
 from airflow_provider_rime.utils.lineage import DatasetName, data_source_name, sql_table_name, uri_name
 
 from .conftest import DataFiles
+from .dag_files import FIREWALL_OPERATOR, dag_source, from_conf, stress_test_dags, write_dag_file
 
 DAG_ID = "rime_provider_lineage"
-DAG_SOURCE = f"""
-from datetime import datetime
-
-from airflow.sdk import DAG
-
-from airflow_provider_rime.operators.stress_test import ALL_CATEGORIES, RimeStressTestOperator
-
-with DAG({DAG_ID!r}, schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
-    RimeStressTestOperator(
-        task_id="stress_test",
-        rime_conn_id="{{{{ dag_run.conf['conn_id'] }}}}",
-        project="{{{{ dag_run.conf['project'] }}}}",
-        reference_data="{{{{ dag_run.conf['reference'] }}}}",
-        evaluation_data="{{{{ dag_run.conf['evaluation'] }}}}",
-        categories=ALL_CATEGORIES,
-        fail_on="{{{{ dag_run.conf['fail_on'] }}}}",
-        timeout="{{{{ dag_run.conf['timeout'] }}}}",
-        poll_interval=0.5,
-    )
-"""
+DAG_SOURCE = stress_test_dags(
+    {DAG_ID: {}},
+    rime_conn_id=from_conf("conn_id"),
+    categories=ALL_CATEGORIES,
+    fail_on=from_conf("fail_on"),
+    timeout=from_conf("timeout"),
+)
 
 
 def run_dag_with_file_transport(
@@ -59,11 +47,7 @@ def run_dag_with_file_transport(
     Returns the task's state, its return value (``summary``) and the OpenLineage events of
     the task's job.
     """
-    # In the session's dags folder (the default bundle), where dag.test() finds DAGs to serialise.
-    dags_folder = Path(os.environ["AIRFLOW_HOME"]) / "dags"
-    dags_folder.mkdir(exist_ok=True)
-    dag_file = dags_folder / f"{dag_id}_dag.py"
-    dag_file.write_text(dag_source)
+    dag_file = write_dag_file(f"{dag_id}_dag.py", dag_source)
     events_prefix = root / "events"
     script = textwrap.dedent(
         f"""
@@ -215,27 +199,6 @@ def test_sql_tables_and_uris_are_named_like_the_sql_providers_name_them():
 FIREWALL_DAG_ID = "rime_provider_firewall_lineage"
 FIREWALL_TABLE = "fraud_production"
 FIREWALL_DAY = "2018-08-01"
-FIREWALL_DAG_SOURCE = f"""
-from datetime import datetime
-
-from airflow.sdk import DAG
-
-from airflow_provider_rime.operators.firewall import RimeFirewallOperator
-
-with DAG({FIREWALL_DAG_ID!r}, schedule=None, start_date=datetime(2024, 1, 1), catchup=False) as dag:
-    RimeFirewallOperator(
-        task_id="run_firewall",
-        rime_conn_id="RIME_CONN_ID",
-        project="{{{{ dag_run.conf['project'] }}}}",
-        sql="SELECT * FROM {FIREWALL_TABLE} WHERE timestamp = '{{{{ dag_run.conf['day'] }}}}'",
-        sql_conn_id="{{{{ dag_run.conf['sql_conn_id'] }}}}",
-        model_id="{{{{ dag_run.conf['model_id'] }}}}",
-        reference_dataset_id="{{{{ dag_run.conf['reference_dataset_id'] }}}}",
-        bin_size="1d",
-        poll_interval=0.5,
-        timeout=600,
-    )
-"""
 
 
 @pytest.fixture(scope="module")
@@ -275,8 +238,20 @@ def firewall_lineage_run(
     with create_session() as session:
         session.query(Connection).filter(Connection.conn_id == "lineage_production").delete()
         session.add(Connection(conn_id="lineage_production", conn_type="sqlite", host=str(database)))
-    # The firewall operator's rime_conn_id is not a template field.
-    source = FIREWALL_DAG_SOURCE.replace("RIME_CONN_ID", rime_connection)
+    source = dag_source(
+        FIREWALL_OPERATOR,
+        "run_firewall",
+        {FIREWALL_DAG_ID: {}},
+        rime_conn_id=rime_connection,  # not a template field
+        project=from_conf("project"),
+        sql=f"SELECT * FROM {FIREWALL_TABLE} WHERE timestamp = '{from_conf('day')}'",
+        sql_conn_id=from_conf("sql_conn_id"),
+        model_id=from_conf("model_id"),
+        reference_dataset_id=from_conf("reference_dataset_id"),
+        bin_size="1d",
+        poll_interval=0.5,
+        timeout=600,
+    )
     conf = {
         "project": project_id,
         "day": FIREWALL_DAY,

@@ -501,6 +501,17 @@ def test_wait_for_job_polls_until_it_finishes(api: respx.MockRouter, hook: RimeH
     assert route.call_count == 2
 
 
+def test_wait_for_job_looks_sooner_first_then_every_poll_interval(
+    api: respx.MockRouter, hook: RimeHook, monkeypatch: pytest.MonkeyPatch
+):
+    running = [recorded("job_running").response() for _ in range(4)]
+    api.get(f"/v1/jobs/{JOB_ID}").mock(side_effect=[*running, recorded("job_succeeded").response()])
+    waits: list[float] = []
+    monkeypatch.setattr("airflow_provider_rime.hooks.rime.time.sleep", waits.append)
+    assert hook.wait_for_job(JOB_ID, poll_interval=2).succeeded
+    assert waits == [0.5, 1.0, 2.0, 2.0]
+
+
 def test_wait_for_job_times_out_and_cancels(api: respx.MockRouter, hook: RimeHook):
     api.get(f"/v1/jobs/{JOB_ID}").mock(return_value=recorded("job_running").response())
     cancel = api.post(f"/v1/jobs/cancel/{JOB_ID}").mock(return_value=httpx.Response(200, json={}))

@@ -96,6 +96,8 @@ if TYPE_CHECKING:
 _ID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 #: The job statuses a task retry may re-attach to, in the order rime-sdk lists them.
 _ACTIVE_JOB_STATUSES = tuple(status for status in JobStatus if status.is_active)
+#: The first wait of :meth:`RimeHook.wait_for_job` (doubling up to its ``poll_interval``).
+FIRST_POLL_SECONDS = 0.5
 
 
 def looks_like_id(value: str) -> bool:
@@ -758,14 +760,18 @@ class RimeHook(RimeBaseHook):
         """
         Poll a job until it finishes.
 
+        The first looks come sooner (after 0.5 s, then twice as long each time) until they are
+        ``poll_interval`` apart: a job that takes a second is not waited on for ``poll_interval``.
+
         :param job_id: The job.
-        :param poll_interval: Seconds between polls.
+        :param poll_interval: Seconds between polls (at most).
         :param timeout: Longest wait in seconds; ``None`` waits forever.
         :param cancel_on_timeout: Cancel the job when the wait times out.
         :return: The finished job (whatever its final status).
         :raises RimeJobError: The wait timed out (``status="timeout"``).
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        delay = min(FIRST_POLL_SECONDS, poll_interval)
         while True:
             job = self.get_job(job_id)
             if job.is_terminal:
@@ -777,11 +783,8 @@ class RimeHook(RimeBaseHook):
                 raise RimeJobError(
                     f"RIME job {job_id} did not finish within {timeout} s", job_id=job_id, status="timeout"
                 )
-            time.sleep(
-                poll_interval
-                if deadline is None
-                else max(0.0, min(poll_interval, deadline - time.monotonic()))
-            )
+            time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic())))
+            delay = min(delay * 2, poll_interval)
 
     # ------------------------------------------------------------------ results
 

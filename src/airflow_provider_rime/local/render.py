@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_rime.local.settings import (
@@ -26,6 +26,7 @@ from airflow_provider_rime.local.settings import (
     STRESS_TEST_CATEGORIES,
 )
 from airflow_provider_rime.local.store import schema
+from airflow_provider_rime.local.store.queries import aware
 from airflow_provider_rime.rime_api.enums import (
     CONTINUOUS_TEST_DEFAULT_CATEGORIES,
     EventType,
@@ -273,17 +274,13 @@ def upload_urls(
 # ----------------------------------------------------------------------------- jobs
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 def job(j: schema.Job, *, full: bool = True, bin_runs: list[schema.TestRun] | None = None) -> dict[str, Any]:
     """``RimeJobMetadata``; ``full`` adds the progress (``JOB_VIEW_FULL``): a stress test's per
     batch, a continuous test's per bin (``bin_runs``: the job's test runs, oldest bin first)."""
     running_secs = 0.0
     if j.started_at is not None:
-        end = _aware(j.completed_at) if j.completed_at is not None else utc_now()
-        running_secs = max(0.0, (end - _aware(j.started_at)).total_seconds())
+        end = aware(j.completed_at) if j.completed_at is not None else utc_now()
+        running_secs = max(0.0, (end - aware(j.started_at)).total_seconds())
     out: dict[str, Any] = {
         "jobId": j.id,
         "jobType": j.job_type,

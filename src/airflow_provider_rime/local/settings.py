@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airflow_provider_rime.rime_api.enums import TestCategory
+
 DEFAULT_PORT = 8642
 DEFAULT_DATA_DIR = Path("~/.rime-local")
 ENV_API_KEYS = "RIME_LOCAL_API_KEYS"
@@ -26,21 +28,20 @@ RIME_COMPAT_VERSION = "2.13.0"
 #: here, without loading the catalogue (pandas, SciPy) for a project document; a test checks
 #: it against the catalogue's registry. Tests a run cannot do (model calls without a model
 #: directory, fairness without protected features) are left out of that run.
-STRESS_TEST_CATEGORIES: tuple[str, ...] = (
-    "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",
-    "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE",
-    "TEST_CATEGORY_TYPE_TRANSFORMATIONS",
-    "TEST_CATEGORY_TYPE_ADVERSARIAL",
-    "TEST_CATEGORY_TYPE_DRIFT",
-    "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS",
-    "TEST_CATEGORY_TYPE_DATA_CLEANLINESS",
-    "TEST_CATEGORY_TYPE_BIAS_AND_FAIRNESS",
+STRESS_TEST_CATEGORIES: tuple[str, ...] = tuple(
+    c.value
+    for c in TestCategory
+    if c
+    not in {
+        TestCategory.UNSPECIFIED,
+        TestCategory.SUBSET_PERFORMANCE_DEGRADATION,  # a continuous test's, per bin
+        TestCategory.DATA_POISONING_DETECTION,
+        TestCategory.EVASION_ATTACK_DETECTION,
+        TestCategory.CUSTOM,
+    }
 )
 #: The ones among them that call the model (not run with ``--no-model-execution``).
-MODEL_TEST_CATEGORIES: tuple[str, ...] = (
-    "TEST_CATEGORY_TYPE_TRANSFORMATIONS",
-    "TEST_CATEGORY_TYPE_ADVERSARIAL",
-)
+MODEL_TEST_CATEGORIES: tuple[str, ...] = (TestCategory.TRANSFORMATIONS.value, TestCategory.ADVERSARIAL.value)
 
 
 def _engine_version() -> str:

@@ -20,10 +20,13 @@ from airflow.providers.common.compat.sdk import (
     AirflowTaskTimeout,
     BaseOperator,
     ResumableJobMixin,
+    conf,
 )
 
 from airflow_provider_rime.exceptions import RimeJobError
+from airflow_provider_rime.hooks import DEFAULT_CONN_ID
 from airflow_provider_rime.rime_api.enums import JobStatus
+from airflow_provider_rime.rime_api.results import FailOn
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -36,22 +39,55 @@ class RimeJobOperator(ResumableJobMixin, BaseOperator):
     """
     Base of the operators that start one RIME job and wait for it (abstract).
 
-    Subclasses set ``rime_conn_id``, ``deferrable``, ``poll_interval``, ``timeout``,
-    ``job_id``, ``test_run_id`` and ``_result`` in ``__init__`` and implement
-    :meth:`submit_job`, :meth:`_push_references` and :meth:`_finish`.
+    It takes the arguments every such operator has (documented by each subclass); subclasses
+    implement :meth:`submit_job`, :meth:`_push_references` and :meth:`_finish`, and check
+    the arguments with :meth:`_validate_static` once at parse time and again once
+    rendered.
+
+    :param rime_conn_id: The Airflow connection to RIME.
+    :param fail_on: ``"none"``, ``"warning"`` or ``"alert"``: the severity that fails the task.
+    :param deferrable: Wait in the triggerer instead of a worker slot.
+    :param poll_interval: Seconds between status checks.
+    :param timeout: Longest wait for the job in seconds; the job is cancelled after.
     """
 
     #: What the job is, in messages ("stress test", "continuous test").
     job_kind: ClassVar[str] = "RIME"
 
-    rime_conn_id: str
-    deferrable: bool
-    poll_interval: float
-    timeout: float | None
-    job_id: str | None
-    test_run_id: str | None
-    project_id: str | None
-    _result: tuple[str, dict[str, Any]] | None
+    def __init__(
+        self,
+        *,
+        rime_conn_id: str = DEFAULT_CONN_ID,
+        fail_on: str = "none",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float | str = 10,
+        timeout: float | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.rime_conn_id = rime_conn_id
+        self.fail_on = fail_on
+        self.deferrable = deferrable
+        self.poll_interval: Any = poll_interval  # a number once rendered and checked
+        self.timeout: Any = timeout
+        self.job_id: str | None = None
+        self.test_run_id: str | None = None
+        self.project_id: str | None = None
+        self._pushed_job_id: str | None = None
+        self._result: tuple[str, dict[str, Any]] | None = None
+
+    def _validate_static(self, at_parse: bool = False) -> None:
+        """Check ``fail_on``, ``poll_interval`` and ``timeout``; at parse time, only untemplated
+        values (templated ones are checked once rendered, before any call to RIME)."""
+        if not (at_parse and is_template(self.fail_on)):
+            self.fail_on = str(self.fail_on).strip().lower()
+            FailOn.parse(self.fail_on)
+        if not (at_parse and is_template(self.poll_interval)):
+            self.poll_interval = seconds_arg(self.poll_interval, "poll_interval")
+            if self.poll_interval is None:
+                raise ValueError("poll_interval must be a positive number of seconds; got None")
+        if not (at_parse and is_template(self.timeout)):
+            self.timeout = seconds_arg(self.timeout, "timeout")
 
     @cached_property
     def hook(self) -> RimeHook:

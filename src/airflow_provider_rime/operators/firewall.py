@@ -24,7 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowSkipException, BaseOperator, conf
+from airflow.providers.common.compat.sdk import AirflowSkipException, BaseOperator
 
 from airflow_provider_rime.exceptions import (
     RimeApiError,
@@ -41,7 +41,7 @@ from airflow_provider_rime.links import (
     XCOM_PROJECT_ID,
     RimeFirewallLink,
 )
-from airflow_provider_rime.operators.base import RimeJobOperator, is_template, seconds_arg
+from airflow_provider_rime.operators.base import RimeJobOperator
 from airflow_provider_rime.rime_api.results import FailOn
 from airflow_provider_rime.utils.data_sources import DataSource, DataSourceKind, resolve_data_source
 
@@ -340,7 +340,6 @@ class RimeFirewallOperator(RimeJobOperator):
     def __init__(
         self,
         *,
-        rime_conn_id: str = DEFAULT_CONN_ID,
         project: str,
         evaluation_data: str | None = None,
         sql: str | None = None,
@@ -355,14 +354,9 @@ class RimeFirewallOperator(RimeJobOperator):
         reference_dataset_id: str | None = None,
         bin_size: Any = "1d",
         override_existing_bins: bool = False,
-        fail_on: str = "none",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float | str = 10,
-        timeout: float | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.rime_conn_id = rime_conn_id
         self.project = project
         self.evaluation_data = evaluation_data
         self.sql = sql
@@ -377,17 +371,8 @@ class RimeFirewallOperator(RimeJobOperator):
         self.reference_dataset_id = reference_dataset_id
         self.bin_size = bin_size
         self.override_existing_bins = bool(override_existing_bins)
-        self.fail_on = fail_on
-        self.deferrable = deferrable
-        self.poll_interval: Any = poll_interval  # a number once rendered and checked
-        self.timeout: Any = timeout
-        self.job_id: str | None = None
-        self.test_run_id: str | None = None
-        self.project_id: str | None = None
         self.firewall_id: str | None = None
         self.rows: int | None = None
-        self._pushed_job_id: str | None = None
-        self._result: tuple[str, dict[str, Any]] | None = None
         self._validate_static(at_parse=True)
 
     # ------------------------------------------------------------------ 1. validate
@@ -395,17 +380,8 @@ class RimeFirewallOperator(RimeJobOperator):
     def _validate_static(self, at_parse: bool = False) -> None:
         """Check the arguments; at parse time, templated ``fail_on``/``poll_interval``/``timeout``
         wait for their rendered values (checked before any call to RIME)."""
-        if not (at_parse and is_template(self.fail_on)):
-            self.fail_on = str(self.fail_on).strip().lower()
-            FailOn.parse(self.fail_on)
+        super()._validate_static(at_parse)
         parse_bin_size(self.bin_size)
-        if not (at_parse and is_template(self.poll_interval)):
-            interval = seconds_arg(self.poll_interval, "poll_interval")
-            if interval is None:
-                raise ValueError("poll_interval must be a positive number of seconds; got None")
-            self.poll_interval = interval
-        if not (at_parse and is_template(self.timeout)):
-            self.timeout = seconds_arg(self.timeout, "timeout")
         if bool(self.sql) == bool(self.evaluation_data):
             raise ValueError(
                 "give the batch as evaluation_data (a file, URI or registered dataset id) or as sql "

@@ -113,6 +113,8 @@ def write_test_case_table(test_cases: Iterable[Mapping[str, Any]], path: Path) -
     :param test_cases: RIME ``TestrunresultTestCase`` dicts.
     :param path: the CSV file to write.
     """
+    from airflow_provider_rime.rime_api.results import metric_value_of
+
     rows = 0
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -120,7 +122,7 @@ def write_test_case_table(test_cases: Iterable[Mapping[str, Any]], path: Path) -
         for case in test_cases:
             features = case.get("features") or []
             metrics = {
-                str(m.get("metric", "")): _metric_value(m)
+                str(m.get("metric", "")): metric_value_of(m)
                 for m in case.get("metrics") or []
                 if isinstance(m, Mapping)
             }
@@ -135,16 +137,6 @@ def write_test_case_table(test_cases: Iterable[Mapping[str, Any]], path: Path) -
             )
             rows += 1
     return rows
-
-
-def _metric_value(metric: Mapping[str, Any]) -> Any:
-    for key in ("floatValue", "intValue", "strValue"):
-        if key in metric:
-            return metric[key]
-    for key in ("floatList", "intList", "strList"):
-        if key in metric:
-            return (metric[key] or {}).get("values")
-    return None
 
 
 class MlflowLogRimeResultsOperator(BaseOperator):

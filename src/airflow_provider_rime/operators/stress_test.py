@@ -20,15 +20,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import conf
-
 from airflow_provider_rime.exceptions import (
     RimeApiError,
     RimeJobError,
     RimeNotFoundError,
     RimeSeverityGateError,
 )
-from airflow_provider_rime.hooks import DEFAULT_CONN_ID
 from airflow_provider_rime.links import (
     XCOM_JOB_ID,
     XCOM_PROJECT_ID,
@@ -36,9 +33,8 @@ from airflow_provider_rime.links import (
     XCOM_TEST_RUN_URL,
     RimeStressTestLink,
 )
-from airflow_provider_rime.operators.base import RimeJobOperator, is_template, seconds_arg
+from airflow_provider_rime.operators.base import RimeJobOperator, is_template
 from airflow_provider_rime.rime_api.enums import STRESS_TEST_DEFAULT_CATEGORIES, TestCategory
-from airflow_provider_rime.rime_api.results import FailOn
 from airflow_provider_rime.utils.data_sources import (
     DataSource,
     DataSourceKind,
@@ -168,7 +164,6 @@ class RimeStressTestOperator(RimeJobOperator):
     def __init__(
         self,
         *,
-        rime_conn_id: str = DEFAULT_CONN_ID,
         project: str,
         project_description: str = "",
         reference_data: str,
@@ -182,15 +177,10 @@ class RimeStressTestOperator(RimeJobOperator):
         categories: list[str] | str | None = None,
         test_suite_config: dict[str, Any] | None = None,
         categorical_features: list[str] | None = None,
-        fail_on: str = "none",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float | str = 10,
-        timeout: float | str | None = None,
         wait_for_registry_validation: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.rime_conn_id = rime_conn_id
         self.project = project
         self.project_description = project_description
         self.reference_data = reference_data
@@ -204,16 +194,7 @@ class RimeStressTestOperator(RimeJobOperator):
         self.categories = categories
         self.test_suite_config = test_suite_config
         self.categorical_features = categorical_features
-        self.fail_on = fail_on
-        self.deferrable = deferrable
-        self.poll_interval: Any = poll_interval
-        self.timeout: Any = timeout
         self.wait_for_registry_validation = wait_for_registry_validation
-        self.job_id: str | None = None
-        self.test_run_id: str | None = None
-        self.project_id: str | None = None
-        self._pushed_job_id: str | None = None
-        self._result: tuple[str, dict[str, Any]] | None = None
         # Bad arguments that are already known at parse time fail the DAG import (templated
         # ones are checked once rendered, before any remote call).
         self._validate_static(at_parse=True)
@@ -221,18 +202,6 @@ class RimeStressTestOperator(RimeJobOperator):
             self._categories()
 
     # ------------------------------------------------------------------ 1. validate
-
-    def _validate_static(self, at_parse: bool = False) -> None:
-        """Check ``fail_on``, ``poll_interval`` and ``timeout``; at parse time, only untemplated values."""
-        if not (at_parse and is_template(self.fail_on)):
-            self.fail_on = str(self.fail_on).strip().lower()
-            FailOn.parse(self.fail_on)
-        if not (at_parse and is_template(self.poll_interval)):
-            self.poll_interval = seconds_arg(self.poll_interval, "poll_interval")
-            if self.poll_interval is None:
-                raise ValueError("poll_interval must be a positive number of seconds; got None")
-        if not (at_parse and is_template(self.timeout)):
-            self.timeout = seconds_arg(self.timeout, "timeout")
 
     def _wants_all_categories(self) -> bool:
         categories = self.categories

@@ -198,12 +198,18 @@ class ConnectionInfo(WireModel):
         return [to_camel(name) for name in type(self).model_fields if getattr(self, name) is not None]
 
 
-class DataParams(WireModel):
-    """``RegistryDataParams``: how to read a dataset's columns."""
+class PredParams(WireModel):
+    """``RegistryPredParams``: which column holds the predictions (and the timestamps)."""
+
+    pred_col: Column | None = None
+    timestamp_col: Column | None = None
+    experimental_fields: dict[str, Any] | None = None
+
+
+class DataParams(PredParams):
+    """``RegistryDataParams``: how to read a dataset's columns (a prediction set's, and more)."""
 
     label_col: Column | None = None
-    timestamp_col: Column | None = None
-    pred_col: Column | None = None
     class_names: list[StrictStr] | None = None
     categorical_features: list[Column] | None = None
     text_features: list[Column] | None = None
@@ -219,28 +225,38 @@ class DataParams(WireModel):
     intersections: list[dict[str, Any]] | None = None
     feature_type_path: PathString | None = None
     image_load_path: PathString | None = None
-    experimental_fields: dict[str, Any] | None = None
 
 
-class DataInfo(WireModel):
-    """``RegistryDataInfo``: a dataset's location and column parameters."""
+class _SourceInfo(WireModel):
+    """Where a dataset or a prediction set is read from."""
 
     connection_info: ConnectionInfo
+
+
+class DataInfo(_SourceInfo):
+    """``RegistryDataInfo``: a dataset's location and column parameters."""
+
     data_params: DataParams | None = None
 
 
-class RegisterDatasetRequest(WireModel):
-    """``POST /v1/registry/{projectId}/dataset``."""
+class _RegisterRequest(WireModel):
+    """What every registry ``POST`` takes besides the object it registers: the project (also
+    in the path), metadata, the integration to read through, whether to skip validation."""
 
     project_id: RimeUUID | None = None
-    name: Name
-    data_info: DataInfo
     metadata: dict[str, Any] | None = None
-    ct_info: dict[str, Any] | None = None
     integration_id: RimeUUID | None = None
     skip_validation: StrictBool | None = None
 
     _uuid = field_validator("project_id", "integration_id", mode="before")(_coerce_uuid)
+
+
+class RegisterDatasetRequest(_RegisterRequest):
+    """``POST /v1/registry/{projectId}/dataset``."""
+
+    name: Name
+    data_info: DataInfo
+    ct_info: dict[str, Any] | None = None
 
 
 class ModelPath(WireModel):
@@ -254,50 +270,47 @@ class ModelInfo(WireModel):
     hugging_face: dict[str, Any] | None = None
 
 
-class RegisterModelRequest(WireModel):
+class RegisterModelRequest(_RegisterRequest):
     """``POST /v1/registry/{projectId}/model``; without ``modelInfo`` the model is predictions-only."""
 
-    project_id: RimeUUID | None = None
     name: Name
     model_info: ModelInfo | None = None
-    metadata: dict[str, Any] | None = None
     external_id: Name | None = None
-    integration_id: RimeUUID | None = None
-    skip_validation: StrictBool | None = None
-
-    _uuid = field_validator("project_id", "integration_id", mode="before")(_coerce_uuid)
 
 
-class PredParams(WireModel):
-    """``RegistryPredParams``: which column holds the predictions."""
-
-    pred_col: Column | None = None
-    timestamp_col: Column | None = None
-    experimental_fields: dict[str, Any] | None = None
-
-
-class PredInfo(WireModel):
+class PredInfo(_SourceInfo):
     """``RegistryPredInfo``: where a prediction set is read from."""
 
-    connection_info: ConnectionInfo
     pred_params: PredParams | None = None
 
 
-class RegisterPredictionsRequest(WireModel):
+class RegisterPredictionsRequest(_RegisterRequest):
     """``POST /v1/registry/{projectId}/model/{modelId}/dataset/{datasetId}/prediction``."""
 
-    project_id: RimeUUID | None = None
     model_id: RimeUUID | None = None
     dataset_id: Name | None = None
     pred_info: PredInfo
-    metadata: dict[str, Any] | None = None
-    integration_id: RimeUUID | None = None
-    skip_validation: StrictBool | None = None
 
-    _uuid = field_validator("project_id", "model_id", "integration_id", mode="before")(_coerce_uuid)
+    _model_uuid = field_validator("model_id", mode="before")(_coerce_uuid)
 
 
 # ----------------------------------------------------------------------------- stress tests
+
+
+def _json_object(value: Any, field: str, verb: str) -> dict[str, Any]:
+    """``value``, a JSON object or a string that encodes one, as an object.
+
+    :raises ValueError: The string is not JSON, or the value is not an object (``field`` must
+        ``verb`` an object).
+    """
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{field} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{field} must {verb} an object, not {type(value).__name__}")
+    return value
 
 
 class ValidateConfigRequest(WireModel):
@@ -310,13 +323,7 @@ class ValidateConfigRequest(WireModel):
 
         :raises ValueError: ``configJson`` is not JSON, or not an object.
         """
-        try:
-            value = json.loads(self.config_json)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"configJson is not valid JSON: {exc}") from None
-        if not isinstance(value, dict):
-            raise ValueError(f"configJson must encode an object, not {type(value).__name__}")
-        return value
+        return _json_object(self.config_json, "configJson", "encode")
 
 
 class StressDataInfo(SnakeModel):
@@ -345,14 +352,7 @@ class TestSuiteConfig(SnakeModel):
         value = self.individual_tests_config
         if value in (None, ""):
             return {}
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"individual_tests_config is not valid JSON: {exc}") from None
-        if not isinstance(value, dict):
-            raise ValueError(f"individual_tests_config must be an object, not {type(value).__name__}")
-        return value
+        return _json_object(value, "individual_tests_config", "be")
 
 
 class RunTimeInfo(SnakeModel):

@@ -244,12 +244,9 @@ class BinProgress(ResponseModel):
     bin_end_time: StrictStr
 
     @property
-    def bin_start(self) -> datetime:
-        return parse_timestamp(self.bin_start_time)
-
-    @property
-    def bin_end(self) -> datetime:
-        return parse_timestamp(self.bin_end_time)
+    def bin(self) -> TimeInterval:
+        """The bin's time range: ``bin.start`` and ``bin.end`` as aware datetimes."""
+        return TimeInterval(start_time=self.bin_start_time, end_time=self.bin_end_time)
 
 
 class ContinuousTestProgress(ResponseModel):

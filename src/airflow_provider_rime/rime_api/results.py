@@ -8,6 +8,7 @@ operator's ``fail_on`` applies to it; it only says *why* to fail, the caller rai
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -128,4 +129,16 @@ def severity_gate(summary: TestRunSummary, fail_on: FailOn | str) -> str | None:
             f"{where} raised {counts['warning']} warnings and {counts['fail']} failed tests "
             f"and fail_on='warning': {summary.url}"
         )
+    return None
+
+
+def metric_value_of(metric: Mapping[str, Any]) -> Any:
+    """The value of a ``TestMetric`` document (``floatValue``, ``intValue``, ``strValue``), or
+    the ``values`` of its list (``floatList``, ...); ``None`` when it has neither."""
+    for key in ("floatValue", "intValue", "strValue"):
+        if key in metric:
+            return metric[key]
+    for key in ("floatList", "intList", "strList"):
+        if key in metric:
+            return (metric[key] or {}).get("values")
     return None

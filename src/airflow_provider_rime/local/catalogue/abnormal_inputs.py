@@ -22,28 +22,32 @@ cost O(rows) once plus O(distinct values).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Annotated
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from airflow_provider_rime.local.catalogue import stats
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.types import (
-    Feature,
-    FeatureKind,
-    Findings,
-    Metric,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
+from airflow_provider_rime.local.catalogue.registry import Registrar
+from airflow_provider_rime.local.catalogue.types import Feature
+from airflow_provider_rime.local.catalogue.types import FeatureKind
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.ABNORMAL_INPUTS
+register = Registrar(CATEGORY)
 
 
 @dataclass(frozen=True)
@@ -165,15 +169,11 @@ class NumericOutlierParams(AbnormalParams):
     quantile: Annotated[float, Range(0.0, 0.5)] = 0.001
 
 
-@register(
-    "numeric_outlier",
-    name="Numeric Outliers",
-    category=CATEGORY,
-    description="Numeric values far outside the reference.",
-    params=NumericOutlierParams,
-)
+@register("numeric_outlier", "Numeric Outliers", NumericOutlierParams)
 def numeric_outlier(inputs: StressInputs, params: NumericOutlierParams) -> Findings | None:
-    """``std``: outside reference mean ± ``bound_multiplier`` σ (RIME's rule). ``quantile``:
+    """Numeric values far outside the reference.
+
+    ``std``: outside reference mean ± ``bound_multiplier`` σ (RIME's rule). ``quantile``:
     outside the reference's [``quantile``, 1 - ``quantile``] range widened by
     ``bound_multiplier`` times its width's 1/10 (robust for heavy tails)."""
     method, mult, q = params.method, params.bound_multiplier, params.quantile
@@ -212,15 +212,9 @@ class OutOfRangeParams(AbnormalParams):
     std_factor: Annotated[float, Range(0.0)] = 3.0
 
 
-@register(
-    "out_of_range",
-    name="Out of Range",
-    category=CATEGORY,
-    description="Numeric values beyond the reference's [min, max] widened by std_factor std deviations.",
-    params=OutOfRangeParams,
-    enabled_by_default=False,
-)
+@register("out_of_range", "Out of Range", OutOfRangeParams, enabled_by_default=False)
 def out_of_range(inputs: StressInputs, params: OutOfRangeParams) -> Findings | None:
+    """Numeric values beyond the reference's [min, max] widened by std_factor std deviations."""
     std_factor = params.std_factor
 
     def beyond(feature: Feature) -> _Failing | None:
@@ -317,14 +311,9 @@ def _level_findings(
     return _per_feature(inputs, params, _categorical_features(inputs, text=text), in_levels)
 
 
-@register(
-    "unseen_categorical",
-    name="Unseen Categorical",
-    category=CATEGORY,
-    description="Categorical values that never occur in the reference data.",
-    params=AbnormalParams,
-)
+@register("unseen_categorical", "Unseen Categorical", AbnormalParams)
 def unseen_categorical(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
+    """Categorical values that never occur in the reference data."""
     return _level_findings(inputs, params, _unseen_levels, what="hold values never seen in the reference")
 
 
@@ -333,15 +322,11 @@ class RareCategoriesParams(AbnormalParams):
     min_ratio_rel_uniform: Annotated[float, Range(0.0, 1.0)] = 0.005
 
 
-@register(
-    "rare_categories",
-    name="Rare Categories",
-    category=CATEGORY,
-    description="Categorical values that are very rare in the reference, more common in evaluation.",
-    params=RareCategoriesParams,
-)
+@register("rare_categories", "Rare Categories", RareCategoriesParams)
 def rare_categories(inputs: StressInputs, params: RareCategoriesParams) -> Findings | None:
-    """A value is rare when its reference share is below ``min_ratio_rel_uniform`` times the
+    """Categorical values that are very rare in the reference, more common in evaluation.
+
+    A value is rare when its reference share is below ``min_ratio_rel_uniform`` times the
     share it would have if all reference values were equally common."""
     ratio = params.min_ratio_rel_uniform
 
@@ -359,14 +344,9 @@ def rare_categories(inputs: StressInputs, params: RareCategoriesParams) -> Findi
     return _per_feature(inputs, params, _categorical_features(inputs), rare_values)
 
 
-@register(
-    "null_check",
-    name="Null Check",
-    category=CATEGORY,
-    description="Missing values where the reference has none.",
-    params=AbnormalParams,
-)
+@register("null_check", "Null Check", AbnormalParams)
 def null_check(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
+    """Missing values where the reference has none."""
     features = [f for f in stats.tested_features(inputs, text=True) if not inputs.ref[f.name].isna().any()]
 
     def missing(feature: Feature) -> _Failing:
@@ -376,14 +356,9 @@ def null_check(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
     return _per_feature(inputs, params, features, missing)
 
 
-@register(
-    "feature_type_check",
-    name="Feature Type Check",
-    category=CATEGORY,
-    description="Values of numeric features that are not numbers.",
-    params=AbnormalParams,
-)
+@register("feature_type_check", "Feature Type Check", AbnormalParams)
 def feature_type_check(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
+    """Values of numeric features that are not numbers."""
 
     def not_numbers(feature: Feature) -> _Failing:
         col = stats.numeric_column(inputs, feature.name)
@@ -399,26 +374,16 @@ def feature_type_check(inputs: StressInputs, params: AbnormalParams) -> Findings
     return _per_feature(inputs, params, _numeric_features(inputs), not_numbers)
 
 
-@register(
-    "empty_string",
-    name="Empty String",
-    category=CATEGORY,
-    description="Empty or blank strings in categorical and text features.",
-    params=AbnormalParams,
-)
+@register("empty_string", "Empty String", AbnormalParams)
 def empty_string(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
+    """Empty or blank strings in categorical and text features."""
     return _level_findings(
         inputs, params, _empty_levels, what="are empty strings", text=True, count_reference=True
     )
 
 
-@register(
-    "capitalization",
-    name="Capitalization",
-    category=CATEGORY,
-    description="Categorical values that match a reference value except for upper/lower case.",
-    params=AbnormalParams,
-)
+@register("capitalization", "Capitalization", AbnormalParams)
 def capitalization(inputs: StressInputs, params: AbnormalParams) -> Findings | None:
+    """Categorical values that match a reference value except for upper/lower case."""
     what = "differ from a reference value only in capitalization"
     return _level_findings(inputs, params, _recapitalised_levels, what=what)

@@ -27,21 +27,25 @@ import numpy as np
 import pandas as pd
 
 from airflow_provider_rime.local.catalogue import stats
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.stats.perturb import CleanSample, clean_sample, predict_frames
-from airflow_provider_rime.local.catalogue.types import (
-    Findings,
-    Metric,
-    ModelCallFailed,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
+from airflow_provider_rime.local.catalogue.registry import Registrar
+from airflow_provider_rime.local.catalogue.stats.perturb import CleanSample
+from airflow_provider_rime.local.catalogue.stats.perturb import clean_sample
+from airflow_provider_rime.local.catalogue.stats.perturb import predict_frames
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import ModelCallFailed
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.ADVERSARIAL
+register = Registrar(CATEGORY)
 #: Offsets tried per feature and row by ``sensitivity`` (and random points by the multi-feature attack).
 NUM_OFFSETS = 16
 #: Keeps the attack's rows apart from the transformations' sample.
@@ -125,15 +129,9 @@ def _attack_metrics(worst: np.ndarray, step: float | None = None) -> list[Metric
     return metrics
 
 
-@register(
-    "sensitivity",
-    name="Feature Sensitivity",
-    category=CATEGORY,
-    description="How far a small change to one numeric feature moves the model's prediction.",
-    params=SensitivityParams,
-    needs_model=True,
-)
+@register("sensitivity", "Feature Sensitivity", SensitivityParams, needs_model=True)
 def sensitivity(inputs: StressInputs, params: SensitivityParams) -> Findings | None:
+    """How far a small change to one numeric feature moves the model's prediction."""
     if not inputs.has_model:
         return None
     sample = clean_sample(inputs, params.sample_size, _SALT)
@@ -169,15 +167,9 @@ def sensitivity(inputs: StressInputs, params: SensitivityParams) -> Findings | N
     return Findings(cases)
 
 
-@register(
-    "multi_feat_sensitivity",
-    name="Multi-Feature Sensitivity",
-    category=CATEGORY,
-    description="How far small changes to several numeric features at once move the model's prediction.",
-    params=MultiFeatSensitivityParams,
-    needs_model=True,
-)
+@register("multi_feat_sensitivity", "Multi-Feature Sensitivity", MultiFeatSensitivityParams, needs_model=True)
 def multi_feat_sensitivity(inputs: StressInputs, params: MultiFeatSensitivityParams) -> Findings | None:
+    """How far small changes to several numeric features at once move the model's prediction."""
     if not inputs.has_model:
         return None
     sample = clean_sample(inputs, params.sample_size, _SALT)

@@ -38,19 +38,21 @@ from typing import Annotated
 import numpy as np
 
 from airflow_provider_rime.local.catalogue import stats
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.types import (
-    Findings,
-    Metric,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
+from airflow_provider_rime.local.catalogue.registry import Registrar
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.BIAS_AND_FAIRNESS
+register = Registrar(CATEGORY)
 
 
 @dataclass(frozen=True)
@@ -77,41 +79,24 @@ def _significant(
 
 
 @dataclass(frozen=True)
-class ParityParams(FairnessParams):
-    severity_thresholds: Thresholds = (0.9, 0.8)
-
-
-@dataclass(frozen=True)
-class GapParams(FairnessParams):
-    severity_thresholds: Thresholds = (0.1, 0.2)
-
-
-@dataclass(frozen=True)
-class ImbalanceParams(FairnessParams):
-    severity_thresholds: Thresholds = (0.5, 0.2)
-
-
-@dataclass(frozen=True)
-class ProtectedDriftParams(FairnessParams):
-    severity_thresholds: Thresholds = (0.2, 0.6)
-
-
-@dataclass(frozen=True)
 class _Groups:
     feature: str
     codes: np.ndarray  # per evaluation row
     labels: list[str]  # per code
 
 
+def _protected_bins(inputs: StressInputs, params: FairnessParams) -> list[tuple[str, stats.Bins]]:
+    """Each protected feature the data has, with its groups: quantile bins of a numeric
+    feature (``num_quantiles``), values of any other."""
+    return [
+        (name, stats.feature_bins(inputs, inputs.features[name], params.num_quantiles))
+        for name in inputs.protected_features
+        if name in inputs.features
+    ]
+
+
 def _groups(inputs: StressInputs, params: FairnessParams) -> list[_Groups]:
-    out = []
-    for name in inputs.protected_features:
-        feature = inputs.features.get(name)
-        if feature is None:
-            continue
-        bins = stats.feature_bins(inputs, feature, params.num_quantiles)
-        out.append(_Groups(name, bins.eval, bins.labels))
-    return out
+    return [_Groups(name, bins.eval, bins.labels) for name, bins in _protected_bins(inputs, params)]
 
 
 def _rates(
@@ -145,6 +130,11 @@ def _group_metrics(labels: list[str], rates: np.ndarray, counts: np.ndarray, wha
         ),
         Metric("Group Sizes", MetricCategory.FEATURE, [int(counts[i]) for i in present]),
     ]
+
+
+@dataclass(frozen=True)
+class ParityParams(FairnessParams):
+    severity_thresholds: Thresholds = (0.9, 0.8)
 
 
 def _parity_case(
@@ -184,30 +174,18 @@ def _parity_case(
     )
 
 
-@register(
-    "demographic_parity",
-    name="Demographic Parity",
-    category=CATEGORY,
-    description="Whether the positive prediction rate is alike across the groups of a protected feature.",
-    params=ParityParams,
-    needs_preds=True,
-)
+@register("demographic_parity", "Demographic Parity", ParityParams, needs_preds=True)
 def demographic_parity(inputs: StressInputs, params: ParityParams) -> Findings | None:
+    """Whether the positive prediction rate is alike across the groups of a protected feature."""
     groups = _groups(inputs, params)
     if not groups:
         return None
     return Findings([_parity_case(inputs, params, [g.feature], g.codes, g.labels) for g in groups])
 
 
-@register(
-    "intersectional_group_fairness",
-    name="Intersectional Group Fairness",
-    category=CATEGORY,
-    description="Demographic parity over the groups of every pair of protected features.",
-    params=ParityParams,
-    needs_preds=True,
-)
+@register("intersectional_group_fairness", "Intersectional Group Fairness", ParityParams, needs_preds=True)
 def intersectional_group_fairness(inputs: StressInputs, params: ParityParams) -> Findings | None:
+    """Demographic parity over the groups of every pair of protected features."""
     groups = _groups(inputs, params)
     if len(groups) < 2:
         return None
@@ -217,6 +195,11 @@ def intersectional_group_fairness(inputs: StressInputs, params: ParityParams) ->
         labels = [f"{la} & {lb}" for la in a.labels for lb in b.labels]
         cases.append(_parity_case(inputs, params, [a.feature, b.feature], codes, labels))
     return Findings(cases)
+
+
+@dataclass(frozen=True)
+class GapParams(FairnessParams):
+    severity_thresholds: Thresholds = (0.1, 0.2)
 
 
 def _gap_test(inputs: StressInputs, params: GapParams, which: tuple[str, ...]) -> Findings | None:
@@ -286,56 +269,33 @@ def _gap_test(inputs: StressInputs, params: GapParams, which: tuple[str, ...]) -
     return Findings(cases)
 
 
-@register(
-    "equal_opportunity",
-    name="Equal Opportunity",
-    category=CATEGORY,
-    description="Whether the true positive rate is alike across the groups of a protected feature.",
-    params=GapParams,
-    needs_preds=True,
-    needs_labels=True,
-)
+@register("equal_opportunity", "Equal Opportunity", GapParams, needs_preds=True, needs_labels=True)
 def equal_opportunity(inputs: StressInputs, params: GapParams) -> Findings | None:
+    """Whether the true positive rate is alike across the groups of a protected feature."""
     return _gap_test(inputs, params, ("tpr",))
 
 
-@register(
-    "predictive_equality",
-    name="Predictive Equality",
-    category=CATEGORY,
-    description="Whether the false positive rate is alike across the groups of a protected feature.",
-    params=GapParams,
-    needs_preds=True,
-    needs_labels=True,
-)
+@register("predictive_equality", "Predictive Equality", GapParams, needs_preds=True, needs_labels=True)
 def predictive_equality(inputs: StressInputs, params: GapParams) -> Findings | None:
+    """Whether the false positive rate is alike across the groups of a protected feature."""
     return _gap_test(inputs, params, ("fpr",))
 
 
-@register(
-    "equalized_odds",
-    name="Equalized Odds",
-    category=CATEGORY,
-    description=(
-        "Whether both the true and the false positive rates are alike across the groups of a "
-        "protected feature."
-    ),
-    params=GapParams,
-    needs_preds=True,
-    needs_labels=True,
-)
+@register("equalized_odds", "Equalized Odds", GapParams, needs_preds=True, needs_labels=True)
 def equalized_odds(inputs: StressInputs, params: GapParams) -> Findings | None:
+    """Whether both the true and the false positive rates are alike across the groups of a protected
+    feature."""
     return _gap_test(inputs, params, ("tpr", "fpr"))
 
 
-@register(
-    "class_imbalance",
-    name="Class Imbalance",
-    category=CATEGORY,
-    description="Whether a group of a protected feature is under-represented in the evaluation data.",
-    params=ImbalanceParams,
-)
+@dataclass(frozen=True)
+class ImbalanceParams(FairnessParams):
+    severity_thresholds: Thresholds = (0.5, 0.2)
+
+
+@register("class_imbalance", "Class Imbalance", ImbalanceParams)
 def class_imbalance(inputs: StressInputs, params: ImbalanceParams) -> Findings | None:
+    """Whether a group of a protected feature is under-represented in the evaluation data."""
     groups = _groups(inputs, params)
     if not groups:
         return None
@@ -374,20 +334,16 @@ def class_imbalance(inputs: StressInputs, params: ImbalanceParams) -> Findings |
     return Findings(cases)
 
 
-@register(
-    "protected_feature_drift",
-    name="Protected Feature Drift",
-    category=CATEGORY,
-    description="Whether the groups of a protected feature changed in size between reference and evaluation.",
-    params=ProtectedDriftParams,
-)
+@dataclass(frozen=True)
+class ProtectedDriftParams(FairnessParams):
+    severity_thresholds: Thresholds = (0.2, 0.6)
+
+
+@register("protected_feature_drift", "Protected Feature Drift", ProtectedDriftParams)
 def protected_feature_drift(inputs: StressInputs, params: ProtectedDriftParams) -> Findings | None:
+    """Whether the groups of a protected feature changed in size between reference and evaluation."""
     cases = []
-    for name in inputs.protected_features:
-        feature = inputs.features.get(name)
-        if feature is None:
-            continue
-        bins = stats.feature_bins(inputs, feature, params.num_quantiles)
+    for name, bins in _protected_bins(inputs, params):
         value = stats.psi(bins.counts("ref"), bins.counts("eval"))
         severity = severity_from_thresholds(value, params.severity_thresholds, inputs.config.threshold_factor)
         cases.append(

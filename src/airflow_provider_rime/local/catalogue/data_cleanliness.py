@@ -25,19 +25,21 @@ import numpy as np
 import pandas as pd
 
 from airflow_provider_rime.local.catalogue import stats
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.types import (
-    Findings,
-    Metric,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
+from airflow_provider_rime.local.catalogue.registry import Registrar
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.DATA_CLEANLINESS
+register = Registrar(CATEGORY)
 
 
 @dataclass(frozen=True)
@@ -45,14 +47,9 @@ class RequiredFeaturesParams(TestParams):
     required_features: tuple[str, ...] | None = None  # None: every reference feature
 
 
-@register(
-    "required_features",
-    name="Required Features",
-    category=CATEGORY,
-    description="Features that must be present (and not entirely missing) in the evaluation data.",
-    params=RequiredFeaturesParams,
-)
+@register("required_features", "Required Features", RequiredFeaturesParams)
 def required_features(inputs: StressInputs, params: RequiredFeaturesParams) -> Findings | None:
+    """Features that must be present (and not entirely missing) in the evaluation data."""
     required = params.required_features
     if required is None:
         required = tuple(str(c) for c in inputs.ref.columns)
@@ -97,15 +94,9 @@ class DuplicateRowsParams(TestParams):
     severity_thresholds: Thresholds = (0.01, 0.05)
 
 
-@register(
-    "duplicate_rows",
-    name="Duplicate Rows",
-    category=CATEGORY,
-    description="Exact duplicate rows in the reference and evaluation data.",
-    params=DuplicateRowsParams,
-    enabled_by_default=False,
-)
+@register("duplicate_rows", "Duplicate Rows", DuplicateRowsParams, enabled_by_default=False)
 def duplicate_rows(inputs: StressInputs, params: DuplicateRowsParams) -> Findings | None:
+    """Exact duplicate rows in the reference and evaluation data."""
     factor = inputs.config.threshold_factor
     cases = []
     for split, frame in (("reference", inputs.ref), ("evaluation", inputs.eval)):
@@ -116,13 +107,11 @@ def duplicate_rows(inputs: StressInputs, params: DuplicateRowsParams) -> Finding
             Metric("Duplicate Rows", MetricCategory.FAILING_INPUTS, dups),
             Metric("Duplicate Rows %", MetricCategory.FAILING_INPUTS, share * 100),
         ]
-        if severity is Severity.PASS:
-            text = f"The {split} data has {stats.fmt_count(dups, len(frame))} duplicated."
-        else:
-            text = (
-                f"The {split} data has {stats.fmt_count(dups, len(frame))} that duplicate another row: "
-                "duplicates over-weight some cases and leak between train and test splits."
-            )
+        text = severity.says(
+            f"The {split} data has {stats.fmt_count(dups, len(frame))} duplicated.",
+            f"The {split} data has {stats.fmt_count(dups, len(frame))} that duplicate another row: "
+            "duplicates over-weight some cases and leak between train and test splits.",
+        )
         cases.append(TestCase([], severity, text, metrics, importance=share))
     return Findings(cases)
 
@@ -132,15 +121,9 @@ class LabelImbalanceParams(TestParams):
     minority_share_thresholds: Thresholds = (0.1, 0.01)  # lower is worse
 
 
-@register(
-    "label_imbalance",
-    name="Label Imbalance",
-    category=CATEGORY,
-    description="Share of the minority class in the reference labels.",
-    params=LabelImbalanceParams,
-    needs_labels=True,
-)
+@register("label_imbalance", "Label Imbalance", LabelImbalanceParams, needs_labels=True)
 def label_imbalance(inputs: StressInputs, params: LabelImbalanceParams) -> Findings | None:
+    """Share of the minority class in the reference labels."""
     assert inputs.ref_labels is not None
     y = inputs.ref_labels.astype(bool)
     rate = float(y.mean()) if y.size else math.nan
@@ -152,13 +135,11 @@ def label_imbalance(inputs: StressInputs, params: LabelImbalanceParams) -> Findi
         Metric("Minority Class Share", MetricCategory.FEATURE, minority),
         Metric("Positive Rate", MetricCategory.FEATURE, rate),
     ]
-    if severity is Severity.PASS:
-        text = f"The reference labels are balanced enough (minority class {minority:.1%})."
-    else:
-        text = (
-            f"The minority class is only {minority:.2%} of the reference labels: accuracy is "
-            "misleading and the model may have learned little about that class."
-        )
+    text = severity.says(
+        f"The reference labels are balanced enough (minority class {minority:.1%}).",
+        f"The minority class is only {minority:.2%} of the reference labels: accuracy is "
+        "misleading and the model may have learned little about that class.",
+    )
     case = TestCase(
         [], severity, text, metrics, importance=0.5 - minority if math.isfinite(minority) else 0.0
     )
@@ -170,14 +151,9 @@ class HighCorrelationParams(TestParams):
     severity_thresholds: Thresholds = (0.9, 0.98)
 
 
-@register(
-    "high_feature_correlation",
-    name="High Feature Correlation",
-    category=CATEGORY,
-    description="Numeric features that are nearly copies of each other in the reference.",
-    params=HighCorrelationParams,
-)
+@register("high_feature_correlation", "High Feature Correlation", HighCorrelationParams)
 def high_feature_correlation(inputs: StressInputs, params: HighCorrelationParams) -> Findings | None:
+    """Numeric features that are nearly copies of each other in the reference."""
     features = [f for f in stats.tested_features(inputs) if f.is_numeric]
     if len(features) < 2:
         return None
@@ -197,13 +173,11 @@ def high_feature_correlation(inputs: StressInputs, params: HighCorrelationParams
             Metric("Most Correlated Feature", MetricCategory.STATISTICAL_DEPENDENCE, partner),
             Metric("Correlation", MetricCategory.STATISTICAL_DEPENDENCE, value),
         ]
-        if severity is Severity.PASS:
-            text = f"{f.name} is at most moderately correlated with another feature ({partner}: {value:.3f})."
-        else:
-            text = (
-                f"{f.name} and {partner} have rank correlation {value:.3f} in the reference: one is nearly "
-                "redundant, which makes the model's use of either fragile and hard to explain."
-            )
+        text = severity.says(
+            f"{f.name} is at most moderately correlated with another feature ({partner}: {value:.3f}).",
+            f"{f.name} and {partner} have rank correlation {value:.3f} in the reference: one is nearly "
+            "redundant, which makes the model's use of either fragile and hard to explain.",
+        )
         cases.append(TestCase([f.name, partner], severity, text, metrics, importance=abs(value)))
     return Findings(cases)
 
@@ -219,13 +193,12 @@ class HighMutualInformationParams(TestParams):
 
 @register(
     "high_mi_feature_to_label",
-    name="High Mutual Information (Feature to Label)",
-    category=CATEGORY,
-    description="Features that reveal the label suspiciously well in the reference (possible leakage).",
-    params=HighMutualInformationParams,
+    "High Mutual Information (Feature to Label)",
+    HighMutualInformationParams,
     needs_labels=True,
 )
 def high_mi_feature_to_label(inputs: StressInputs, params: HighMutualInformationParams) -> Findings | None:
+    """Features that reveal the label suspiciously well in the reference (possible leakage)."""
     assert inputs.ref_labels is not None
     q = params.num_quantiles
     y = inputs.ref_labels.astype(np.int64)
@@ -251,13 +224,11 @@ def high_mi_feature_to_label(inputs: StressInputs, params: HighMutualInformation
             Metric("Mutual Information (bits)", MetricCategory.STATISTICAL_DEPENDENCE, mi),
             Metric("Normalized Mutual Information", MetricCategory.STATISTICAL_DEPENDENCE, nmi),
         ]
-        if severity is Severity.PASS:
-            text = f"{feature.name} carries {nmi:.1%} of the label's information, a plausible amount."
-        else:
-            text = (
-                f"{feature.name} alone carries {nmi:.1%} of the label's information in the reference: "
-                "it may be derived from the label (leakage), so the model would fail where it is not "
-                "available."
-            )
+        text = severity.says(
+            f"{feature.name} carries {nmi:.1%} of the label's information, a plausible amount.",
+            f"{feature.name} alone carries {nmi:.1%} of the label's information in the reference: "
+            "it may be derived from the label (leakage), so the model would fail where it is not "
+            "available.",
+        )
         cases.append(TestCase([feature.name], severity, text, metrics, importance=nmi))
     return Findings(cases)

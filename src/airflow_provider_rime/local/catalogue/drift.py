@@ -103,26 +103,29 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Annotated, Literal
+from typing import Annotated
+from typing import Literal
 
 import numpy as np
 from scipy import stats as sps
 
 from airflow_provider_rime.local.catalogue import stats
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.types import (
-    Feature,
-    Findings,
-    Metric,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
+from airflow_provider_rime.local.catalogue.registry import Registrar
+from airflow_provider_rime.local.catalogue.types import Feature
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.DRIFT
+register = Registrar(CATEGORY)
 
 
 @dataclass(frozen=True)
@@ -362,8 +365,8 @@ def _numeric_evidence(
 
 @register(
     "feature_drift",
-    name="Feature Drift",
-    category=CATEGORY,
+    "Feature Drift",
+    FeatureDriftParams,
     # The batch says which statistic judged it.
     description=lambda params: (
         "Compares each feature's distribution on evaluation and reference data "
@@ -373,7 +376,6 @@ def _numeric_evidence(
             else "(effect size and evidence, Holm-corrected; PSI reported)."
         )
     ),
-    params=FeatureDriftParams,
 )
 def feature_drift(inputs: StressInputs, params: FeatureDriftParams) -> Findings | None:
     method = params.drift_scoring_method
@@ -532,15 +534,9 @@ def _sorted_predictions(inputs: StressInputs, split: str) -> np.ndarray:
     return inputs.cache.split(("sorted_preds",), split, build)
 
 
-@register(
-    "prediction_drift",
-    name="Prediction Drift",
-    category=CATEGORY,
-    description="Compares the distribution of the model's predictions on evaluation and reference data.",
-    params=PredictionDriftParams,
-    needs_preds=True,
-)
+@register("prediction_drift", "Prediction Drift", PredictionDriftParams, needs_preds=True)
 def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Findings | None:
+    """Compares the distribution of the model's predictions on evaluation and reference data."""
     assert inputs.ref_preds is not None and inputs.eval_preds is not None
     q = params.num_quantiles
     ref_p, eval_p = inputs.ref_preds, inputs.eval_preds
@@ -576,14 +572,12 @@ def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Fin
             f"normalised Wasserstein distance {result.distance:.3f}, {result.test} p = {result.pvalue:.2g}; "
             f"PSI {stats.fmt(value)}"
         )
-    if severity is Severity.PASS:
-        explanation = f"The model's predictions are stable ({stat_text})."
-    else:
-        explanation = (
-            f"The model's predictions drifted ({stat_text}; average {stats.fmt(ref_avg)} on "
-            f"reference, {stats.fmt(eval_avg)} on evaluation): it decides differently on the new data, "
-            "so its thresholds and downstream rules may no longer fit."
-        )
+    explanation = severity.says(
+        f"The model's predictions are stable ({stat_text}).",
+        f"The model's predictions drifted ({stat_text}; average {stats.fmt(ref_avg)} on "
+        f"reference, {stats.fmt(eval_avg)} on evaluation): it decides differently on the new data, "
+        "so its thresholds and downstream rules may no longer fit.",
+    )
     # The case (not the batch) keeps the counts per reference decile, for the result page.
     names = [f"{v:.3g}" for v in edges]
     deciles = [f"prediction < {names[0]}"] if names else ["prediction (all values)"]
@@ -604,15 +598,9 @@ class LabelDriftParams(SignificantChangeParams):
     rate_change_thresholds: Thresholds = (0.05, 0.1)
 
 
-@register(
-    "categorical_label_drift",
-    name="Label Drift",
-    category=CATEGORY,
-    description="Compares the label's positive rate on evaluation and reference data.",
-    params=LabelDriftParams,
-    needs_labels=True,
-)
+@register("categorical_label_drift", "Label Drift", LabelDriftParams, needs_labels=True)
 def categorical_label_drift(inputs: StressInputs, params: LabelDriftParams) -> Findings | None:
+    """Compares the label's positive rate on evaluation and reference data."""
     assert inputs.ref_labels is not None and inputs.eval_labels is not None
     y_ref, y_eval = inputs.ref_labels.astype(bool), inputs.eval_labels.astype(bool)
     k1, n1 = int(y_ref.sum()), y_ref.size
@@ -635,13 +623,11 @@ def categorical_label_drift(inputs: StressInputs, params: LabelDriftParams) -> F
         Metric("p-value", MetricCategory.DRIFT_STAT, pvalue),
     ]
     rates = f"the positive rate went from {stats.fmt(r1)} on reference to {stats.fmt(r2)} on evaluation"
-    if severity is Severity.PASS:
-        explanation = f"The label is stable: {rates}."
-    else:
-        explanation = (
-            f"The label drifted: {rates} ({change:+.3f}, p = {pvalue:.2g}); the model's probabilities "
-            "and threshold were tuned for the old rate."
-        )
+    explanation = severity.says(
+        f"The label is stable: {rates}.",
+        f"The label drifted: {rates} ({change:+.3f}, p = {pvalue:.2g}); the model's probabilities "
+        "and threshold were tuned for the old rate.",
+    )
     case = TestCase(
         [], severity, explanation, metrics, importance=abs(change) if math.isfinite(change) else 0.0
     )
@@ -653,14 +639,9 @@ class NullProportionParams(ChangeTestParams):
     severity_thresholds: Thresholds = (0.02, 0.1)
 
 
-@register(
-    "null_proportion",
-    name="Null Proportion Drift",
-    category=CATEGORY,
-    description="Compares each feature's share of missing values on evaluation and reference data.",
-    params=NullProportionParams,
-)
+@register("null_proportion", "Null Proportion Drift", NullProportionParams)
 def null_proportion(inputs: StressInputs, params: NullProportionParams) -> Findings | None:
+    """Compares each feature's share of missing values on evaluation and reference data."""
     features = stats.tested_features(inputs, text=True)
     alpha = params.p_value_threshold * inputs.config.error_rate_factor
     factor = inputs.config.threshold_factor
@@ -683,28 +664,20 @@ def null_proportion(inputs: StressInputs, params: NullProportionParams) -> Findi
             Metric("Holm-Adjusted p-value", MetricCategory.DRIFT_STAT, float(p_adj)),
         ]
         shares = f"{stats.fmt(r1 * 100, 2)}% of reference rows, {stats.fmt(r2 * 100, 2)}% of evaluation rows"
-        if severity is Severity.PASS:
-            explanation = f"{feature.name} is missing about as often as before ({shares})."
-        else:
-            explanation = (
-                f"{feature.name} is missing {'more' if change > 0 else 'less'} often ({shares}): "
-                "an upstream source or join may have changed."
-            )
+        explanation = severity.says(
+            f"{feature.name} is missing about as often as before ({shares}).",
+            f"{feature.name} is missing {'more' if change > 0 else 'less'} often ({shares}): "
+            "an upstream source or join may have changed.",
+        )
         cases.append(TestCase([feature.name], severity, explanation, metrics, importance=abs(change)))
     return Findings(cases)
 
 
 @register(
-    "correlation_label_drift",
-    name="Correlation Drift (Feature to Label)",
-    category=CATEGORY,
-    description=(
-        "Compares each numeric feature's rank correlation with the label on evaluation and reference data."
-    ),
-    params=ChangeTestParams,
-    needs_labels=True,
+    "correlation_label_drift", "Correlation Drift (Feature to Label)", ChangeTestParams, needs_labels=True
 )
 def correlation_label_drift(inputs: StressInputs, params: ChangeTestParams) -> Findings | None:
+    """Compares each numeric feature's rank correlation with the label on evaluation and reference data."""
     assert inputs.ref_labels is not None and inputs.eval_labels is not None
     features = [f for f in stats.tested_features(inputs) if f.is_numeric]
     if not features:
@@ -742,13 +715,11 @@ def correlation_label_drift(inputs: StressInputs, params: ChangeTestParams) -> F
             Metric("Holm-Adjusted p-value", MetricCategory.DRIFT_STAT, float(p_adj)),
         ]
         corr = f"{stats.fmt(c1)} on reference, {stats.fmt(c2)} on evaluation"
-        if severity is Severity.PASS:
-            explanation = f"{feature.name} relates to the label as before (rank correlation {corr})."
-        else:
-            explanation = (
-                f"{feature.name} relates to the label differently (rank correlation {corr}): what the model "
-                "learned from this feature no longer holds as it did."
-            )
+        explanation = severity.says(
+            f"{feature.name} relates to the label as before (rank correlation {corr}).",
+            f"{feature.name} relates to the label differently (rank correlation {corr}): what the model "
+            "learned from this feature no longer holds as it did.",
+        )
         cases.append(
             TestCase(
                 [feature.name],
@@ -767,15 +738,11 @@ class FeatureCorrelationDriftParams(ChangeTestParams):
     severity_thresholds: Thresholds = (0.1, 0.2)
 
 
-@register(
-    "correlation_feat_drift",
-    name="Correlation Drift (Feature to Feature)",
-    category=CATEGORY,
-    description="Compares the rank correlations between numeric features on evaluation and reference data.",
-    params=FeatureCorrelationDriftParams,
-)
+@register("correlation_feat_drift", "Correlation Drift (Feature to Feature)", FeatureCorrelationDriftParams)
 def correlation_feat_drift(inputs: StressInputs, params: FeatureCorrelationDriftParams) -> Findings | None:
-    """Per numeric feature, the partner whose correlation with it changed most. Pairs are
+    """Compares the rank correlations between numeric features on evaluation and reference data.
+
+    Per numeric feature, the partner whose correlation with it changed most. Pairs are
     Holm-corrected; a change needs at least the warning threshold."""
     features = [f.name for f in stats.tested_features(inputs) if f.is_numeric]
     if len(features) < 2:
@@ -808,15 +775,10 @@ def correlation_feat_drift(inputs: StressInputs, params: FeatureCorrelationDrift
             Metric("p-value", MetricCategory.DRIFT_STAT, pvalue),
         ]
         corr = f"{c1[i, j]:.3f} on reference, {c2[i, j]:.3f} on evaluation"
-        if severity is Severity.PASS:
-            explanation = (
-                f"{name}'s correlations with the other features are stable "
-                f"(largest change: {partner}, {corr})."
-            )
-        else:
-            explanation = (
-                f"{name} and {partner} relate differently ({corr}): the joint pattern the model "
-                "learned is gone, even if each feature alone looks the same."
-            )
+        explanation = severity.says(
+            f"{name}'s correlations with the other features are stable (largest change: {partner}, {corr}).",
+            f"{name} and {partner} relate differently ({corr}): the joint pattern the model "
+            "learned is gone, even if each feature alone looks the same.",
+        )
         cases.append(TestCase([name, partner], severity, explanation, metrics, importance=abs(delta)))
     return Findings(cases)

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from airflow_provider_rime.local.catalogue.types import Feature, FeatureKind
+from airflow_provider_rime.local.catalogue.types import Feature
+from airflow_provider_rime.local.catalogue.types import FeatureKind
 
 # A string column is "text-like" when its values are long and mostly distinct.
 _TEXT_MIN_AVG_LENGTH = 30

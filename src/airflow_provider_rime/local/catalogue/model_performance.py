@@ -18,26 +18,26 @@ from typing import Annotated
 import numpy as np
 
 from airflow_provider_rime.local.catalogue import stats
-from airflow_provider_rime.local.catalogue.metrics import (
-    BINARY_METRICS,
-    BinaryMetric,
-    Direction,
-    calibration_curve,
-    calibration_mse,
-)
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.types import (
-    Findings,
-    Metric,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.metrics import BINARY_METRICS
+from airflow_provider_rime.local.catalogue.metrics import BinaryMetric
+from airflow_provider_rime.local.catalogue.metrics import Direction
+from airflow_provider_rime.local.catalogue.metrics import calibration_curve
+from airflow_provider_rime.local.catalogue.metrics import calibration_mse
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
+from airflow_provider_rime.local.catalogue.registry import Registrar
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.MODEL_PERFORMANCE
+register = Registrar(CATEGORY)
 
 
 @dataclass(frozen=True)
@@ -221,19 +221,17 @@ def _degradation_test(metric: BinaryMetric) -> Callable[[StressInputs, Degradati
 for _metric in BINARY_METRICS:
     register(
         _metric.key,
-        name=_metric.name,
-        category=CATEGORY,
+        _metric.name,
+        AbsoluteParams,
         description=_absolute_description(_metric),
-        params=AbsoluteParams,
         needs_labels=_metric.needs_labels,
         needs_preds=True,
     )(_absolute_test(_metric))
     register(
         f"{_metric.key}_degradation",
-        name=f"{_metric.name} Degradation",
-        category=CATEGORY,
+        f"{_metric.name} Degradation",
+        _DEGRADATION_PARAMS[_metric.direction],
         description=f"Compares {_metric.name} on the evaluation data with the reference data.",
-        params=_DEGRADATION_PARAMS[_metric.direction],
         needs_labels=_metric.needs_labels,
         needs_preds=True,
     )(_degradation_test(_metric))
@@ -246,15 +244,10 @@ class CalibrationParams(TestParams):
 
 
 @register(
-    "calibration_comparison",
-    name="Calibration Comparison",
-    category=CATEGORY,
-    description="Compares the model's calibration curves on reference and evaluation data.",
-    params=CalibrationParams,
-    needs_labels=True,
-    needs_preds=True,
+    "calibration_comparison", "Calibration Comparison", CalibrationParams, needs_labels=True, needs_preds=True
 )
 def calibration_comparison(inputs: StressInputs, params: CalibrationParams) -> Findings | None:
+    """Compares the model's calibration curves on reference and evaluation data."""
     assert inputs.ref_labels is not None and inputs.eval_labels is not None
     assert inputs.ref_preds is not None and inputs.eval_preds is not None
     mse = calibration_mse(

@@ -23,19 +23,28 @@ bins where a monitor warned or alerted.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from airflow_provider_rime.local.catalogue.metrics import BINARY_METRICS, BinaryMetric, Direction
+from airflow_provider_rime.local.catalogue.metrics import BINARY_METRICS
+from airflow_provider_rime.local.catalogue.metrics import BinaryMetric
+from airflow_provider_rime.local.catalogue.metrics import Direction
 from airflow_provider_rime.local.catalogue.model_performance import metric_value
 from airflow_provider_rime.local.catalogue.registry import CATALOGUE
-from airflow_provider_rime.local.catalogue.types import Severity, StressInputs, TestBatch
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestBatch
 from airflow_provider_rime.rime_api.enums import Severity as WireSeverity
-from airflow_provider_rime.rime_api.enums import TestCategory, ThresholdType
+from airflow_provider_rime.rime_api.enums import TestCategory
+from airflow_provider_rime.rime_api.enums import ThresholdType
 
 Thresholds = tuple[float, float]
 
@@ -61,7 +70,6 @@ class MonitorSpec:
     name: str
     metric_name: str
     category: TestCategory
-    threshold_type: ThresholdType
     description: str
     #: The catalogue test whose results it reads (its ``artifactIdentifier.testBatchId``).
     test_type: str
@@ -70,6 +78,8 @@ class MonitorSpec:
     thresholds: Callable[[StressInputs, Any], Thresholds | None]
     needs_labels: bool = False
     needs_preds: bool = False
+    #: Which side of the thresholds is bad: above them (the default), or below.
+    threshold_type: ThresholdType = ThresholdType.UPPER_BOUND
 
 
 def _params(inputs: StressInputs, test_type: str) -> Any:
@@ -82,6 +92,16 @@ def _pair(params: Any, attribute: str, factor: float) -> Thresholds | None:
     if not isinstance(value, tuple | list) or len(value) != 2:
         return None
     return float(value[0]) * factor, float(value[1]) * factor
+
+
+def _test_thresholds(attribute: str) -> Callable[[StressInputs, Any], Thresholds | None]:
+    """The test's own [warning, alert] thresholds (its parameter ``attribute``), scaled by the
+    global sensitivity: for a monitor whose value is the test's statistic."""
+
+    def thresholds(inputs: StressInputs, params: Any) -> Thresholds | None:
+        return _pair(params, attribute, inputs.config.threshold_factor)
+
+    return thresholds
 
 
 def _finite(value: Any) -> float | None:
@@ -217,15 +237,12 @@ def _calibration() -> MonitorSpec:
         name="Calibration Comparison",
         metric_name="Calibration MSE",
         category=TestCategory.MODEL_PERFORMANCE,
-        threshold_type=ThresholdType.UPPER_BOUND,
         description=(
             "How far the model's calibration curve in each bin is from the reference's (needs labels)."
         ),
         test_type="calibration_comparison",
         read=read,
-        thresholds=lambda inputs, params: _pair(
-            params, "severity_thresholds", inputs.config.threshold_factor
-        ),
+        thresholds=_test_thresholds("severity_thresholds"),
         needs_labels=True,
         needs_preds=True,
     )
@@ -369,7 +386,6 @@ def _feature_drift(numeric: bool) -> MonitorSpec:
         name=f"{kind} Feature Drift",
         metric_name=f"Largest {effect}",
         category=TestCategory.DRIFT,
-        threshold_type=ThresholdType.UPPER_BOUND,
         description=(
             f"The largest drift of the {kind.lower()} features between the bin and the reference data "
             f"({effect.lower()}, or PSI when the Feature Drift test is set to judge by it), and the Feature "
@@ -408,7 +424,6 @@ def _abnormal(test_type: str, name: str) -> MonitorSpec:
         name=name,
         metric_name="Excess Failing Rows %",
         category=TestCategory.ABNORMAL_INPUTS,
-        threshold_type=ThresholdType.UPPER_BOUND,
         description=(
             f"The {name} test in each bin: the largest share of rows (in %) of a feature that fail it, "
             "beyond the share that fails it in the reference data. Its severity is the test's, which also "
@@ -442,7 +457,6 @@ def _default_monitors() -> tuple[MonitorSpec, ...]:
             name="Prediction Drift",
             metric_name="Normalised Wasserstein Distance",
             category=TestCategory.DRIFT,
-            threshold_type=ThresholdType.UPPER_BOUND,
             description=(
                 "How far the model's predictions in the bin moved from those on the reference data "
                 "(normalised Wasserstein distance, or PSI when the test is set to judge by it)."
@@ -457,15 +471,12 @@ def _default_monitors() -> tuple[MonitorSpec, ...]:
             name="Label Drift",
             metric_name="Positive Rate Change",
             category=TestCategory.DRIFT,
-            threshold_type=ThresholdType.UPPER_BOUND,
             description=(
                 "How far the share of positive labels in the bin moved from the reference's (needs labels)."
             ),
             test_type="categorical_label_drift",
             read=_single_case("Rate Change", absolute=True),
-            thresholds=lambda inputs, params: _pair(
-                params, "rate_change_thresholds", inputs.config.threshold_factor
-            ),
+            thresholds=_test_thresholds("rate_change_thresholds"),
             needs_labels=True,
         ),
         _feature_drift(numeric=True),

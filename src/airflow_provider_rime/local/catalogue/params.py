@@ -23,8 +23,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Annotated
+from typing import Any
+from typing import Literal
+from typing import TypeVar
 
 #: ``[warning, alert]``: the value at which a test warns, and the one at which it alerts.
 Thresholds = tuple[float, float]

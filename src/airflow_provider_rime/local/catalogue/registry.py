@@ -2,52 +2,87 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
+from typing import TypedDict
 
-from airflow_provider_rime.local.catalogue.types import P, TestFunction, TestSpec
-from airflow_provider_rime.rime_api.enums import STRESS_TEST_DEFAULT_CATEGORIES, TestCategory
+from airflow_provider_rime.local.catalogue.types import P
+from airflow_provider_rime.local.catalogue.types import TestFunction
+from airflow_provider_rime.local.catalogue.types import TestSpec
+from airflow_provider_rime.rime_api.enums import STRESS_TEST_DEFAULT_CATEGORIES
+from airflow_provider_rime.rime_api.enums import TestCategory
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 CATALOGUE: dict[str, TestSpec[Any]] = {}
 
 
-def register(
-    key: str,
-    *,
-    name: str,
-    category: TestCategory,
-    description: str | Callable[[P], str],
-    params: type[P],
-    needs_labels: bool = False,
-    needs_preds: bool = False,
-    needs_model: bool = False,
-    enabled_by_default: bool = True,
-) -> Callable[[TestFunction[P]], TestFunction[P]]:
-    """Decorator adding a pure test function to the catalogue under ``key``.
+class SpecFlags(TypedDict, total=False):
+    """What a test needs and whether it runs by default; unsaid, ``TestSpec``'s defaults
+    (needs no labels, predictions or model; enabled)."""
 
-    ``key``, ``name``, ``category`` and ``description`` are said here only: the runner puts
-    them on the function's results. ``params`` is the class of the test's parameters, with
-    RIME's config keys and defaults (see ``catalogue.params``).
-    """
+    needs_labels: bool
+    needs_preds: bool
+    needs_model: bool
+    enabled_by_default: bool
 
-    def wrap(func: TestFunction[P]) -> TestFunction[P]:
-        if key in CATALOGUE:
-            raise ValueError(f"test key {key!r} is registered twice")
-        CATALOGUE[key] = TestSpec(
-            key=key,
-            name=name,
-            category=category,
-            description=description,
-            func=func,
-            params=params,
-            needs_labels=needs_labels,
-            needs_preds=needs_preds,
-            needs_model=needs_model,
-            enabled_by_default=enabled_by_default,
+
+@dataclass(frozen=True)
+class Registrar:
+    """Adds one category's tests to the catalogue: each category module has one,
+    ``register = Registrar(CATEGORY)``, and decorates its test functions with it."""
+
+    category: TestCategory
+
+    def __call__(
+        self,
+        key: str,
+        name: str,
+        params: type[P],
+        *,
+        description: str | Callable[[P], str] | None = None,
+        **flags: Unpack[SpecFlags],
+    ) -> Callable[[TestFunction[P]], TestFunction[P]]:
+        """Decorator adding a pure test function to the catalogue under ``key``.
+
+        ``key``, ``name`` and the description are said here only: the runner puts them on the
+        function's results. The description is the first paragraph of the function's
+        docstring, unless ``description`` gives it (a text, or a function of the parameters
+        for a test whose description names a chosen method). ``params`` is the class of the
+        test's parameters, with RIME's config keys and defaults (see ``catalogue.params``);
+        ``flags``, what the test needs and whether it runs by default (``SpecFlags``).
+        """
+
+        def wrap(func: TestFunction[P]) -> TestFunction[P]:
+            if key in CATALOGUE:
+                raise ValueError(f"test key {key!r} is registered twice")
+            CATALOGUE[key] = TestSpec(
+                key=key,
+                name=name,
+                category=self.category,
+                description=_summary(key, func) if description is None else description,
+                func=func,
+                params=params,
+                **flags,
+            )
+            return func
+
+        return wrap
+
+
+def _summary(key: str, func: Callable[..., object]) -> str:
+    """The first paragraph of ``func``'s docstring, on one line."""
+    doc = inspect.getdoc(func)
+    if not doc:
+        raise ValueError(
+            f"test {key!r} has no description: give its function a docstring (kept unless Python "
+            "runs with -OO) or pass description="
         )
-        return func
-
-    return wrap
+    return " ".join(doc.split("\n\n", 1)[0].split())
 
 
 def model_categories() -> frozenset[TestCategory]:

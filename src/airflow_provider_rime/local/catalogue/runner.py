@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_rime.local.catalogue.params import TestParams
-from airflow_provider_rime.local.catalogue.registry import CATALOGUE, default_stress_categories
-from airflow_provider_rime.local.catalogue.types import StressInputs, SuiteConfig, TestBatch, TestSpec
+from airflow_provider_rime.local.catalogue.registry import CATALOGUE
+from airflow_provider_rime.local.catalogue.registry import default_stress_categories
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import SuiteConfig
+from airflow_provider_rime.local.catalogue.types import TestBatch
+from airflow_provider_rime.local.catalogue.types import TestSpec
 from airflow_provider_rime.rime_api.enums import TestCategory
 
 _WHERE = "test_suite_config.individual_tests_config"

@@ -36,27 +36,32 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 
 import numpy as np
 from scipy import stats as sps
 
 from airflow_provider_rime.local.catalogue import stats
-from airflow_provider_rime.local.catalogue.metrics import METRICS_BY_KEY, BinaryMetric, Direction
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.types import (
-    Feature,
-    Findings,
-    Metric,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.metrics import METRICS_BY_KEY
+from airflow_provider_rime.local.catalogue.metrics import BinaryMetric
+from airflow_provider_rime.local.catalogue.metrics import Direction
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
+from airflow_provider_rime.local.catalogue.registry import Registrar
+from airflow_provider_rime.local.catalogue.types import Feature
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.SUBSET_PERFORMANCE
+register = Registrar(CATEGORY)
 
 _SUBSET_METRICS = ("accuracy", "auc", "f1", "precision", "recall", "fpr", "fnr", "pos_pred_rate", "avg_pred")
 _OFF_BY_DEFAULT = {"pos_pred_rate", "avg_pred"}
@@ -374,13 +379,10 @@ for _key in _SUBSET_METRICS:
     _metric = METRICS_BY_KEY[_key]
     register(
         f"subset_{_key}",
-        name=f"Subset {_metric.name}",
-        category=CATEGORY,
-        description=(
-            f"{_metric.name} of the model on subsets of each feature's values, against the whole "
-            "evaluation data; the worst subset decides."
-        ),
-        params=SubsetParams,
+        f"Subset {_metric.name}",
+        SubsetParams,
+        description=f"{_metric.name} of the model on subsets of each feature's values, against the whole "
+        "evaluation data; the worst subset decides.",
         needs_labels=_metric.needs_labels,
         needs_preds=True,
         enabled_by_default=_key not in _OFF_BY_DEFAULT,

@@ -31,36 +31,40 @@ given in the case's metrics.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
+from typing import Any
+from typing import Generic
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
 from airflow_provider_rime.local.catalogue import stats
-from airflow_provider_rime.local.catalogue.params import Range, TestParams, Thresholds
-from airflow_provider_rime.local.catalogue.registry import register
-from airflow_provider_rime.local.catalogue.stats.perturb import (
-    CleanSample,
-    clean_sample,
-    predict_frames,
-    with_column,
-)
-from airflow_provider_rime.local.catalogue.types import (
-    Feature,
-    FeatureKind,
-    Findings,
-    Metric,
-    ModelCallFailed,
-    Severity,
-    StressInputs,
-    TestCase,
-    severity_from_thresholds,
-)
-from airflow_provider_rime.rime_api.enums import MetricCategory, TestCategory
+from airflow_provider_rime.local.catalogue.params import Range
+from airflow_provider_rime.local.catalogue.params import TestParams
+from airflow_provider_rime.local.catalogue.params import Thresholds
+from airflow_provider_rime.local.catalogue.registry import Registrar
+from airflow_provider_rime.local.catalogue.stats.perturb import CleanSample
+from airflow_provider_rime.local.catalogue.stats.perturb import clean_sample
+from airflow_provider_rime.local.catalogue.stats.perturb import predict_frames
+from airflow_provider_rime.local.catalogue.stats.perturb import with_column
+from airflow_provider_rime.local.catalogue.types import Feature
+from airflow_provider_rime.local.catalogue.types import FeatureKind
+from airflow_provider_rime.local.catalogue.types import Findings
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import ModelCallFailed
+from airflow_provider_rime.local.catalogue.types import Severity
+from airflow_provider_rime.local.catalogue.types import StressInputs
+from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
+from airflow_provider_rime.rime_api.enums import MetricCategory
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 CATEGORY = TestCategory.TRANSFORMATIONS
+register = Registrar(CATEGORY)
 UNSEEN_CATEGORY = "RIME_UNSEEN_CATEGORY"
 
 
@@ -81,12 +85,48 @@ class OutlierSubstitutionParams(TransformationParams):
 #: What a transformation injects into one feature of the sample: the new values and the
 #: sample rows they go into (None: the feature cannot take this transformation).
 Injection = tuple[list[object], np.ndarray] | None
-Injector = Callable[[StressInputs, Feature, pd.Series], Injection]
+TP = TypeVar("TP", bound=TransformationParams)
+
+
+@dataclass(frozen=True)
+class _Column(Generic[TP]):
+    """One feature's column of the clean sample, with what a transformation may look at."""
+
+    inputs: StressInputs
+    params: TP
+    feature: Feature
+    values: pd.Series
+
+    def everywhere(self, new: list[object]) -> Injection:
+        """``new`` in every row of the sample."""
+        return new, np.arange(len(self.values))
+
+
+#: A transformation: what it injects into a feature's column.
+Injector = Callable[[_Column[TP]], Injection]
+#: Which columns a transformation applies to.
+Applies = Callable[[_Column[Any]], bool]
 
 
 def _string_values(column: pd.Series) -> bool:
     values = column.dropna()
     return len(values) > 0 and bool(values.map(lambda v: isinstance(v, str)).all())
+
+
+def _always(_: _Column[Any]) -> bool:
+    return True
+
+
+def _is_numeric(col: _Column[Any]) -> bool:
+    return col.feature.is_numeric
+
+
+def _is_string(col: _Column[Any]) -> bool:
+    return not col.feature.is_numeric and _string_values(col.values)
+
+
+def _is_categorical(col: _Column[Any]) -> bool:
+    return col.feature.kind is FeatureKind.CATEGORICAL and _string_values(col.values)
 
 
 def _alternating(n: int, high: float, low: float) -> list[object]:
@@ -161,7 +201,9 @@ def _case(
     )
 
 
-def _run(inputs: StressInputs, params: TransformationParams, inject: Injector, what: str) -> Findings | None:
+def _run(
+    inputs: StressInputs, params: TP, inject: Injector[TP], applies: Applies, what: str
+) -> Findings | None:
     if not inputs.has_model:
         return None
     sample = clean_sample(inputs, params.num_samples_to_simulate)
@@ -169,7 +211,8 @@ def _run(inputs: StressInputs, params: TransformationParams, inject: Injector, w
     for feature in stats.tested_features(inputs, text=True):
         if feature.name not in sample.frame.columns:
             continue
-        injection = inject(inputs, feature, sample.frame[feature.name])
+        column = _Column(inputs, params, feature, sample.frame[feature.name])
+        injection = inject(column) if applies(column) else None
         if injection is None or injection[1].size == 0:
             continue
         values, rows = injection
@@ -185,146 +228,130 @@ def _run(inputs: StressInputs, params: TransformationParams, inject: Injector, w
     return Findings(cases)
 
 
-def _all_rows(column: pd.Series) -> np.ndarray:
-    return np.arange(len(column))
-
-
-def _numeric_reference(inputs: StressInputs, feature: Feature) -> np.ndarray | None:
-    if not feature.is_numeric:
+def _numeric_extremes(col: _Column[Any], extremes: Callable[[np.ndarray], tuple[float, float]]) -> Injection:
+    """The feature's values replaced by a high and a low value in turn, the two that ``extremes``
+    draws from the feature's reference values (numeric features)."""
+    ref = stats.numeric_column(col.inputs, col.feature.name)
+    values = ref.ref[ref.ref_valid]
+    if values.size == 0:
         return None
-    col = stats.numeric_column(inputs, feature.name)
-    ref = col.ref[col.ref_valid]
-    return ref if ref.size else None
+    high, low = extremes(values)
+    return col.everywhere(_alternating(len(col.values), high, low))
 
 
-@register(
-    "null_substitution",
-    name="Null Substitution",
-    category=CATEGORY,
-    description="The model's predictions when a feature's value is missing.",
-    params=TransformationParams,
-    needs_model=True,
-)
-def null_substitution(inputs: StressInputs, params: TransformationParams) -> Findings | None:
-    def inject(_: StressInputs, feature: Feature, column: pd.Series) -> Injection:
-        return [np.nan if feature.is_numeric else None] * len(column), _all_rows(column)
+def _transformation(
+    key: str, name: str, params: type[TP], what: str, applies: Applies
+) -> Callable[[Injector[TP]], Injector[TP]]:
+    """Registers the transformation test ``key``: it injects what the decorated function makes
+    into each feature of a clean sample it ``applies`` to (``what`` names it in the cases) and
+    judges the model's answers. The function's docstring is the test's description."""
 
-    return _run(inputs, params, inject, "missing values")
+    def wrap(inject: Injector[TP]) -> Injector[TP]:
+        @functools.wraps(inject)
+        def test(inputs: StressInputs, test_params: TP) -> Findings | None:
+            return _run(inputs, test_params, inject, applies, what)
+
+        register(key, name, params, needs_model=True)(test)
+        return inject
+
+    return wrap
 
 
-@register(
+@_transformation("null_substitution", "Null Substitution", TransformationParams, "missing values", _always)
+def null_substitution(col: _Column[TransformationParams]) -> Injection:
+    """The model's predictions when a feature's value is missing."""
+    return col.everywhere([np.nan if col.feature.is_numeric else None] * len(col.values))
+
+
+@_transformation(
     "numeric_outlier_substitution",
-    name="Numeric Outlier Substitution",
-    category=CATEGORY,
-    description="The model's predictions when a numeric feature takes a value far outside the reference.",
-    params=OutlierSubstitutionParams,
-    needs_model=True,
+    "Numeric Outlier Substitution",
+    OutlierSubstitutionParams,
+    "numeric outliers",
+    _is_numeric,
 )
-def numeric_outlier_substitution(inputs: StressInputs, params: OutlierSubstitutionParams) -> Findings | None:
-    mult = params.bound_multiplier
+def numeric_outlier_substitution(col: _Column[OutlierSubstitutionParams]) -> Injection:
+    """The model's predictions when a numeric feature takes a value far outside the reference."""
+    mult = col.params.bound_multiplier
 
-    def inject(inputs: StressInputs, feature: Feature, column: pd.Series) -> Injection:
-        ref = _numeric_reference(inputs, feature)
-        if ref is None:
-            return None
+    def outliers(ref: np.ndarray) -> tuple[float, float]:
         mean, sd = float(ref.mean()), float(ref.std()) or 1.0
-        high = max(mean + (mult + 1) * sd, float(ref.max()) + mult * sd)
-        low = min(mean - (mult + 1) * sd, float(ref.min()) - mult * sd)
-        return _alternating(len(column), high, low), _all_rows(column)
+        return (
+            max(mean + (mult + 1) * sd, float(ref.max()) + mult * sd),
+            min(mean - (mult + 1) * sd, float(ref.min()) - mult * sd),
+        )
 
-    return _run(inputs, params, inject, "numeric outliers")
+    return _numeric_extremes(col, outliers)
 
 
-@register(
+@_transformation(
     "out_of_range_substitution",
-    name="Out of Range Substitution",
-    category=CATEGORY,
-    description="The model's predictions when a numeric feature is just outside the reference's range.",
-    params=TransformationParams,
-    needs_model=True,
+    "Out of Range Substitution",
+    TransformationParams,
+    "values out of the reference's range",
+    _is_numeric,
 )
-def out_of_range_substitution(inputs: StressInputs, params: TransformationParams) -> Findings | None:
-    def inject(inputs: StressInputs, feature: Feature, column: pd.Series) -> Injection:
-        ref = _numeric_reference(inputs, feature)
-        if ref is None:
-            return None
+def out_of_range_substitution(col: _Column[TransformationParams]) -> Injection:
+    """The model's predictions when a numeric feature is just outside the reference's range."""
+
+    def just_outside(ref: np.ndarray) -> tuple[float, float]:
         lo, hi = float(ref.min()), float(ref.max())
         margin = (hi - lo) / 10 or 1.0
-        return _alternating(len(column), hi + margin, lo - margin), _all_rows(column)
+        return hi + margin, lo - margin
 
-    return _run(inputs, params, inject, "values out of the reference's range")
+    return _numeric_extremes(col, just_outside)
 
 
-@register(
+@_transformation(
     "unseen_categorical_substitution",
-    name="Unseen Categorical Substitution",
-    category=CATEGORY,
-    description="The model's predictions when a categorical feature takes a value the reference never had.",
-    params=TransformationParams,
-    needs_model=True,
+    "Unseen Categorical Substitution",
+    TransformationParams,
+    "an unseen category",
+    _is_categorical,
 )
-def unseen_categorical_substitution(inputs: StressInputs, params: TransformationParams) -> Findings | None:
-    def inject(inputs: StressInputs, feature: Feature, column: pd.Series) -> Injection:
-        if feature.kind is not FeatureKind.CATEGORICAL or not _string_values(column):
-            return None
-        seen = set(inputs.ref[feature.name].dropna().astype(str))
-        value = UNSEEN_CATEGORY
-        while value in seen:
-            value += "_"
-        return [value] * len(column), _all_rows(column)
-
-    return _run(inputs, params, inject, "an unseen category")
+def unseen_categorical_substitution(col: _Column[TransformationParams]) -> Injection:
+    """The model's predictions when a categorical feature takes a value the reference never had."""
+    seen = set(col.inputs.ref[col.feature.name].dropna().astype(str))
+    value = UNSEEN_CATEGORY
+    while value in seen:
+        value += "_"
+    return col.everywhere([value] * len(col.values))
 
 
-@register(
+@_transformation(
     "empty_string_substitution",
-    name="Empty String Substitution",
-    category=CATEGORY,
-    description="The model's predictions when a string feature is the empty string.",
-    params=TransformationParams,
-    needs_model=True,
+    "Empty String Substitution",
+    TransformationParams,
+    "empty strings",
+    _is_string,
 )
-def empty_string_substitution(inputs: StressInputs, params: TransformationParams) -> Findings | None:
-    def inject(_: StressInputs, feature: Feature, column: pd.Series) -> Injection:
-        if feature.is_numeric or not _string_values(column):
-            return None
-        return [""] * len(column), _all_rows(column)
-
-    return _run(inputs, params, inject, "empty strings")
+def empty_string_substitution(col: _Column[TransformationParams]) -> Injection:
+    """The model's predictions when a string feature is the empty string."""
+    return col.everywhere([""] * len(col.values))
 
 
-@register(
+@_transformation(
     "feature_type_change",
-    name="Feature Type Change",
-    category=CATEGORY,
-    description="The model's predictions when a numeric feature arrives as strings.",
-    params=TransformationParams,
-    needs_model=True,
+    "Feature Type Change",
+    TransformationParams,
+    "numbers given as strings",
+    _is_numeric,
 )
-def feature_type_change(inputs: StressInputs, params: TransformationParams) -> Findings | None:
-    def inject(_: StressInputs, feature: Feature, column: pd.Series) -> Injection:
-        if not feature.is_numeric:
-            return None
-        return [str(v) for v in column.tolist()], _all_rows(column)
-
-    return _run(inputs, params, inject, "numbers given as strings")
+def feature_type_change(col: _Column[TransformationParams]) -> Injection:
+    """The model's predictions when a numeric feature arrives as strings."""
+    return col.everywhere([str(v) for v in col.values.tolist()])
 
 
-@register(
+@_transformation(
     "capitalization_change",
-    name="Capitalization Change",
-    category=CATEGORY,
-    description="The model's predictions when a string feature's values change case.",
-    params=TransformationParams,
-    needs_model=True,
+    "Capitalization Change",
+    TransformationParams,
+    "values in another case",
+    _is_string,
 )
-def capitalization_change(inputs: StressInputs, params: TransformationParams) -> Findings | None:
-    def inject(_: StressInputs, feature: Feature, column: pd.Series) -> Injection:
-        if feature.is_numeric or not _string_values(column):
-            return None
-        values = column.tolist()
-        changed = [v.lower() if v == v.upper() else v.upper() for v in values]
-        rows = np.flatnonzero([c != v for c, v in zip(changed, values, strict=True)])
-        return [changed[i] for i in rows], rows
-
-    return _run(inputs, params, inject, "values in another case")
+def capitalization_change(col: _Column[TransformationParams]) -> Injection:
+    """The model's predictions when a string feature's values change case."""
+    values = col.values.tolist()
+    changed = [v.lower() if v == v.upper() else v.upper() for v in values]
+    rows = np.flatnonzero([c != v for c, v in zip(changed, values, strict=True)])
+    return [changed[i] for i in rows], rows

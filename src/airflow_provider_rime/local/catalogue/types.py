@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Generic
+from typing import TypeVar
 
 from airflow_provider_rime.local.catalogue.params import P
-from airflow_provider_rime.rime_api.enums import (
-    MetricCategory,
-    TestCaseStatus,
-    TestCategory,
-    TestSensitivity,
-)
+from airflow_provider_rime.rime_api.enums import MetricCategory
 from airflow_provider_rime.rime_api.enums import Severity as WireSeverity
+from airflow_provider_rime.rime_api.enums import TestCaseStatus
+from airflow_provider_rime.rime_api.enums import TestCategory
+from airflow_provider_rime.rime_api.enums import TestSensitivity
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,6 +54,10 @@ class Severity(enum.IntEnum):
     def status(self) -> TestCaseStatus:
         """The status of a test case of this severity that was not skipped."""
         return self.api_name.case_status
+
+    def says(self, passing: str, failing: str) -> str:
+        """A case's explanation: ``passing`` when it passes, ``failing`` when it warns or alerts."""
+        return passing if self is Severity.PASS else failing
 
 
 # How much larger an effect must be before a test warns, per global sensitivity: less

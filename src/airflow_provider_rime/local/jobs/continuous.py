@@ -44,10 +44,16 @@ from airflow_provider_rime.local.catalogue.types import StressInputs, TestBatch
 from airflow_provider_rime.local.data import DataError, DataRoots, missing_column_message, read_table
 from airflow_provider_rime.local.jobs.queue import ContinuousTestPayload, StressTestPayload
 from airflow_provider_rime.local.jobs.status import finish_job
-from airflow_provider_rime.local.jobs.stress import Cancelled, add_batch_rows, load_inputs, run_summary
+from airflow_provider_rime.local.jobs.stress import (
+    Cancelled,
+    add_batch_rows,
+    complete_run,
+    load_inputs,
+    run_summary,
+)
 from airflow_provider_rime.local.jobs.validation import data_file_path, read_stored
+from airflow_provider_rime.local.store.queries import aware
 from airflow_provider_rime.local.store.schema import (
-    CategoryResult,
     Dataset,
     DetectionEvent,
     Firewall,
@@ -101,13 +107,18 @@ def utc_nanoseconds(values: pd.Series, column: str) -> np.ndarray:
     def row(i: int) -> str:
         return f"row {i + 1} (counting data rows from 1)"
 
-    missing = values.isna().to_numpy()
-    if missing.any():
-        first = int(np.flatnonzero(missing)[0])
-        raise DataError(
-            f"timestamp column {column!r} has {int(missing.sum())} empty value(s), the first at "
+    def reject(flagged: Any, message: Callable[[int, int], str]) -> None:
+        """Raise ``message(count, first)`` if any row is flagged."""
+        if flagged.any():
+            raise DataError(message(int(flagged.sum()), int(np.flatnonzero(flagged)[0])))
+
+    reject(
+        values.isna().to_numpy(),
+        lambda count, first: (
+            f"timestamp column {column!r} has {count} empty value(s), the first at "
             f"{row(first)}; every row of a continuous test needs a timestamp"
-        )
+        ),
+    )
     if pd.api.types.is_datetime64_any_dtype(values):
         return _epoch_ns(values)
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
@@ -125,17 +136,18 @@ def utc_nanoseconds(values: pd.Series, column: str) -> np.ndarray:
         return utc_nanoseconds(parsed_any, column)
     # Slow path: say what is wrong, row by row.
     coerced = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-    bad = coerced.isna().to_numpy()
-    if bad.any():
-        first = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"timestamp column {column!r} has {int(bad.sum())} value(s) that are not timestamps, the first "
-            f"{text.iloc[first]!r} at {row(first)}; write ISO 8601 such as 2024-05-01 or 2024-05-01T13:00:00Z"
-        )
-    aware = text.str.contains(r"(?:[zZ]|[+-]\d{2}:?\d{2})\s*$", regex=True).to_numpy()
-    if aware.any() and not aware.all():
-        first_aware = int(np.flatnonzero(aware)[0])
-        first_naive = int(np.flatnonzero(~aware)[0])
+    reject(
+        coerced.isna().to_numpy(),
+        lambda count, first: (
+            f"timestamp column {column!r} has {count} value(s) that are not timestamps, "
+            f"the first {text.iloc[first]!r} at {row(first)}; write ISO 8601 such as 2024-05-01 or "
+            "2024-05-01T13:00:00Z"
+        ),
+    )
+    zoned = text.str.contains(r"(?:[zZ]|[+-]\d{2}:?\d{2})\s*$", regex=True).to_numpy()
+    if zoned.any() and not zoned.all():
+        first_aware = int(np.flatnonzero(zoned)[0])
+        first_naive = int(np.flatnonzero(~zoned)[0])
         raise DataError(
             f"timestamp column {column!r} mixes time zones: {text.iloc[first_aware]!r} at {row(first_aware)} "
             f"has an offset, {text.iloc[first_naive]!r} at {row(first_naive)} has none; give every "
@@ -181,10 +193,6 @@ def split_bins(nanoseconds: np.ndarray, bin_size: timedelta) -> list[Bin]:
         )
         for i, key in enumerate(keys.tolist())
     ]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 # ----------------------------------------------------------------------------- the job
@@ -317,7 +325,7 @@ def rebuild_events(s: Session, firewall: Firewall) -> int:
     count = 0
     for monitor in monitors:
         readings = [
-            BinReading(_aware(v.bin_start), _aware(v.bin_end), Severity(v.severity), v.value, v.test_run_id)
+            BinReading(aware(v.bin_start), aware(v.bin_end), Severity(v.severity), v.value, v.test_run_id)
             for v in by_monitor.get(monitor.id, [])
         ]
         for stretch in stretches(readings):
@@ -389,7 +397,7 @@ def _plan_bins(
     by_start: dict[datetime, list[TestRun]] = {}
     for run in runs:
         if run.bin_start is not None and run.job_id != job_id:
-            by_start.setdefault(_aware(run.bin_start), []).append(run)
+            by_start.setdefault(aware(run.bin_start), []).append(run)
     planned, notes = [], []
     for b in bins:
         previous = by_start.get(b.start, [])
@@ -531,13 +539,7 @@ def _store_bin(
             s.execute(delete(TestRun).where(TestRun.id.in_(replaced)))
         for position, batch in enumerate(batches):
             add_batch_rows(s, run_id, batch, position)
-        for i, doc in enumerate(results):
-            s.add(CategoryResult(test_run_id=run_id, category=doc["testCategory"], position=i, doc=doc))
-        run = s.get_one(TestRun, run_id)
-        run.metrics = metrics
-        run.categories = sorted({bt.category.value for bt in batches})
-        run.status = TestTaskStatus.COMPLETED.value
-        run.completed_at = utc_now()
+        run = complete_run(s, run_id, results, metrics, batches)
         for monitor_id, reading in readings.items():
             s.add(
                 MonitorValue(

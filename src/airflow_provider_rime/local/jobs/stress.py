@@ -166,6 +166,52 @@ def load_inputs(
     return load_run(sessions, payload, roots, with_model=False).inputs
 
 
+def suite_config(payload: StressTestPayload) -> SuiteConfig:
+    """The run's test suite settings, from its payload."""
+    categories = payload.categories
+    return SuiteConfig(
+        sensitivity=parse_sensitivity(payload.sensitivity),
+        individual_tests_config=payload.individual_tests_config,
+        exclude_columns=frozenset(payload.exclude_columns),
+        categories=frozenset(TestCategory(c) for c in categories) if categories is not None else None,
+        random_seed=payload.random_seed,
+    )
+
+
+def spawn_model_early(
+    sessions: sessionmaker[Session], payload: StressTestPayload, roots: DataRoots
+) -> ModelProcess | None:
+    """The run's model process, started before its data is read when the run may call the model.
+
+    Starting Python and importing the model's libraries takes seconds of imports and I/O; the
+    worker reads the data meanwhile. Anything wrong here (a model file that is not there, bad
+    settings) gives ``None``: ``load_run`` and the tests report it in their usual order.
+    """
+    try:
+        with sessions() as s:
+            model_row = s.get(Model, payload.model_id)
+            source = model_source(model_row, roots) if model_row is not None else None
+            has_preds = s.get(Prediction, (payload.model_id, payload.eval_dataset_id)) is not None
+        if source is None:
+            return None
+        # A superset of what the run will plan (labels and protected features are not known yet).
+        planned = plan_tests(
+            suite_config(payload), has_labels=True, has_preds=True, has_model=True, has_protected=True
+        )
+        if has_preds and not any(p.spec.needs_model for p in planned):
+            return None
+        process = ModelProcess(source, ModelLimits.from_env())
+        process.spawn()
+    except (DataError, ValueError, OSError):
+        return None
+    log.info(
+        "started model %r (%s) in its own process, loading while the data is read",
+        source.name,
+        source.location,
+    )
+    return process
+
+
 def load_run(
     sessions: sessionmaker[Session], payload: StressTestPayload, roots: DataRoots, *, with_model: bool = True
 ) -> LoadedRun:
@@ -233,14 +279,7 @@ def load_run(
     features = infer_features(ref[shared], categorical, text)
 
     protected = tuple(params["reference data"].protected_features or [])
-    categories = payload.categories
-    suite = SuiteConfig(
-        sensitivity=parse_sensitivity(payload.sensitivity),
-        individual_tests_config=payload.individual_tests_config,
-        exclude_columns=frozenset(payload.exclude_columns),
-        categories=frozenset(TestCategory(c) for c in categories) if categories is not None else None,
-        random_seed=payload.random_seed,
-    )
+    suite = suite_config(payload)
     not_model_inputs = [c for c in (label_col, *sorted(pred_cols)) if c]
     inputs = StressInputs(
         ref=ref[ref_features],
@@ -271,16 +310,15 @@ def _predict_with_model(run: LoadedRun, process: ModelProcess) -> None:
         raise ModelError(f"{exc} (computing predictions: none are registered for this model)") from None
 
 
-def _attach_model(run: LoadedRun, process: ModelProcess) -> None:
-    """Check the model on a few reference rows, then let the tests call it."""
+def _attach_model(run: LoadedRun, process: ModelProcess, when: str = "before any test") -> None:
+    """Check the model on a few reference rows (once it has loaded), then let the tests call it."""
     assert run.model_ref_frame is not None
+    process.wait_loaded()  # a model that does not load says so, not "checked on ... rows"
     rows = run.model_ref_frame.head(MODEL_CHECK_ROWS)
     try:
         process.predict(rows)
     except ModelError as exc:
-        raise ModelError(
-            f"{exc} (checked on the first {len(rows)} reference rows, before any test)"
-        ) from None
+        raise ModelError(f"{exc} (checked on the first {len(rows)} reference rows, {when})") from None
 
     def predict(frame: pd.DataFrame) -> np.ndarray:
         try:
@@ -305,6 +343,20 @@ def run_summary(
         duration_ms=duration_ms,
     )
     return results, metrics
+
+
+def complete_run(
+    s: Session, run_id: str, results: list[dict[str, Any]], metrics: dict[str, Any], batches: list[TestBatch]
+) -> TestRun:
+    """Store a finished run's category results and mark the run completed (the caller commits)."""
+    for i, doc in enumerate(results):
+        s.add(CategoryResult(test_run_id=run_id, category=doc["testCategory"], position=i, doc=doc))
+    run = s.get_one(TestRun, run_id)
+    run.metrics = metrics
+    run.categories = sorted({b.category.value for b in batches})
+    run.status = TestTaskStatus.COMPLETED.value
+    run.completed_at = utc_now()
+    return run
 
 
 def add_batch_rows(s: Session, run_id: str, batch: TestBatch, position: int) -> None:
@@ -344,17 +396,20 @@ def run_stress_test_job(
         run_id = job.test_run_id
         assert run_id is not None
 
-    log.info("loading data for test run %s", run_id)
-    loaded = load_run(sessions, payload, roots)
-    inputs = loaded.inputs
-    log.info(
-        "loaded %d reference and %d evaluation rows, %d features (%s)",
-        len(inputs.ref),
-        len(inputs.eval),
-        len(inputs.features),
-        ", ".join(f"{f.name}: {f.kind.value}" for f in inputs.features.values()),
-    )
     with contextlib.ExitStack() as stack:
+        early = spawn_model_early(sessions, payload, roots)
+        if early is not None:
+            stack.callback(early.close)
+        log.info("loading data for test run %s", run_id)
+        loaded = load_run(sessions, payload, roots)
+        inputs = loaded.inputs
+        log.info(
+            "loaded %d reference and %d evaluation rows, %d features (%s)",
+            len(inputs.ref),
+            len(inputs.eval),
+            len(inputs.features),
+            ", ".join(f"{f.name}: {f.kind.value}" for f in inputs.features.values()),
+        )
 
         def plan() -> list[PlannedTest]:
             return plan_tests(
@@ -366,13 +421,25 @@ def run_stress_test_job(
             )
 
         planned = plan()
+        unchecked: ModelProcess | None = None
         if loaded.model is not None and (not inputs.has_preds or any(p.spec.needs_model for p in planned)):
-            log.info("starting model %r (%s) in its own process", loaded.model.name, loaded.model.location)
-            process = stack.enter_context(ModelProcess(loaded.model, ModelLimits.from_env()))
-            _attach_model(loaded, process)
-            if not inputs.has_preds:
+            if early is not None and early.source == loaded.model:
+                process = early
+            else:
+                log.info(
+                    "starting model %r (%s) in its own process", loaded.model.name, loaded.model.location
+                )
+                process = stack.enter_context(ModelProcess(loaded.model, ModelLimits.from_env()))
+            if inputs.has_preds:
+                # The tests that do not call the model run while it loads; it is checked just
+                # before the first test that calls it.
+                unchecked = process
+            else:
+                _attach_model(loaded, process)
                 _predict_with_model(loaded, process)
                 planned = plan()
+        elif early is not None:
+            early.close()  # not called after all: free its CPU for the tests
         batch_status = {p.spec.key: TestTaskStatus.PENDING for p in planned}
         with sessions.begin() as s:
             s.get_one(Job, job_id).progress = render.progress(
@@ -401,8 +468,14 @@ def run_stress_test_job(
             s.execute(delete(TestBatchResult).where(TestBatchResult.test_run_id == run_id))
             s.execute(delete(CategoryResult).where(CategoryResult.test_run_id == run_id))
 
+        first = next((i for i, p in enumerate(planned) if p.spec.needs_model), len(planned))
+        batches = run_tests(inputs, planned[:first], on_batch_done)
+        if unchecked is not None:
+            _attach_model(
+                loaded, unchecked, "before any test" if first == 0 else "before the tests that call it"
+            )
         try:
-            batches = run_tests(inputs, planned, on_batch_done)
+            batches += run_tests(inputs, planned[first:], on_batch_done)
         except ModelCallFailed as exc:
             # Tests catch what the model does on perturbed rows; this was on untouched rows.
             raise DataError(
@@ -411,13 +484,7 @@ def run_stress_test_job(
 
     results, metrics = run_summary(run_id, inputs, batches, int((time.perf_counter() - started) * 1000))
     with sessions.begin() as s:
-        for i, doc in enumerate(results):
-            s.add(CategoryResult(test_run_id=run_id, category=doc["testCategory"], position=i, doc=doc))
-        run = s.get_one(TestRun, run_id)
-        run.metrics = metrics
-        run.categories = sorted({b.category.value for b in batches})
-        run.status = TestTaskStatus.COMPLETED.value
-        run.completed_at = utc_now()
+        run = complete_run(s, run_id, results, metrics, batches)
         project = s.get(Project, run.project_id)
         if project is not None:
             project.last_test_run_at = run.completed_at

@@ -1,8 +1,9 @@
 """The worker process: ``python -m airflow_provider_rime.local.jobs.worker JOB_ID``.
 
-Started by the engine's job runner with the job already claimed (RUNNING). It sends a
-heartbeat every few seconds, watches for a cancel request and for the death of the
-engine that started it, and always ends its job with a terminal status.
+Started by the engine's job runner with the job already claimed (RUNNING): forked by the
+runner's fork server (:func:`run_forked`), or as a new interpreter. It sends a heartbeat
+every few seconds, watches for a cancel request and for the death of the engine that
+started it, and always ends its job with a terminal status.
 """
 
 from __future__ import annotations
@@ -141,6 +142,22 @@ def main(argv: list[str] | None = None) -> int:
         return run_job(session_factory(engine), args.job_id, args.engine_pid)
     finally:
         engine.dispose()
+
+
+def run_forked(argv: list[str], log_path: str, env: dict[str, str]) -> None:
+    """A worker forked by the runner's fork server: ``main(argv)`` with its output in ``log_path``.
+
+    The fork server is this process's parent and exits when the engine does: the worker
+    watches it as it would watch the engine.
+    """
+    os.environ.update(env)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.exit(main([*argv[:-1], "--engine-pid", str(os.getppid()), argv[-1]]))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ raw float64 bytes, which the parent checks, so the parent never unpickles model 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import json
 import os
@@ -83,6 +84,17 @@ def _where(exc: BaseException, model_file: str | None) -> str:
     return f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
 
 
+def _raised(exc: BaseException, model_file: str | None) -> dict[str, Any]:
+    """The answer for an exception the model (or loading it) raised."""
+    return {
+        "ok": False,
+        "error": "raised",
+        "type": type(exc).__name__,
+        "message": str(exc)[:500],
+        "where": _where(exc, model_file),
+    }
+
+
 def _load_rime(location: str, params: dict[str, Any]) -> Callable[[Any], Any]:
     path = Path(location)
     sys.path.insert(0, str(path.parent))
@@ -148,7 +160,18 @@ def _as_array(out: Any) -> Any:
         raise ValueError(f"returned values that are not numbers (dtype {arr.dtype})") from None
 
 
+def _settle_heap() -> None:
+    """After the load: collect its garbage once, then keep the loaded libraries and model out
+    of every later collection (``gc.freeze``), so calls pay only for their own objects."""
+    gc.collect()
+    gc.freeze()
+    gc.enable()
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Importing the model's libraries allocates hundreds of thousands of objects that live as
+    # long as the process: collecting while they arrive is a tenth of the load's time, wasted.
+    gc.disable()
     parser = argparse.ArgumentParser(prog="rime-local-model")
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--file-size-mb", type=int, required=True)
@@ -181,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     model_file = source["location"]
                     predict = _load_rime(source["location"], source.get("params") or {})
+                _settle_heap()
                 _send(answers, {"ok": True})
             elif op == "predict":
                 assert predict is not None, "predict before load"
@@ -189,16 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                 except MemoryError:
                     raise
                 except Exception as exc:
-                    _send(
-                        answers,
-                        {
-                            "ok": False,
-                            "error": "raised",
-                            "type": type(exc).__name__,
-                            "message": str(exc)[:500],
-                            "where": _where(exc, model_file),
-                        },
-                    )
+                    _send(answers, _raised(exc, model_file))
                     continue
                 try:
                     arr = _as_array(out)
@@ -211,16 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         except MemoryError:
             _send(answers, {"ok": False, "error": "memory"})
         except Exception as exc:
-            _send(
-                answers,
-                {
-                    "ok": False,
-                    "error": "raised",
-                    "type": type(exc).__name__,
-                    "message": str(exc)[:500],
-                    "where": _where(exc, model_file),
-                },
-            )
+            _send(answers, _raised(exc, model_file))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ _HIDDEN_ENV_PREFIXES = ("RIME_LOCAL_", "AIRFLOW__", "AIRFLOW_CONN_")
 _HEADER_LIMIT = 1 << 20
 _FRAME = struct.Struct(">Q")
 _FALSE = ("0", "false", "no", "off")
+_LOADING = "loading it"
 
 
 def model_execution_enabled() -> bool:
@@ -121,6 +122,8 @@ class ModelProcess:
         self.source = source
         self.limits = limits or ModelLimits()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._loaded = False
+        self._load_deadline = 0.0
         self.calls = 0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -133,6 +136,16 @@ class ModelProcess:
 
     def start(self) -> None:
         """Start the child and load the model in it."""
+        self.spawn()
+        self.wait_loaded()
+
+    def spawn(self) -> None:
+        """Start the child and send it the model to load, without waiting for it.
+
+        Starting Python and importing the model's libraries takes seconds, bound by imports
+        and I/O: the caller reads its data meanwhile. ``wait_loaded`` (or the first
+        ``predict``) waits for the answer, at most ``limits.load_timeout_s`` from this call.
+        """
         cmd = [
             sys.executable,
             "-m",
@@ -153,7 +166,15 @@ class ModelProcess:
         )
         assert self._proc.stdin is not None
         os.set_blocking(self._proc.stdin.fileno(), False)
-        self._exchange(("load", self.source.to_message()), self.limits.load_timeout_s, "loading it")
+        self._load_deadline = time.monotonic() + self.limits.load_timeout_s
+        self._loaded = False
+        self._transfer(("load", self.source.to_message()), self._load_deadline, _LOADING)
+
+    def wait_loaded(self) -> None:
+        """Wait until the model is loaded (after ``spawn``); raises ``ModelError`` if it failed."""
+        if not self._loaded:
+            self._transfer(None, self._load_deadline, _LOADING)
+            self._loaded = True
 
     def close(self) -> None:
         """Stop the child (its whole process group)."""
@@ -182,6 +203,7 @@ class ModelProcess:
         """
         import numpy as np
 
+        self.wait_loaded()
         n = len(frame)
         if n == 0:
             return np.empty(0, dtype=np.float64)
@@ -196,7 +218,9 @@ class ModelProcess:
 
         n = len(frame)
         what = f"predicting {n:,} rows"
-        header = self._exchange(("predict", frame), self.limits.call_timeout_s, what, rows=n)
+        deadline = time.monotonic() + self.limits.call_timeout_s
+        self._transfer(("predict", frame), deadline, what)
+        header = self._transfer(None, deadline, what, rows=n)
         shape = tuple(int(s) for s in header["shape"])
         self.calls += 1
         values = np.frombuffer(header["_data"], dtype="<f8").reshape(shape)
@@ -225,14 +249,16 @@ class ModelProcess:
         kind = ModelCallError if call else ModelError
         return kind(f"model {self.source.name!r} {cause}")
 
-    def _exchange(self, request: Any, timeout: float, what: str, rows: int = 0) -> dict[str, Any]:
+    def _transfer(self, request: Any, deadline: float, what: str, rows: int = 0) -> dict[str, Any]:
+        """Send ``request`` (and return ``{}``), or with ``None`` read the answer to the last one."""
         proc = self._proc
         if proc is None or proc.stdin is None or proc.stdout is None:
             raise self._error("is not running (it failed earlier in this job)")
-        deadline = time.monotonic() + timeout
         try:
-            payload = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
-            self._write(proc.stdin.fileno(), _FRAME.pack(len(payload)) + payload, deadline)
+            if request is not None:
+                payload = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+                self._write(proc.stdin.fileno(), _FRAME.pack(len(payload)) + payload, deadline)
+                return {}
             header = json.loads(self._read_frame(proc.stdout.fileno(), _HEADER_LIMIT, deadline))
             if not isinstance(header, dict):
                 raise ValueError("header is not an object")
@@ -253,7 +279,9 @@ class ModelProcess:
             raise
         except TimeoutError:
             self.close()
-            setting = ENV_MODEL_LOAD_TIMEOUT if what == "loading it" else ENV_MODEL_TIMEOUT
+            loading = what == _LOADING
+            setting = ENV_MODEL_LOAD_TIMEOUT if loading else ENV_MODEL_TIMEOUT
+            timeout = self.limits.load_timeout_s if loading else self.limits.call_timeout_s
             raise self._error(
                 f"did not answer within {timeout:g} s when {what}; it was stopped "
                 f"(raise the limit with {setting})"
@@ -273,7 +301,7 @@ class ModelProcess:
         if error == "raised":
             where = f" at {header['where']}" if header.get("where") else ""
             cause = f"raised {header.get('type', 'an exception')}{where} when {what}: {message}"
-            if what == "loading it":
+            if what == _LOADING:
                 self.close()
                 raise self._error(cause)
             raise self._error(cause, call=True)

@@ -8,7 +8,6 @@ only the data can tell (a timestamp that does not parse) fails the job with the 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,6 +18,7 @@ from airflow_provider_rime.local import render
 from airflow_provider_rime.local.context import EngineContext
 from airflow_provider_rime.local.errors import Conflict, InvalidInput, NotFound
 from airflow_provider_rime.local.jobs.queue import ContinuousTestPayload, enqueue
+from airflow_provider_rime.local.store.queries import aware
 from airflow_provider_rime.local.store.schema import (
     Dataset,
     Firewall,
@@ -45,10 +45,6 @@ from airflow_provider_rime.rime_api.firewall import (
     UpdateFirewallRequest,
 )
 from airflow_provider_rime.rime_api.naming import parse_duration, utc_now
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def get_firewall(s: Session, firewall_id: str) -> Firewall:
@@ -288,7 +284,7 @@ def render_firewall(s: Session, fw: Firewall) -> dict[str, Any]:
     latest_bin = None
     severities: list[tuple[str, str]] = []
     if latest is not None and latest.bin_start is not None and latest.bin_end is not None:
-        latest_bin = (_aware(latest.bin_start), _aware(latest.bin_end))
+        latest_bin = (aware(latest.bin_start), aware(latest.bin_end))
         worst: dict[str, int] = {}
         for category, severity in s.execute(
             select(TestBatchResult.category, TestBatchResult.severity).where(

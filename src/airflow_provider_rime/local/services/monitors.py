@@ -6,7 +6,8 @@ point per bin, with its thresholds), the bins with their verdicts and test runs,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from airflow_provider_rime.local.errors import InvalidInput, NotFound
-from airflow_provider_rime.local.store.queries import select_page
+from airflow_provider_rime.local.store.queries import aware, select_page
 from airflow_provider_rime.local.store.schema import (
     DetectionEvent,
     Firewall,
@@ -33,13 +34,9 @@ from airflow_provider_rime.rime_api.enums import (
 from airflow_provider_rime.rime_api.naming import parse_timestamp
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 def _naive_utc(value: datetime) -> datetime:
     # SQLite keeps timestamps without their zone (in UTC); compare like with like.
-    return _aware(value).astimezone(timezone.utc).replace(tzinfo=None)
+    return aware(value).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _time(value: str | None, name: str) -> datetime | None:
@@ -89,9 +86,9 @@ def monitor_values(
     finish = _time(end, "timeInterval.endTime")
     values = list(s.scalars(stmt.order_by(MonitorValue.bin_start)))
     if begin is not None:
-        values = [v for v in values if _aware(v.bin_start) >= begin]
+        values = [v for v in values if aware(v.bin_start) >= begin]
     if finish is not None:
-        values = [v for v in values if _aware(v.bin_end) <= finish]
+        values = [v for v in values if aware(v.bin_end) <= finish]
     return values
 
 
@@ -115,9 +112,9 @@ class EventFilters:
     start_time: str | None = None
     end_time: str | None = None
     severity: str | None = None
-    event_types: list[str] = field(default_factory=list)
-    risk_categories: list[str] = field(default_factory=list)
-    test_categories: list[str] = field(default_factory=list)
+    event_types: tuple[str, ...] = ()
+    risk_categories: tuple[str, ...] = ()
+    test_categories: tuple[str, ...] = ()
     sort_order: str | None = None
     sort_by: str | None = None
     include_resolved: bool = False
@@ -143,9 +140,9 @@ class EventFilters:
             start_time=query.get("start"),
             end_time=query.get("end"),
             severity=query.get("severity"),
-            event_types=list(query.get("types") or []),
-            risk_categories=list(query.get("risks") or []),
-            test_categories=list(query.get("categories") or []),
+            event_types=tuple(query.get("types") or ()),
+            risk_categories=tuple(query.get("risks") or ()),
+            test_categories=tuple(query.get("categories") or ()),
             sort_order=query.get("order"),
             sort_by=query.get("by"),
         )
@@ -163,7 +160,7 @@ _SORT_COLUMNS = {
 }
 
 
-def _check_enum(values: list[str], enum: Any, name: str) -> None:
+def _check_enum(values: Sequence[str], enum: Any, name: str) -> None:
     known = {m.value for m in enum}
     bad = [v for v in values if v not in known]
     if bad:
@@ -304,7 +301,7 @@ def firewall_overview(s: Session, fw: Firewall) -> FirewallOverview:
             lower_is_worse=m.threshold_type == "TYPE_LOWER_BOUND",
             points=[
                 SeriesPoint(
-                    _aware(v.bin_start), _aware(v.bin_end), v.value, Severity(v.severity), v.test_run_id
+                    aware(v.bin_start), aware(v.bin_end), v.value, Severity(v.severity), v.test_run_id
                 )
                 for v in by_monitor.get(m.id, [])
             ],
@@ -320,8 +317,8 @@ def firewall_overview(s: Session, fw: Firewall) -> FirewallOverview:
         num_inputs = int((run.metrics or {}).get("numInputs") or 0)
         bins.append(
             BinSummary(
-                start=_aware(run.bin_start),
-                end=_aware(run.bin_end),
+                start=aware(run.bin_start),
+                end=aware(run.bin_end),
                 test_run_id=run.id,
                 status=run.status,
                 num_inputs=num_inputs,

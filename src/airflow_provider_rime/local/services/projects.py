@@ -22,17 +22,8 @@ def get_project(s: Session, project_id: str) -> Project:
 
 def create_project(s: Session, request: CreateProjectRequest) -> Project:
     """Store a new project (names need not be unique, as on RIME)."""
-    project = Project(
-        id=str(uuid.uuid4()),
-        name=request.name,
-        description=request.description,
-        model_task=request.model_task.value,
-        use_case=request.use_case,
-        ethical_consideration=request.ethical_consideration,
-        profiling_config=request.profiling_config,
-        run_time_info=request.run_time_info,
-        created_at=utc_now(),
-    )
+    # The request's fields are the project's columns (enums stored as their wire strings).
+    project = Project(id=str(uuid.uuid4()), created_at=utc_now(), **request.model_dump(mode="json"))
     s.add(project)
     s.commit()
     return project

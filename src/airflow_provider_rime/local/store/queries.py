@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
@@ -25,3 +26,8 @@ def select_page(s: Session, stmt: Select[Any], offset: int, size: int) -> tuple[
     """One page of an ordered query, and the total number of rows it matches."""
     total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     return list(s.scalars(stmt.offset(offset).limit(size)).all()), total
+
+
+def aware(value: datetime) -> datetime:
+    """A stored timestamp with its zone: SQLite keeps them without one (in UTC)."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

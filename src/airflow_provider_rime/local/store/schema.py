@@ -76,51 +76,47 @@ class Upload(Base):
     completed_at: Mapped[datetime | None]
 
 
-class Dataset(Base):
-    __tablename__ = "datasets"
-    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_datasets_project_name"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+class _Registered:
+    """The columns every registry entry (dataset, model, predictions) has: its project, the
+    user's metadata and what its validation found."""
+
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(500))
-    data_info: Mapped[dict[str, Any]]
     user_metadata: Mapped[dict[str, Any] | None]
     validity_status: Mapped[str] = mapped_column(String(40))
     validity_message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+class Dataset(_Registered, Base):
+    __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_datasets_project_name"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    data_info: Mapped[dict[str, Any]]
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     num_rows: Mapped[int | None] = mapped_column(Integer)
     columns: Mapped[list[Any] | None]
     #: SHA-256 of the file (or a Parquet directory's files) when validation read it.
     content_digest: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime]
 
 
-class Model(Base):
+class Model(_Registered, Base):
     __tablename__ = "models"
     __table_args__ = (UniqueConstraint("project_id", "name", name="uq_models_project_name"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(500))
     model_info: Mapped[dict[str, Any] | None]
-    user_metadata: Mapped[dict[str, Any] | None]
     external_id: Mapped[str | None] = mapped_column(String(500))
-    validity_status: Mapped[str] = mapped_column(String(40))
-    validity_message: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime]
 
 
-class Prediction(Base):
+class Prediction(_Registered, Base):
     __tablename__ = "predictions"
     model_id: Mapped[str] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), primary_key=True)
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     pred_info: Mapped[dict[str, Any]]
-    user_metadata: Mapped[dict[str, Any] | None]
-    validity_status: Mapped[str] = mapped_column(String(40))
-    validity_message: Mapped[str] = mapped_column(Text, default="")
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     #: SHA-256 of the file when validation read it.
     content_digest: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime]
 
 
 class Job(Base):

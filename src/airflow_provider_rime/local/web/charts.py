@@ -15,7 +15,8 @@ Four kinds:
 - :func:`calibration`: reliability diagram, observed positive rate against predicted
   probability, with the diagonal of perfect calibration.
 
-Missing values (``None`` or NaN) draw no mark; the tooltip says "no value".
+Each chart takes its ``title`` first: the chart's heading and accessible name (its
+``<title>``). Missing values (``None`` or NaN) draw no mark; the tooltip says "no value".
 """
 
 from __future__ import annotations
@@ -237,8 +238,6 @@ def bars(
 
     Parameters
     ----------
-    title : str
-        The chart's title.
     labels : sequence of str
         The groups (subsets), drawn top to bottom.
     values : sequence of float or None
@@ -333,8 +332,6 @@ def calibration(
 
     Parameters
     ----------
-    title : str
-        The chart's title.
     curves : sequence of (name, x, y)
         Each curve's name ("Reference", "Evaluation"), bin positions on [0, 1] and observed
         positive rates (``None``/NaN for an empty bin, which breaks the line).
@@ -389,24 +386,20 @@ def calibration(
     )
     for i, (name, xs, ys) in enumerate(curves):
         colour = colours[i % len(colours)]
-        segment: list[str] = []
+        coords: list[tuple[float, float] | None] = []
         points: list[str] = []
         for j, (xv, yv) in enumerate(zip(xs, ys, strict=True)):
             if not _finite(yv):
-                if len(segment) > 1:
-                    points.insert(0, _polyline(segment, colour))
-                segment = []
+                coords.append(None)
                 continue
-            assert yv is not None
             px, py = pos(min(max(xv, 0.0), 1.0), min(max(yv, 0.0), 1.0))
-            segment.append(f"{px:.1f},{py:.1f}")
+            coords.append((px, py))
             n = f", {counts[i][j]:,} rows" if counts is not None and j < len(counts[i]) else ""
             points.append(
                 f'<circle class="point" cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="{colour}">'
                 f"<title>{escape(name)}: predicted ≈ {_fmt(xv, 2)}, observed {_fmt(yv)}{n}</title></circle>"
             )
-        if len(segment) > 1:
-            points.insert(0, _polyline(segment, colour))
+        parts.extend(_broken_line(coords, colour))
         parts.extend(points)
     parts.append(
         f'<text x="{left + size / 2:.1f}" y="{height - 8}" text-anchor="middle">Predicted probability</text>'
@@ -418,6 +411,21 @@ def calibration(
 
 def _polyline(points: list[str], colour: str) -> str:
     return f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" stroke-width="2"/>'
+
+
+def _broken_line(coords: Sequence[tuple[float, float] | None], colour: str) -> list[str]:
+    """The polylines through ``coords``, broken at each missing point (``None``); a run of
+    fewer than two points draws none. The last run's line comes first."""
+    lines: list[str] = []
+    segment: list[str] = []
+    for point in [*coords, None]:
+        if point is None:
+            if len(segment) > 1:
+                lines.insert(0, _polyline(segment, colour))
+            segment = []
+        else:
+            segment.append(f"{point[0]:.1f},{point[1]:.1f}")
+    return lines
 
 
 def time_series(
@@ -527,17 +535,14 @@ def time_series(
             f'stroke="{SEVERITY_COLOURS.get(t.severity, WARNING)}" stroke-width="1.5" stroke-dasharray="5 4">'
             f"<title>{escape(t.label)}: {_fmt(t.value)}</title></line>"
         )
-    segment: list[str] = []
+    coords: list[tuple[float, float] | None] = []
     marks: list[str] = []
     for i, value in enumerate(values):
         if not _finite(value):
-            if len(segment) > 1:
-                marks.insert(0, _polyline(segment, EVALUATION))
-            segment = []
+            coords.append(None)
             continue
-        assert value is not None
         x, y = xpos(i), ypos(value)
-        segment.append(f"{x:.1f},{y:.1f}")
+        coords.append((x, y))
         severity = point_severities[i] if point_severities is not None and i < len(point_severities) else ""
         colour = SEVERITY_COLOURS.get(severity, EVALUATION)
         point = (
@@ -546,8 +551,7 @@ def time_series(
         )
         link = links[i] if links is not None and i < len(links) else None
         marks.append(f'<a href="{escape(link)}">{point}</a>' if link else point)
-    if len(segment) > 1:
-        marks.insert(0, _polyline(segment, EVALUATION))
+    parts.extend(_broken_line(coords, EVALUATION))
     parts.extend(marks)
     parts.append(
         f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle">Bin start (UTC)</text>'

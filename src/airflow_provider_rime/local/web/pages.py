@@ -16,6 +16,7 @@ from airflow_provider_rime.local.errors import NotFound
 from airflow_provider_rime.local.services import firewall, monitors, projects, results
 from airflow_provider_rime.local.web import figures
 from airflow_provider_rime.rime_api.enums import Severity, TestCategory, TestType
+from airflow_provider_rime.rime_api.results import metric_value_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,13 +71,11 @@ def _fmt_number(value: Any) -> str:
 
 
 def metric_value(metric: dict[str, Any]) -> Any:
-    for key in ("floatValue", "intValue", "strValue"):
-        if key in metric:
-            return metric[key]
-    for key in ("floatList", "intList", "strList"):
-        if key in metric:
-            return ", ".join(_fmt_number(v) for v in metric[key].get("values", [])[:10])
-    return ""
+    """A test metric's value as a page shows it: a list's first ten values, joined."""
+    value = metric_value_of(metric)
+    if isinstance(value, list):
+        return ", ".join(_fmt_number(v) for v in value[:10])
+    return "" if value is None else value
 
 
 def render(name: str, **context: Any) -> HTMLResponse:

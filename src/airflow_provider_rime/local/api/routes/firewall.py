@@ -158,9 +158,9 @@ def list_detection_events(
         start_time=start or None,
         end_time=end or None,
         severity=severity or None,
-        event_types=[t for t in event_types if t],
-        risk_categories=[r for r in risks if r],
-        test_categories=[c for c in categories if c],
+        event_types=tuple(t for t in event_types if t),
+        risk_categories=tuple(r for r in risks if r),
+        test_categories=tuple(c for c in categories if c),
         sort_order=sort_order or None,
         sort_by=sort_by or None,
     )

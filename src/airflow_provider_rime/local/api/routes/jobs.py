@@ -13,14 +13,18 @@ from airflow_provider_rime.rime_api.enums import JobStatus, JobType, JobView
 
 router = APIRouter(tags=["jobs"])
 
+# The filters of a project's job list (FastAPI copies the ``[]`` defaults per request).
+Statuses = Annotated[list[JobStatus], Query(alias="firstPageQuery.selectedStatuses")]
+Types = Annotated[list[JobType], Query(alias="firstPageQuery.selectedTypes")]
+
 
 @router.get("/v1/jobs/project/{project_id}")
 def list_project_jobs(
     project: ExistingProject,
     s: Db,
     pager: PagedBySdk,
-    statuses: Annotated[list[JobStatus], Query(alias="firstPageQuery.selectedStatuses")] = [],  # noqa: B006
-    types: Annotated[list[JobType], Query(alias="firstPageQuery.selectedTypes")] = [],  # noqa: B006
+    statuses: Statuses = [],  # noqa: B006
+    types: Types = [],  # noqa: B006
 ) -> dict[str, Any]:
     state = pager.start({"statuses": [st.value for st in statuses], "types": [ty.value for ty in types]})
     rows, total = jobs.list_stress_test_jobs(

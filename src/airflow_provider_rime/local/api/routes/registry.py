@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from airflow_provider_rime.local import render
-from airflow_provider_rime.local.api.deps import Db, Engine, ExistingProject, Paged
+from airflow_provider_rime.local.api.deps import Db, Engine, ExistingProject, Paged, Pager
 from airflow_provider_rime.local.services import registry
-from airflow_provider_rime.local.store.schema import Dataset, Model, Prediction
+from airflow_provider_rime.local.store.schema import Dataset, Model, Prediction, Project
 from airflow_provider_rime.rime_api.documents import (
     RegisterDatasetRequest,
     RegisterModelRequest,
@@ -21,6 +23,30 @@ router = APIRouter(tags=["registry"])
 # rime-sdk sends ``modelId.uuid``; the plain spellings are accepted too.
 ProjectFilter = Annotated[str | None, Query(alias="projectId.uuid")]
 PlainProjectFilter = Annotated[str | None, Query(alias="projectId", include_in_schema=False)]
+
+
+def _project_filter(
+    project_id: ProjectFilter = None, plain_project_id: PlainProjectFilter = None
+) -> str | None:
+    """The project filter of a registry read, in either spelling."""
+    return project_id or plain_project_id
+
+
+InProject = Annotated[str | None, Depends(_project_filter)]
+
+
+def _list_entries(
+    s: Session,
+    kind: type[registry.Entry],
+    project: Project,
+    pager: Pager,
+    key: str,
+    show: Callable[[registry.Entry], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of the project's datasets or models, as ``key``."""
+    state = pager.start({})
+    rows, total = registry.list_in_project(s, kind, project.id, state.offset, pager.size)
+    return pager.page(key, [show(entry) for entry in rows], state, total)
 
 
 @router.post("/v1/registry/{project_id}/dataset")
@@ -36,18 +62,15 @@ def read_dataset(
     s: Db,
     dataset_id: Annotated[str | None, Query(alias="datasetId")] = None,
     dataset_name: Annotated[str | None, Query(alias="datasetName")] = None,
-    project_id: ProjectFilter = None,
-    plain_project_id: PlainProjectFilter = None,
+    project_id: InProject = None,
 ) -> dict[str, Any]:
-    found = registry.find(s, Dataset, dataset_id, dataset_name, project_id or plain_project_id)
+    found = registry.find(s, Dataset, dataset_id, dataset_name, project_id)
     return {"dataset": render.dataset(found)}
 
 
 @router.get("/v1/registry/{project_id}/dataset")
 def list_datasets(project: ExistingProject, s: Db, pager: Paged) -> dict[str, Any]:
-    state = pager.start({})
-    rows, total = registry.list_in_project(s, Dataset, project.id, state.offset, pager.size)
-    return pager.page("datasets", [render.dataset(d) for d in rows], state, total)
+    return _list_entries(s, Dataset, project, pager, "datasets", render.dataset)
 
 
 @router.post("/v1/registry/{project_id}/model")
@@ -64,18 +87,15 @@ def read_model(
     model_id: Annotated[str | None, Query(alias="modelId.uuid")] = None,
     plain_model_id: Annotated[str | None, Query(alias="modelId", include_in_schema=False)] = None,
     model_name: Annotated[str | None, Query(alias="modelName")] = None,
-    project_id: ProjectFilter = None,
-    plain_project_id: PlainProjectFilter = None,
+    project_id: InProject = None,
 ) -> dict[str, Any]:
-    found = registry.find(s, Model, model_id or plain_model_id, model_name, project_id or plain_project_id)
+    found = registry.find(s, Model, model_id or plain_model_id, model_name, project_id)
     return {"model": render.model_with_owner(found)}
 
 
 @router.get("/v1/registry/{project_id}/model")
 def list_models(project: ExistingProject, s: Db, pager: Paged) -> dict[str, Any]:
-    state = pager.start({})
-    rows, total = registry.list_in_project(s, Model, project.id, state.offset, pager.size)
-    return pager.page("models", [render.model_with_owner(m) for m in rows], state, total)
+    return _list_entries(s, Model, project, pager, "models", render.model_with_owner)
 
 
 @router.post("/v1/registry/{project_id}/model/{model_id}/dataset/{dataset_id}/prediction")

@@ -18,6 +18,10 @@ from airflow_provider_rime.rime_api.paging import PageState
 
 router = APIRouter(tags=["results"])
 
+# The test run whose results a list is of, as rime-sdk names it for each list.
+RunId = Annotated[str | None, Query(alias="testRunId")]
+QueryRunId = Annotated[str | None, Query(alias="query.testRunId")]
+
 
 def _required(value: Any, name: str) -> Any:
     # A filter that is optional on the wire because later pages carry it in their token.
@@ -74,11 +78,7 @@ def category_results(test_run_id: str, s: Db) -> dict[str, Any]:
 
 
 @router.get("/v1/summary-tests")
-def summary_tests(
-    s: Db,
-    pager: PagedBySdk,
-    test_run_id: Annotated[str | None, Query(alias="query.testRunId")] = None,
-) -> dict[str, Any]:
+def summary_tests(s: Db, pager: PagedBySdk, test_run_id: QueryRunId = None) -> dict[str, Any]:
     # Deprecated in rime-sdk in favour of category results, and the same documents.
     state, run_id = _start_for_run(pager, test_run_id, "query.testRunId")
     docs = results.category_results(s, run_id)
@@ -86,11 +86,7 @@ def summary_tests(
 
 
 @router.get("/v1/batch-results")
-def batch_results(
-    s: Db,
-    pager: PagedBySdk,
-    test_run_id: Annotated[str | None, Query(alias="testRunId")] = None,
-) -> dict[str, Any]:
+def batch_results(s: Db, pager: PagedBySdk, test_run_id: RunId = None) -> dict[str, Any]:
     state, run_id = _start_for_run(pager, test_run_id, "testRunId")
     docs, total = results.list_test_batches(s, run_id, state.offset, pager.size)
     return pager.page("testBatches", docs, state, total)

@@ -20,60 +20,55 @@ preparation is ``bincount`` over small integer codes, so a test costs O(rows) wi
 constants.
 """
 
-from airflow_provider_rime.local.catalogue.stats.binning import (
-    RANK_BINS,
-    Bins,
-    categorical_bins,
-    feature_bins,
-    quantile_bins,
-    rank_codes,
-)
-from airflow_provider_rime.local.catalogue.stats.columns import (
-    EDGE_SAMPLE_ROWS,
-    CategoricalColumn,
-    NumericColumn,
-    categorical_column,
-    numeric_column,
-    sample_rows,
-    sampled,
-    sorted_sample,
-    tested_features,
-)
-from airflow_provider_rime.local.catalogue.stats.dependence import (
-    entropy_bits,
-    mutual_information_bits,
-    rank_correlations,
-    rank_label_correlation,
-)
-from airflow_provider_rime.local.catalogue.stats.distances import js, kl, proportions, psi, total_variation
-from airflow_provider_rime.local.catalogue.stats.formatting import MAX_EXAMPLES, fmt, fmt_count, top_examples
-from airflow_provider_rime.local.catalogue.stats.groups import (
-    AUC_MAX_BINS,
-    GroupCounts,
-    PredictionCodes,
-    auc_se,
-    group_auc,
-    group_counts,
-    prediction_codes,
-    proportion_se,
-    row_outcomes,
-)
+from airflow_provider_rime.local.catalogue.stats.binning import RANK_BINS
+from airflow_provider_rime.local.catalogue.stats.binning import Bins
+from airflow_provider_rime.local.catalogue.stats.binning import categorical_bins
+from airflow_provider_rime.local.catalogue.stats.binning import feature_bins
+from airflow_provider_rime.local.catalogue.stats.binning import quantile_bins
+from airflow_provider_rime.local.catalogue.stats.binning import rank_codes
+from airflow_provider_rime.local.catalogue.stats.columns import EDGE_SAMPLE_ROWS
+from airflow_provider_rime.local.catalogue.stats.columns import CategoricalColumn
+from airflow_provider_rime.local.catalogue.stats.columns import NumericColumn
+from airflow_provider_rime.local.catalogue.stats.columns import categorical_column
+from airflow_provider_rime.local.catalogue.stats.columns import numeric_column
+from airflow_provider_rime.local.catalogue.stats.columns import sample_rows
+from airflow_provider_rime.local.catalogue.stats.columns import sampled
+from airflow_provider_rime.local.catalogue.stats.columns import sorted_sample
+from airflow_provider_rime.local.catalogue.stats.columns import tested_features
+from airflow_provider_rime.local.catalogue.stats.dependence import entropy_bits
+from airflow_provider_rime.local.catalogue.stats.dependence import mutual_information_bits
+from airflow_provider_rime.local.catalogue.stats.dependence import rank_correlations
+from airflow_provider_rime.local.catalogue.stats.dependence import rank_label_correlation
+from airflow_provider_rime.local.catalogue.stats.distances import js
+from airflow_provider_rime.local.catalogue.stats.distances import kl
+from airflow_provider_rime.local.catalogue.stats.distances import proportions
+from airflow_provider_rime.local.catalogue.stats.distances import psi
+from airflow_provider_rime.local.catalogue.stats.distances import total_variation
+from airflow_provider_rime.local.catalogue.stats.formatting import MAX_EXAMPLES
+from airflow_provider_rime.local.catalogue.stats.formatting import fmt
+from airflow_provider_rime.local.catalogue.stats.formatting import fmt_count
+from airflow_provider_rime.local.catalogue.stats.formatting import top_examples
+from airflow_provider_rime.local.catalogue.stats.groups import AUC_MAX_BINS
+from airflow_provider_rime.local.catalogue.stats.groups import GroupCounts
+from airflow_provider_rime.local.catalogue.stats.groups import PredictionCodes
+from airflow_provider_rime.local.catalogue.stats.groups import auc_se
+from airflow_provider_rime.local.catalogue.stats.groups import group_auc
+from airflow_provider_rime.local.catalogue.stats.groups import group_counts
+from airflow_provider_rime.local.catalogue.stats.groups import prediction_codes
+from airflow_provider_rime.local.catalogue.stats.groups import proportion_se
+from airflow_provider_rime.local.catalogue.stats.groups import row_outcomes
 from airflow_provider_rime.local.catalogue.stats.impact import impact_metrics
-from airflow_provider_rime.local.catalogue.stats.pvalues import (
-    anderson_darling_pvalue,
-    chi2_pvalue,
-    excess_proportion_pvalue,
-    fisher_z_pvalue,
-    holm_adjusted,
-    ks_pvalue,
-    two_proportion_pvalue,
-)
-from airflow_provider_rime.local.catalogue.stats.twosample import (
-    NumericComparison,
-    compare_numeric,
-    merge_sparse,
-    reference_scale,
-)
+from airflow_provider_rime.local.catalogue.stats.pvalues import anderson_darling_pvalue
+from airflow_provider_rime.local.catalogue.stats.pvalues import chi2_pvalue
+from airflow_provider_rime.local.catalogue.stats.pvalues import excess_proportion_pvalue
+from airflow_provider_rime.local.catalogue.stats.pvalues import fisher_z_pvalue
+from airflow_provider_rime.local.catalogue.stats.pvalues import holm_adjusted
+from airflow_provider_rime.local.catalogue.stats.pvalues import ks_pvalue
+from airflow_provider_rime.local.catalogue.stats.pvalues import two_proportion_pvalue
+from airflow_provider_rime.local.catalogue.stats.twosample import NumericComparison
+from airflow_provider_rime.local.catalogue.stats.twosample import compare_numeric
+from airflow_provider_rime.local.catalogue.stats.twosample import merge_sparse
+from airflow_provider_rime.local.catalogue.stats.twosample import reference_scale
 
 __all__ = [
     "AUC_MAX_BINS",

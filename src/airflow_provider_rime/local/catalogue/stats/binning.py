@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from airflow_provider_rime.local.catalogue.stats.columns import (
-    categorical_column,
-    numeric_column,
-    sample_rows,
-)
-from airflow_provider_rime.local.catalogue.types import Feature, StressInputs
+from airflow_provider_rime.local.catalogue.stats.columns import categorical_column
+from airflow_provider_rime.local.catalogue.stats.columns import numeric_column
+from airflow_provider_rime.local.catalogue.stats.columns import sample_rows
+from airflow_provider_rime.local.catalogue.types import Feature
+from airflow_provider_rime.local.catalogue.types import StressInputs
 
 RANK_BINS = 100  # percentile ranks, for correlations
 _BASE_BINS = 10  # the bins every row of both splits gets; coarser ones derive from them

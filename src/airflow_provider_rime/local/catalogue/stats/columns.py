@@ -7,13 +7,16 @@ test.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from airflow_provider_rime.local.catalogue.types import Feature, FeatureKind, StressInputs
+from airflow_provider_rime.local.catalogue.types import Feature
+from airflow_provider_rime.local.catalogue.types import FeatureKind
+from airflow_provider_rime.local.catalogue.types import StressInputs
 
 # Quantile edges and rank codes are estimated on at most this many rows per split (seeded
 # sample): the bins only need to be *the same* for both splits, and at 100,000 rows a bin's

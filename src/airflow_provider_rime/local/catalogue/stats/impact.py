@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from airflow_provider_rime.local.catalogue.types import Metric, StressInputs
+from airflow_provider_rime.local.catalogue.types import Metric
+from airflow_provider_rime.local.catalogue.types import StressInputs
 from airflow_provider_rime.rime_api.enums import MetricCategory
 
 

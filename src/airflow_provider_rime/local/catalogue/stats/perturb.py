@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from airflow_provider_rime.local.catalogue.types import ModelCallFailed, StressInputs
+from airflow_provider_rime.local.catalogue.types import ModelCallFailed
+from airflow_provider_rime.local.catalogue.types import StressInputs
 
 
 @dataclass(frozen=True)

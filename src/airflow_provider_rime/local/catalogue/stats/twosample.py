@@ -33,11 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from airflow_provider_rime.local.catalogue.stats.pvalues import (
-    anderson_darling_pvalue,
-    chi2_pvalue,
-    ks_pvalue,
-)
+from airflow_provider_rime.local.catalogue.stats.pvalues import anderson_darling_pvalue
+from airflow_provider_rime.local.catalogue.stats.pvalues import chi2_pvalue
+from airflow_provider_rime.local.catalogue.stats.pvalues import ks_pvalue
 
 #: At most this many distinct values: the values are compared as categories (chi-squared).
 FEW_VALUES = 20
