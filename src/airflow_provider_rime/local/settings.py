@@ -16,6 +16,8 @@ ENV_API_KEYS = "RIME_LOCAL_API_KEYS"
 #: Directories the engine may read data and models from, besides its upload area
 #: (``os.pathsep``-separated; the twin of ``--data-root``).
 ENV_DATA_ROOTS = "RIME_LOCAL_DATA_ROOTS"
+#: The store's SQLAlchemy URL, as the engine hands it to its job workers.
+ENV_DATABASE_URL = "RIME_LOCAL_DATABASE_URL"
 # The key that signs page tokens, in the data dir.
 PAGE_TOKEN_SECRET_FILE = "page-token.secret"
 # The key that signs the result pages' session cookies and login links, in the data dir.

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from airflow_provider_rime.local.data import DataRoots
 from airflow_provider_rime.local.jobs.status import fail_running_job, finish_job
-from airflow_provider_rime.local.settings import ENV_DATA_ROOTS, EngineSettings
+from airflow_provider_rime.local.settings import ENV_DATA_ROOTS, ENV_DATABASE_URL, EngineSettings
 from airflow_provider_rime.local.store.schema import Dataset, Job, JobKind, Model, Prediction
 from airflow_provider_rime.rime_api.enums import JobStatus, ValidityStatus
 from airflow_provider_rime.rime_api.naming import utc_now as now
@@ -39,7 +39,6 @@ from airflow_provider_rime.rime_api.naming import utc_now as now
 log = logging.getLogger(__name__)
 
 HEARTBEAT_STALE_AFTER = timedelta(seconds=30)
-ENV_DATABASE_URL = "RIME_LOCAL_DATABASE_URL"
 #: ``0`` starts each worker as a new interpreter instead of forking it from the fork server.
 ENV_FORK_SERVER = "RIME_LOCAL_FORK_SERVER"
 ENGINE_STOPPED = "the engine was stopped while this job ran; start the job again"

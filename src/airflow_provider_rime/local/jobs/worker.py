@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from airflow_provider_rime.local.data import DataError, DataRoots
 from airflow_provider_rime.local.jobs import validation
 from airflow_provider_rime.local.jobs.queue import DatasetPayload, ModelPayload, PredictionsPayload
-from airflow_provider_rime.local.jobs.runner import ENV_DATABASE_URL
 from airflow_provider_rime.local.jobs.status import Cancelled, fail_running_job, finish_job
+from airflow_provider_rime.local.settings import ENV_DATABASE_URL
 from airflow_provider_rime.local.store.db import make_engine, session_factory
 from airflow_provider_rime.local.store.schema import Job, JobKind
 from airflow_provider_rime.rime_api.enums import JobStatus
