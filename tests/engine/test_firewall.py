@@ -21,6 +21,7 @@ from tests.engine.flow import assert_rime_error, create_project, labelled_frame,
 DAY = pd.Timedelta(days=1)
 START = pd.Timestamp("2024-05-01", tz="UTC")
 DRIFTED_DAYS = (3, 4)
+DRIFT = "TEST_CATEGORY_TYPE_DRIFT"
 
 
 def daily_frame(
@@ -464,7 +465,11 @@ def test_bad_timestamps_fail_the_job_with_the_row(api, hourly):
         for needle in needles:
             assert needle in job["errorMsg"], job["errorMsg"]
         assert job["jobData"]["continuousInc"]["ctTestRunIds"] == []
-    assert ok(api.get(f"/v1-beta/monitors/{firewall_id}"))["monitors"] == []
+    # The monitors exist from the firewall's creation; failed jobs gave them no value.
+    monitors = ok(api.get(f"/v1-beta/monitors/{firewall_id}", params={"pageSize": 100}))["monitors"]
+    assert monitors
+    for monitor in monitors:
+        assert ok(api.get(f"/v1-beta/monitors/result/{monitor['id']['uuid']}"))["dataPoints"] == []
     assert _continuous_runs(api, other.project_id) == set()
 
 
@@ -499,6 +504,12 @@ def test_a_killed_job_keeps_finished_bins_and_a_rerun_completes_the_rest(api, ho
     assert seen["status"] == "JOB_STATUS_RUNNING", seen
     # Deleting the firewall while its job runs is refused.
     assert_rime_error(api.delete(f"/v1/firewall/{firewall_id}"), 409, "cancel it", job["jobId"])
+    # So is choosing other continuous-test categories: the job writes the monitors it started with.
+    drift_only = {"project": {"continuousTestCategories": [DRIFT]}, "mask": "continuousTestCategories"}
+    project_url = f"/v1/projects/{other.project_id}"
+    assert_rime_error(api.put(project_url, json=drift_only), 409, "cancel it", job["jobId"])
+    assert DRIFT in ok(api.get(project_url))["project"]["project"]["continuousTestCategories"]
+    assert len(ok(api.get(project_url))["project"]["project"]["continuousTestCategories"]) == 4
     pid = _worker_pid(job["jobId"])
     assert pid is not None
     os.kill(pid, signal.SIGKILL)

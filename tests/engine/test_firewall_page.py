@@ -73,6 +73,10 @@ def firewall_url(api, project_id, tmp_path_factory, rime_engine) -> str:
     with logged_in_client(rime_engine) as client:
         empty = client.get(f"/projects/{project_id}/firewall")
     assert empty.status_code == 200 and "No bins tested yet" in empty.text
+    # ... which categories each bin runs, and the monitors, there from the firewall's creation on
+    assert "Model Performance, Subset Performance, Drift, Abnormal Inputs" in empty.text
+    waiting = page_section(empty.text, "waiting-monitors")
+    assert "Accuracy" in waiting and "Numeric Feature Drift" in waiting
     job = ok(
         api.post(
             f"/v1/continuous-tests/{firewall_id}",

@@ -7,10 +7,29 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from tests.engine.flow import labelled_frame, sdk_dataset, sdk_upload
-from tests.engine.test_firewall import DRIFTED_DAYS, daily_frame
+from tests.engine.flow import assert_rime_error, labelled_frame, ok, sdk_dataset, sdk_upload
+from tests.engine.test_firewall import DRIFT, DRIFTED_DAYS, daily_frame
 
 rime_sdk = pytest.importorskip("rime_sdk", reason="rime-sdk is installed by `make install` with --no-deps")
+
+
+def _registered(client, tmp_path, name, frames):
+    """A project with ``frames`` registered (``"eval"`` with timestamps) and a predictions-only model
+    with predictions on each."""
+    project = client.create_project(name, "continuous tests", "MODEL_TASK_BINARY_CLASSIFICATION")
+    paths = sdk_upload(client, tmp_path, frames)
+    ids = {
+        key: sdk_dataset(
+            project, key, path, label_col="label", **({"timestamp_col": "ts"} if key == "eval" else {})
+        )
+        for key, path in paths.items()
+    }
+    model_id, _ = project.register_and_validate_model("predictions-only model")
+    for key, dataset_id in ids.items():
+        project.register_and_validate_predictions_from_file(
+            dataset_id, model_id, paths[key], pred_params={"pred_col": "pred"}
+        )
+    return project, model_id, ids
 
 
 def test_sdk_continuous_test_flow(sdk_client, tmp_path):
@@ -102,3 +121,120 @@ def test_sdk_continuous_test_flow(sdk_client, tmp_path):
     with pytest.raises(ValueError, match="No ContinuousTest found"):
         project.get_ct()
     client.delete_project(project.project_id, force=True)
+
+
+DEFAULT_CT = [
+    "TEST_CATEGORY_TYPE_MODEL_PERFORMANCE",
+    "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE",
+    DRIFT,
+    "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS",
+]
+
+
+def _monitor_categories(api, firewall_id):
+    monitors = ok(api.get(f"/v1-beta/monitors/{firewall_id}", params={"pageSize": 100}))["monitors"]
+    return monitors, {m["testCategory"] for m in monitors}
+
+
+def test_sdk_ct_categories_choose_bins_and_monitors(sdk_client, api, tmp_path):
+    """update_ct_categories chooses what each bin runs and which monitors the firewall has;
+    the monitors exist from create_ct on, with no values until a bin is tested."""
+    frames = {"ref": labelled_frame(2000, 1), "eval": daily_frame(2, 400, 300, (1,))}
+    project, model_id, ids = _registered(sdk_client, tmp_path, "sdk-ct-categories", frames)
+    assert project.info.continuous_test_categories == DEFAULT_CT
+
+    ct = project.create_ct(model_id, ids["ref"], timedelta(days=1))
+    firewall_id = ct._ct_id
+    monitors = list(ct.list_monitors())
+    assert len(monitors) > 10
+    listed, categories = _monitor_categories(api, firewall_id)
+    assert categories == {"TEST_CATEGORY_TYPE_MODEL_PERFORMANCE", DRIFT, "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS"}
+    for monitor in listed:
+        result = ok(api.get(f"/v1-beta/monitors/result/{monitor['id']['uuid']}"))
+        assert result["dataPoints"] == []
+
+    project.update_ct_categories([DRIFT])
+    assert project.info.continuous_test_categories == [DRIFT]
+    listed, categories = _monitor_categories(api, firewall_id)
+    assert categories == {DRIFT}
+    assert {m._monitor_id for m in ct.list_monitors()} == {m["id"]["uuid"] for m in listed}
+
+    job = ct.start_continuous_test(ids["eval"], random_seed=1)
+    assert job.get_status(wait_until_finish=True, poll_rate_sec=0.5)["status"] == "JOB_STATUS_SUCCEEDED"
+    runs = job.get_test_runs()
+    assert len(runs) == 2
+    for run in runs:
+        assert set(run.get_category_results_df()["test_category"]) == {DRIFT}
+        assert set(run.get_test_cases_df()["test_category"]) == {DRIFT}
+    listed, categories = _monitor_categories(api, firewall_id)
+    assert categories == {DRIFT}
+    events = ct.get_events_df()
+    assert len(events) > 0
+    assert set(events["test_category"]) == {DRIFT}
+
+    # Choosing all again (an empty list: the defaults) brings the other monitors back, empty.
+    project.update_ct_categories([])
+    assert project.info.continuous_test_categories == DEFAULT_CT
+    listed, categories = _monitor_categories(api, firewall_id)
+    assert len(categories) == 3
+    values = {
+        m["testCategory"]: ok(api.get(f"/v1-beta/monitors/result/{m['id']['uuid']}"))["dataPoints"]
+        for m in listed
+    }
+    assert values[DRIFT] != []
+    assert values["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE"] == []
+
+    # RIME's Subset Performance Degradation runs as the catalogue's Subset Performance (no monitor).
+    project.update_ct_categories(["TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE_DEGRADATION"])
+    assert list(ct.list_monitors()) == []
+    job = ct.start_continuous_test(ids["eval"], override_existing_bins=True, random_seed=1)
+    assert job.get_status(wait_until_finish=True, poll_rate_sec=0.5)["status"] == "JOB_STATUS_SUCCEEDED"
+    for run in job.get_test_runs():
+        assert set(run.get_category_results_df()["test_category"]) == {
+            "TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE"
+        }
+    project.update_ct_categories([])
+
+    project.update_stress_test_categories(["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE", DRIFT])
+    assert project.info.stress_test_categories == ["TEST_CATEGORY_TYPE_MODEL_PERFORMANCE", DRIFT]
+    assert project.info.continuous_test_categories == DEFAULT_CT
+    sdk_client.delete_project(project.project_id, force=True)
+
+
+def test_bad_category_is_a_clear_400(sdk_client, api):
+    project = sdk_client.create_project("sdk-bad-categories", "", "MODEL_TASK_BINARY_CLASSIFICATION")
+    with pytest.raises(ValueError, match=r"TEST_CATEGORY_TYPE_ADVERSARIAL.*not a continuous-test category"):
+        project.update_ct_categories(["TEST_CATEGORY_TYPE_ADVERSARIAL"])
+    response = api.put(
+        f"/v1/projects/{project.project_id}",
+        json={"project": {"continuousTestCategories": [DRIFT, "speed"]}, "mask": "continuousTestCategories"},
+    )
+    assert_rime_error(
+        response, 400, "project.continuousTestCategories: 'speed'", "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS"
+    )
+    response = api.put(
+        f"/v1/projects/{project.project_id}",
+        json={"project": {"ownerId": {"uuid": "x"}}, "mask": "ownerId"},
+    )
+    assert_rime_error(response, 400, "ownerId cannot be updated")
+    # Nothing was stored half-way.
+    assert project.info.continuous_test_categories == DEFAULT_CT
+    sdk_client.delete_project(project.project_id, force=True)
+
+
+def test_update_project_sets_only_the_masked_fields(sdk_client, api):
+    project = sdk_client.create_project("sdk-update-project", "before", "MODEL_TASK_BINARY_CLASSIFICATION")
+    url = f"/v1/projects/{project.project_id}"
+    body = {
+        "project": {"name": "  renamed  ", "description": "after", "useCase": "fraud"},
+        "mask": "name,use_case",
+    }
+    updated = ok(api.put(url, json=body))["project"]
+    assert (updated["name"], updated["description"], updated["useCase"]) == ("renamed", "before", "fraud")
+    assert project.info.name == "renamed" and project.info.description == "before"
+    assert_rime_error(
+        api.put(url, json={"project": {}, "mask": ""}), 400, "mask is empty", "continuousTestCategories"
+    )
+    assert_rime_error(api.put(url, json={"project": {}, "mask": "name"}), 400, "project.name is required")
+    assert_rime_error(api.put(url, json={"project": {"name": " "}, "mask": "name"}), 400, "project.name")
+    sdk_client.delete_project(project.project_id, force=True)

@@ -17,7 +17,7 @@ from airflow.providers.common.compat.sdk import AirflowSkipException, TaskDeferr
 from airflow_provider_rime.exceptions import RimeFirewallError, RimeSeverityGateError
 from airflow_provider_rime.hooks.rime import RimeHook
 from airflow_provider_rime.operators.firewall import RimeCreateFirewallOperator, RimeFirewallOperator
-from airflow_provider_rime.rime_api.enums import TestType
+from airflow_provider_rime.rime_api.enums import TestCategory, TestType
 from airflow_provider_rime.utils.data_sources import resolve_data_source
 
 from .conftest import TaskInstanceStandIn, TaskStateStore, assert_kill_cancels, make_context
@@ -290,6 +290,36 @@ def test_create_firewall_repoints_instead_of_making_a_second(
         assert hook.get_project(project_id)["firewallIds"] == [{"uuid": firewall_id}]
     finally:
         hook.update_firewall(firewall_id, model_id=firewall_target["model_id"])
+
+
+def test_create_firewall_sets_the_continuous_test_categories(
+    rime_connection: str, project_id: str, firewall_id: str, firewall_target: dict[str, str], hook: RimeHook
+) -> None:
+    chosen = [TestCategory.DRIFT.value, TestCategory.ABNORMAL_INPUTS.value]
+    result = RimeCreateFirewallOperator(
+        task_id="create_firewall",
+        rime_conn_id=rime_connection,
+        project=project_id,
+        ct_categories=["drift", "Abnormal Inputs"],
+        **firewall_target,
+    ).execute(make_context(TaskInstanceStandIn(task_id="create_firewall")))
+    try:
+        assert result["firewall_id"] == firewall_id
+        assert hook.get_project(project_id)["continuousTestCategories"] == chosen
+        monitors = list(hook.list_monitors(firewall_id))
+        assert monitors
+        assert {m.test_category for m in monitors} == set(chosen)
+    finally:
+        hook.update_project_categories(project_id, continuous_test=[])
+    assert len(hook.get_project(project_id)["continuousTestCategories"]) == 4
+    for bad, message in (
+        ("drift", "a list of categories"),
+        (["speed"], "Unknown RIME test category 'speed'"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            RimeCreateFirewallOperator(
+                task_id="bad", project=project_id, ct_categories=bad, **firewall_target
+            )
 
 
 def test_a_deleted_project_fails_clearly_and_creates_nothing(

@@ -15,6 +15,7 @@ from airflow_provider_rime.exceptions import (
     RimeTransportError,
 )
 from airflow_provider_rime.hooks.rime import RimeHook, looks_like_id
+from airflow_provider_rime.rime_api.enums import TestCategory
 
 from .conftest import LogCapture, stress_test_config, write_data
 
@@ -64,6 +65,40 @@ def test_delete_project(hook: RimeHook, project_name: str):
     with pytest.raises(RimeNotFoundError):
         hook.get_project(throwaway)
     assert hook.find_project_id(f"{project_name}-deleted") is None
+
+
+def test_update_project_categories(hook: RimeHook, project_name: str):
+    project_id = hook.get_or_create_project(f"{project_name}-categories")
+    project = hook.update_project_categories(
+        project_id, continuous_test=["drift", TestCategory.ABNORMAL_INPUTS]
+    )
+    assert project["continuousTestCategories"] == [
+        TestCategory.DRIFT.value,
+        TestCategory.ABNORMAL_INPUTS.value,
+    ]
+    stress_before = project["stressTestCategories"]
+    assert TestCategory.MODEL_PERFORMANCE.value in stress_before
+    hook.update_project_categories(project_id, stress_test=["Model Performance"])
+    stored = hook.get_project(project_id)
+    assert stored["stressTestCategories"] == [TestCategory.MODEL_PERFORMANCE.value]
+    assert stored["continuousTestCategories"] == [
+        TestCategory.DRIFT.value,
+        TestCategory.ABNORMAL_INPUTS.value,
+    ]
+    with pytest.raises(
+        RimeApiError, match="'TEST_CATEGORY_TYPE_ADVERSARIAL' is not a continuous-test category"
+    ):
+        hook.update_project_categories(project_id, continuous_test=["attacks"])
+    with pytest.raises(ValueError, match="Unknown RIME test category 'speed'"):
+        hook.update_project_categories(project_id, continuous_test=["speed"])
+    with pytest.raises(ValueError, match="needs continuous_test or stress_test"):
+        hook.update_project_categories(project_id)
+    # An empty list puts the defaults back.
+    hook.update_project_categories(project_id, continuous_test=[], stress_test=[])
+    stored = hook.get_project(project_id)
+    assert len(stored["continuousTestCategories"]) == 4
+    assert stored["stressTestCategories"] == stress_before
+    hook.delete_project(project_id)
 
 
 def test_upload_file_and_dataframe(hook: RimeHook, tmp_path: Path):

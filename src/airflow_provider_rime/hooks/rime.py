@@ -40,12 +40,14 @@ from airflow_provider_rime.rime_api.documents import (
     ModelUploadUrlRequest,
     PredInfo,
     PredParams,
+    ProjectFields,
     RegisterDatasetRequest,
     RegisterModelRequest,
     RegisterPredictionsRequest,
     RimeUUID,
     StartStressTestRequest,
     TestRunConfig,
+    UpdateProjectRequest,
     UploadUrls,
     ValidateConfigRequest,
 )
@@ -61,6 +63,7 @@ from airflow_provider_rime.rime_api.enums import (
     RiskCategory,
     Severity,
     SortOrder,
+    TestCategory,
     TestType,
     ValidityStatus,
 )
@@ -210,6 +213,51 @@ class RimeHook(RimeBaseHook):
             return str(body["project"]["id"]["uuid"])
 
         return self._create_once(lambda: self.find_project_id(request.name), create)
+
+    def update_project_categories(
+        self,
+        project_id: str,
+        *,
+        continuous_test: Sequence[TestCategory | str] | None = None,
+        stress_test: Sequence[TestCategory | str] | None = None,
+    ) -> dict[str, Any]:
+        """
+        Choose a project's test categories (``PUT /v1/projects/{id}`` with a field mask).
+
+        What rime-sdk's ``Project.update_ct_categories`` and ``update_stress_test_categories``
+        do: the continuous-test categories choose what each firewall bin runs (and which
+        monitors the firewall has); the stress-test categories are what ``categories="all"``
+        of :class:`~airflow_provider_rime.operators.stress_test.RimeStressTestOperator` runs.
+        Only the given lists are sent; an empty list puts the server's defaults back.
+
+        :param project_id: The project.
+        :param continuous_test: Categories in any usual spelling (``"drift"``,
+            ``"Model Performance"``, ``TestCategory.ABNORMAL_INPUTS``, ...).
+        :param stress_test: The same, for stress tests.
+        :return: The updated project (``ProjectProject``).
+        :raises ValueError: No list given, or a name that is no RIME test category.
+        """
+        fields: dict[str, list[str]] = {}
+        for name, values in (
+            ("continuous_test_categories", continuous_test),
+            ("stress_test_categories", stress_test),
+        ):
+            if values is not None:
+                if isinstance(values, str):
+                    raise ValueError(f"{name} must be a list of categories, not the string {values!r}")
+                fields[name] = [TestCategory.parse(str(v)).value for v in values]
+        if not fields:
+            raise ValueError("update_project_categories needs continuous_test or stress_test categories")
+        request = UpdateProjectRequest(
+            project_id=RimeUUID.of(project_id),
+            project=ProjectFields.model_validate(fields),
+            mask=",".join(to_camel(name) for name in fields),
+        )
+        # Setting the same categories again changes nothing: safe to repeat.
+        body = self.request(
+            "PUT", f"/v1/projects/{_segment(project_id)}", json_body=request.to_wire(), idempotent=True
+        )
+        return dict(body.get("project") or {})
 
     def get_project_url(self, project_id: str) -> str | None:
         """The project's web page (``GET /v1/projects/{id}/url``), with a scheme."""

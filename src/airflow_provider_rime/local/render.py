@@ -144,6 +144,39 @@ def stress_test_categories() -> list[str]:
     return [c for c in STRESS_TEST_CATEGORIES if c not in MODEL_TEST_CATEGORIES]
 
 
+#: What a project may choose for its continuous tests: the defaults (as this engine reports them)
+#: and RIME's name for the one it stands in for.
+CONTINUOUS_TEST_CHOICES: tuple[TestCategory, ...] = (
+    *CONTINUOUS_TEST_CATEGORIES,
+    TestCategory.SUBSET_PERFORMANCE_DEGRADATION,
+)
+
+
+def project_stress_test_categories(p: schema.Project) -> list[str]:
+    """The project's ``stressTestCategories``: what it chose, else all this engine's stress tests run."""
+    return list(p.stress_test_categories or stress_test_categories())
+
+
+def project_continuous_test_categories(p: schema.Project) -> list[str]:
+    """The project's ``continuousTestCategories``: what it chose, else RIME's defaults the engine runs."""
+    return list(p.continuous_test_categories or [c.value for c in CONTINUOUS_TEST_CATEGORIES])
+
+
+def continuous_test_run_categories(categories: Iterable[str]) -> list[str]:
+    """The catalogue categories a bin runs for a project's continuous-test categories, in order.
+
+    Subset Performance Degradation runs as the catalogue's Subset Performance.
+    """
+    out: list[str] = []
+    for name in categories:
+        category = TestCategory(name)
+        if category is TestCategory.SUBSET_PERFORMANCE_DEGRADATION:
+            category = TestCategory.SUBSET_PERFORMANCE
+        if category.value not in out:
+            out.append(category.value)
+    return out
+
+
 def project(p: schema.Project, firewall_ids: list[str] | None = None) -> dict[str, Any]:
     """``ProjectProject``."""
     out: dict[str, Any] = {
@@ -157,8 +190,8 @@ def project(p: schema.Project, firewall_ids: list[str] | None = None) -> dict[st
         "tags": [],
         "firewallIds": [uuid(f) for f in firewall_ids or []],
         "isPublished": False,
-        "stressTestCategories": stress_test_categories(),
-        "continuousTestCategories": [c.value for c in CONTINUOUS_TEST_CATEGORIES],
+        "stressTestCategories": project_stress_test_categories(p),
+        "continuousTestCategories": project_continuous_test_categories(p),
         "riskScores": [],
     }
     for key, value in (

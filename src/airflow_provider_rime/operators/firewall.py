@@ -42,6 +42,7 @@ from airflow_provider_rime.links import (
     RimeFirewallLink,
 )
 from airflow_provider_rime.operators.base import RimeJobOperator
+from airflow_provider_rime.rime_api.enums import TestCategory
 from airflow_provider_rime.rime_api.results import FailOn
 from airflow_provider_rime.utils.data_sources import DataSource, DataSourceKind, resolve_data_source
 
@@ -200,6 +201,10 @@ class RimeCreateFirewallOperator(BaseOperator):
     :param reference_dataset_id: The registered reference dataset, with ``model_id``. (templated)
     :param bin_size: Width of the firewall's time bins: a ``timedelta``, seconds, or ``"1d"``,
         ``"6h"``; at least one hour. Used when the firewall is created (RIME cannot change it later).
+    :param ct_categories: The project's continuous-test categories (``"drift"``,
+        ``"Abnormal Inputs"``, ``TestCategory.MODEL_PERFORMANCE``, ...): what each bin runs and
+        which monitors the firewall has. Set before the firewall is created or re-pointed;
+        ``None`` (the default) leaves the project's as they are (RIME's default: all four).
     """
 
     template_fields: Sequence[str] = (
@@ -222,6 +227,7 @@ class RimeCreateFirewallOperator(BaseOperator):
         model_id: str | None = None,
         reference_dataset_id: str | None = None,
         bin_size: Any = "1d",
+        ct_categories: Sequence[TestCategory | str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -234,6 +240,11 @@ class RimeCreateFirewallOperator(BaseOperator):
         parse_bin_size(bin_size)
         if not (stress_test_run_id or model_id):
             raise ValueError("give stress_test_run_id, or model_id and reference_dataset_id")
+        if isinstance(ct_categories, str):
+            raise ValueError(f"ct_categories must be a list of categories, not the string {ct_categories!r}")
+        self.ct_categories = (
+            None if ct_categories is None else [TestCategory.parse(str(c)).value for c in ct_categories]
+        )
 
     @cached_property
     def hook(self) -> RimeHook:
@@ -248,6 +259,12 @@ class RimeCreateFirewallOperator(BaseOperator):
             self.stress_test_run_id, self.model_id, self.reference_dataset_id, self.bin_size
         )
         project_id = _existing_project_id(self.hook, self.project)
+        if self.ct_categories is not None:
+            # Before the firewall: its monitors follow the categories from its creation on.
+            chosen = self.hook.update_project_categories(project_id, continuous_test=self.ct_categories)
+            self.log.info(
+                "Continuous-test categories: %s", ", ".join(chosen.get("continuousTestCategories") or [])
+            )
         firewall_id, action = ensure_firewall(self.hook, project_id, target, self.log)
         url = _firewall_url(self.hook, firewall_id, self.log)
         ti = context["ti"]

@@ -122,6 +122,59 @@ class CreateProjectRequest(WireModel):
     run_time_info: dict[str, Any] | None = None
 
 
+#: The field-mask paths ``PUT /v1/projects/{id}`` accepts (camelCase, as rime-sdk sends them).
+UPDATABLE_PROJECT_FIELDS = (
+    "name",
+    "description",
+    "useCase",
+    "ethicalConsideration",
+    "stressTestCategories",
+    "continuousTestCategories",
+)
+
+
+def field_mask_paths(mask: str) -> list[str]:
+    """A comma-joined field mask's paths in camelCase.
+
+    ``"model_id,refDataId"`` -> ``["modelId", "refDataId"]``.
+    """
+    paths = (path.strip() for path in mask.split(","))
+    return [".".join(to_camel(part) for part in path.split(".")) for path in paths if path]
+
+
+class ProjectFields(WireModel):
+    """The fields of ``ProjectProject`` an update may set (the mask says which it does)."""
+
+    name: Name | None = None
+    description: Text | None = None
+    use_case: Text | None = None
+    ethical_consideration: Text | None = None
+    stress_test_categories: list[StrictStr] | None = None
+    continuous_test_categories: list[StrictStr] | None = None
+
+
+class MaskedUpdate(WireModel):
+    """An update request: the object's fields and a comma-joined ``mask`` naming those to set."""
+
+    mask: StrictStr
+
+    def mask_paths(self) -> list[str]:
+        """The mask's paths in camelCase (``"modelId,refDataId"`` -> ``["modelId", "refDataId"]``)."""
+        return field_mask_paths(self.mask)
+
+
+class UpdateProjectRequest(MaskedUpdate):
+    """``PUT /v1/projects/{projectId.uuid}``: ``project`` and the ``mask``.
+
+    rime-sdk's ``Project.update_ct_categories`` and ``update_stress_test_categories`` send it.
+    """
+
+    project_id: RimeUUID | None = None
+    project: ProjectFields
+
+    _uuid = field_validator("project_id", mode="before")(_coerce_uuid)
+
+
 class RolePair(WireModel):
     parent_role: StrictStr
     subject_role: StrictStr

@@ -399,14 +399,6 @@ class DifferenceTarget(_WireEnum):
     REFERENCE_SET = "TARGET_REFERENCE_SET"
 
 
-class CTDatasetType(_WireEnum):
-    """``DatasetCTDatasetType`` of a dataset registered for a continuous test (``ctInfo``)."""
-
-    UNSPECIFIED = "CTDATASET_TYPE_UNSPECIFIED"
-    USER_SPECIFIED = "CTDATASET_TYPE_USER_SPECIFIED"
-    SCHEDULED_CT = "CTDATASET_TYPE_SCHEDULED_CT"
-
-
 #: The risk categories as rime-sdk's ``list_monitors`` names them (``risk_category_types``).
 RISK_CATEGORY_SDK_NAMES: dict[str, RiskCategory] = {
     "Operational": RiskCategory.OPERATIONAL_HEALTH,

@@ -19,6 +19,7 @@ from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator
 
 from airflow_provider_rime.rime_api.documents import (
     Job,
+    MaskedUpdate,
     Name,
     ResponseModel,
     RimeUUID,
@@ -41,7 +42,6 @@ from airflow_provider_rime.rime_api.naming import (
     format_duration,
     parse_duration,
     parse_timestamp,
-    to_camel,
 )
 
 #: The smallest bin a continuous test may have (rime-sdk's documented minimum).
@@ -113,19 +113,13 @@ class FirewallFields(WireModel):
 UPDATABLE_FIREWALL_FIELDS = ("modelId", "refDataId", "binSize", "scheduledCtInfo")
 
 
-class UpdateFirewallRequest(WireModel):
-    """``PUT /v1/firewall/{firewall.firewallId.uuid}``: ``firewall`` and a comma-joined ``mask``."""
+class UpdateFirewallRequest(MaskedUpdate):
+    """``PUT /v1/firewall/{firewall.firewallId.uuid}``: ``firewall`` and the ``mask``."""
 
     firewall_id: RimeUUID | None = None
     firewall: FirewallFields
-    mask: StrictStr
 
     _uuid = field_validator("firewall_id", mode="before")(_coerce_uuid)
-
-    def mask_paths(self) -> list[str]:
-        """The mask's paths in camelCase (``"modelId,refDataId"`` -> ``["modelId", "refDataId"]``)."""
-        paths = (path.strip() for path in self.mask.split(","))
-        return [".".join(to_camel(part) for part in path.split(".")) for path in paths if path]
 
 
 class TestCategorySeverity(ResponseModel):

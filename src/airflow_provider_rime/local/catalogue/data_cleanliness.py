@@ -34,6 +34,7 @@ from airflow_provider_rime.local.catalogue.types import Metric
 from airflow_provider_rime.local.catalogue.types import Severity
 from airflow_provider_rime.local.catalogue.types import StressInputs
 from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import metrics_of
 from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
 from airflow_provider_rime.rime_api.enums import MetricCategory
 from airflow_provider_rime.rime_api.enums import TestCategory
@@ -103,10 +104,9 @@ def duplicate_rows(inputs: StressInputs, params: DuplicateRowsParams) -> Finding
         dups = _duplicates(frame)
         share = dups / len(frame) if len(frame) else 0.0
         severity = severity_from_thresholds(share, params.severity_thresholds, factor)
-        metrics = [
-            Metric("Duplicate Rows", MetricCategory.FAILING_INPUTS, dups),
-            Metric("Duplicate Rows %", MetricCategory.FAILING_INPUTS, share * 100),
-        ]
+        metrics = metrics_of(
+            MetricCategory.FAILING_INPUTS, {"Duplicate Rows": dups, "Duplicate Rows %": share * 100}
+        )
         text = severity.says(
             f"The {split} data has {stats.fmt_count(dups, len(frame))} duplicated.",
             f"The {split} data has {stats.fmt_count(dups, len(frame))} that duplicate another row: "
@@ -131,10 +131,7 @@ def label_imbalance(inputs: StressInputs, params: LabelImbalanceParams) -> Findi
     severity = severity_from_thresholds(
         minority, params.minority_share_thresholds, inputs.config.threshold_factor, lower_is_worse=True
     )
-    metrics = [
-        Metric("Minority Class Share", MetricCategory.FEATURE, minority),
-        Metric("Positive Rate", MetricCategory.FEATURE, rate),
-    ]
+    metrics = metrics_of(MetricCategory.FEATURE, {"Minority Class Share": minority, "Positive Rate": rate})
     text = severity.says(
         f"The reference labels are balanced enough (minority class {minority:.1%}).",
         f"The minority class is only {minority:.2%} of the reference labels: accuracy is "
@@ -169,10 +166,9 @@ def high_feature_correlation(inputs: StressInputs, params: HighCorrelationParams
         severity = severity_from_thresholds(
             abs(value), [min(t * factor, 0.999) for t in params.severity_thresholds]
         )
-        metrics = [
-            Metric("Most Correlated Feature", MetricCategory.STATISTICAL_DEPENDENCE, partner),
-            Metric("Correlation", MetricCategory.STATISTICAL_DEPENDENCE, value),
-        ]
+        metrics = metrics_of(
+            MetricCategory.STATISTICAL_DEPENDENCE, {"Most Correlated Feature": partner, "Correlation": value}
+        )
         text = severity.says(
             f"{f.name} is at most moderately correlated with another feature ({partner}: {value:.3f}).",
             f"{f.name} and {partner} have rank correlation {value:.3f} in the reference: one is nearly "
@@ -220,10 +216,10 @@ def high_mi_feature_to_label(inputs: StressInputs, params: HighMutualInformation
         mi = stats.mutual_information_bits(codes, n_codes, y)
         nmi = min(1.0, mi / hy)
         severity = severity_from_thresholds(nmi, [min(t * factor, 1.0) for t in params.severity_thresholds])
-        metrics = [
-            Metric("Mutual Information (bits)", MetricCategory.STATISTICAL_DEPENDENCE, mi),
-            Metric("Normalized Mutual Information", MetricCategory.STATISTICAL_DEPENDENCE, nmi),
-        ]
+        metrics = metrics_of(
+            MetricCategory.STATISTICAL_DEPENDENCE,
+            {"Mutual Information (bits)": mi, "Normalized Mutual Information": nmi},
+        )
         text = severity.says(
             f"{feature.name} carries {nmi:.1%} of the label's information, a plausible amount.",
             f"{feature.name} alone carries {nmi:.1%} of the label's information in the reference: "

@@ -120,6 +120,7 @@ from airflow_provider_rime.local.catalogue.types import Metric
 from airflow_provider_rime.local.catalogue.types import Severity
 from airflow_provider_rime.local.catalogue.types import StressInputs
 from airflow_provider_rime.local.catalogue.types import TestCase
+from airflow_provider_rime.local.catalogue.types import metrics_of
 from airflow_provider_rime.local.catalogue.types import severity_from_thresholds
 from airflow_provider_rime.rime_api.enums import MetricCategory
 from airflow_provider_rime.rime_api.enums import TestCategory
@@ -325,12 +326,15 @@ def _categorical_evidence(
         effect += f", {_categories(int(new.sum()), 'new ')} in {new_share:.1%} of evaluation rows"
     if vanished_rows:
         effect += f", {_categories(int(vanished.sum()))} of {vanished_share:.1%} of reference rows gone"
-    metrics = [
-        Metric("Total Variation Distance", MetricCategory.DRIFT_STAT, tv),
-        Metric("New Category Share", MetricCategory.DRIFT_STAT, new_share),
-        Metric("Vanished Category Share", MetricCategory.DRIFT_STAT, vanished_share),
-        Metric("Chi-Squared Statistic", MetricCategory.DRIFT_STAT, chi2),
-    ]
+    metrics = metrics_of(
+        MetricCategory.DRIFT_STAT,
+        {
+            "Total Variation Distance": tv,
+            "New Category Share": new_share,
+            "Vanished Category Share": vanished_share,
+            "Chi-Squared Statistic": chi2,
+        },
+    )
     importance = max(tv / bars[0], max(new_share, vanished_share) / params.new_category_thresholds[0])
     return metrics, severity, effect, bars[0] * factor, importance, "chi-squared", pvalue
 
@@ -351,10 +355,10 @@ def _numeric_evidence(
     else:  # a constant reference: the share of evaluation values away from its value
         bars = params.categorical_distance_thresholds
         effect = f"constant on reference, {result.distance:.1%} of evaluation values differ"
-    metrics = [
-        Metric("Normalised Wasserstein Distance", MetricCategory.DRIFT_STAT, result.distance),
-        Metric("KS Statistic", MetricCategory.DRIFT_STAT, result.ks),
-    ]
+    metrics = metrics_of(
+        MetricCategory.DRIFT_STAT,
+        {"Normalised Wasserstein Distance": result.distance, "KS Statistic": result.ks},
+    )
     if result.test != "Kolmogorov-Smirnov":
         metrics.append(
             Metric(f"{result.test.title()} Statistic", MetricCategory.DRIFT_STAT, result.statistic)
@@ -395,11 +399,10 @@ def feature_drift(inputs: StressInputs, params: FeatureDriftParams) -> Findings 
             "js": stats.js(ref_c, eval_c),
             "kl": stats.kl(ref_c, eval_c),
         }
-        metrics = [
-            Metric("psi", MetricCategory.DRIFT_STAT, values["psi"]),
-            Metric("JS Divergence", MetricCategory.DRIFT_STAT, values["js"]),
-            Metric("KL Divergence", MetricCategory.DRIFT_STAT, values["kl"]),
-        ]
+        metrics = metrics_of(
+            MetricCategory.DRIFT_STAT,
+            {"psi": values["psi"], "JS Divergence": values["js"], "KL Divergence": values["kl"]},
+        )
         if ref_c.sum() < min_sample or eval_c.sum() < min_sample:
             cases.append(
                 TestCase(
@@ -583,11 +586,14 @@ def prediction_drift(inputs: StressInputs, params: PredictionDriftParams) -> Fin
     deciles = [f"prediction < {names[0]}"] if names else ["prediction (all values)"]
     deciles += [f"{a} <= prediction < {b}" for a, b in pairwise(names)]
     deciles += [f"prediction >= {names[-1]}"] if names else []
-    shown = [
-        Metric("Distribution Bins", MetricCategory.SUBSET_DETAILS, deciles),
-        Metric("Reference Counts", MetricCategory.SUBSET_DETAILS, [int(v) for v in ref_c]),
-        Metric("Evaluation Counts", MetricCategory.SUBSET_DETAILS, [int(v) for v in eval_c]),
-    ]
+    shown = metrics_of(
+        MetricCategory.SUBSET_DETAILS,
+        {
+            "Distribution Bins": deciles,
+            "Reference Counts": [int(v) for v in ref_c],
+            "Evaluation Counts": [int(v) for v in eval_c],
+        },
+    )
     importance = value if math.isfinite(value) else 0.0
     case = TestCase([], severity, explanation, metrics + shown, importance=importance)
     return Findings([case], metrics)
@@ -615,13 +621,16 @@ def categorical_label_drift(inputs: StressInputs, params: LabelDriftParams) -> F
     )
     if not (pvalue < params.p_value_threshold * inputs.config.error_rate_factor):
         severity = Severity.PASS
-    metrics = [
-        Metric("Reference Positive Rate", MetricCategory.DRIFT_STAT, r1),
-        Metric("Evaluation Positive Rate", MetricCategory.DRIFT_STAT, r2),
-        Metric("Rate Change", MetricCategory.DRIFT_STAT, change),
-        Metric("psi", MetricCategory.DRIFT_STAT, psi_value),
-        Metric("p-value", MetricCategory.DRIFT_STAT, pvalue),
-    ]
+    metrics = metrics_of(
+        MetricCategory.DRIFT_STAT,
+        {
+            "Reference Positive Rate": r1,
+            "Evaluation Positive Rate": r2,
+            "Rate Change": change,
+            "psi": psi_value,
+            "p-value": pvalue,
+        },
+    )
     rates = f"the positive rate went from {stats.fmt(r1)} on reference to {stats.fmt(r2)} on evaluation"
     explanation = severity.says(
         f"The label is stable: {rates}.",
@@ -657,12 +666,15 @@ def null_proportion(inputs: StressInputs, params: NullProportionParams) -> Findi
         severity = severity_from_thresholds(abs(change), params.severity_thresholds, factor)
         if not (p_adj <= alpha):
             severity = Severity.PASS
-        metrics = [
-            Metric("Reference Null Proportion", MetricCategory.DRIFT_STAT, r1),
-            Metric("Evaluation Null Proportion", MetricCategory.DRIFT_STAT, r2),
-            Metric("p-value", MetricCategory.DRIFT_STAT, float(pvalue)),
-            Metric("Holm-Adjusted p-value", MetricCategory.DRIFT_STAT, float(p_adj)),
-        ]
+        metrics = metrics_of(
+            MetricCategory.DRIFT_STAT,
+            {
+                "Reference Null Proportion": r1,
+                "Evaluation Null Proportion": r2,
+                "p-value": float(pvalue),
+                "Holm-Adjusted p-value": float(p_adj),
+            },
+        )
         shares = f"{stats.fmt(r1 * 100, 2)}% of reference rows, {stats.fmt(r2 * 100, 2)}% of evaluation rows"
         explanation = severity.says(
             f"{feature.name} is missing about as often as before ({shares}).",

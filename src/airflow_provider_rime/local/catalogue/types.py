@@ -155,6 +155,11 @@ class Metric:
         return out
 
 
+def metrics_of(category: MetricCategory, values: Mapping[str, MetricValue]) -> list[Metric]:
+    """Metrics of one category: each of ``values``' names with its value, in their order."""
+    return [Metric(name, category, value) for name, value in values.items()]
+
+
 @dataclass
 class TestCase:
     """One finding: a test applied to one feature (or none, for model-wide tests)."""

@@ -29,12 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from airflow_provider_rime.local import render
 from airflow_provider_rime.local.catalogue import plan_tests, run_tests
 from airflow_provider_rime.local.catalogue.monitors import (
-    DEFAULT_MONITORS,
     DRIFT_MONITOR_KEYS,
     BinReading,
-    MonitorSpec,
     Reading,
-    monitor_thresholds,
     read_monitors,
     root_cause,
     stretches,
@@ -42,6 +39,7 @@ from airflow_provider_rime.local.catalogue.monitors import (
 from airflow_provider_rime.local.catalogue.runner import PlannedTest
 from airflow_provider_rime.local.catalogue.types import StressInputs, TestBatch
 from airflow_provider_rime.local.data import DataError, DataRoots, missing_column_message, read_table
+from airflow_provider_rime.local.jobs.monitoring import monitor_specs, upsert_monitors
 from airflow_provider_rime.local.jobs.queue import ContinuousTestPayload, StressTestPayload
 from airflow_provider_rime.local.jobs.status import finish_job
 from airflow_provider_rime.local.jobs.stress import (
@@ -67,14 +65,11 @@ from airflow_provider_rime.rime_api.documents import DataInfo
 from airflow_provider_rime.rime_api.enums import (
     EventType,
     JobStatus,
-    MonitorType,
     Severity,
-    TestCategory,
     TestTaskStatus,
     TestType,
     ThresholdType,
 )
-from airflow_provider_rime.rime_api.firewall import ArtifactIdentifier, TestCaseMetricIdentifier
 from airflow_provider_rime.rime_api.naming import format_timestamp, utc_now
 
 if TYPE_CHECKING:
@@ -253,59 +248,6 @@ def test_bin(
     return bin_inputs, batches, read_monitors(bin_inputs, batches)
 
 
-def _applicable(spec: MonitorSpec, inputs: StressInputs, categories: set[str]) -> bool:
-    if spec.needs_labels and not inputs.has_labels:
-        return False
-    if spec.needs_preds and not inputs.has_preds:
-        return False
-    from airflow_provider_rime.local.catalogue.registry import CATALOGUE
-
-    return CATALOGUE[spec.test_type].category.value in categories
-
-
-def _upsert_monitors(
-    s: Session, firewall_id: str, specs: list[MonitorSpec], inputs: StressInputs
-) -> dict[str, str]:
-    """Create the firewall's default monitors, or refresh their thresholds; keeps notify and pinned."""
-    existing = {m.key: m for m in s.scalars(select(Monitor).where(Monitor.firewall_id == firewall_id))}
-    ids = {}
-    for position, spec in enumerate(DEFAULT_MONITORS):
-        if spec not in specs:
-            if spec.key in existing:
-                ids[spec.key] = existing[spec.key].id
-            continue
-        limits = monitor_thresholds(spec, inputs)
-        artifact = ArtifactIdentifier(
-            test_case_metric_identifier=TestCaseMetricIdentifier(
-                test_batch_id=spec.test_type, metric=spec.metric_name
-            )
-        ).to_wire()
-        row = existing.get(spec.key)
-        if row is None:
-            row = Monitor(
-                id=str(uuid.uuid4()),
-                firewall_id=firewall_id,
-                key=spec.key,
-                monitor_type=MonitorType.DEFAULT.value,
-                notify=spec.category in (TestCategory.MODEL_PERFORMANCE, TestCategory.DRIFT),
-                pinned=False,
-                created_at=utc_now(),
-            )
-            s.add(row)
-        row.position = position
-        row.name = spec.name
-        row.metric_name = spec.metric_name
-        row.risk_category = spec.category.risk_category.value
-        row.test_category = spec.category.value
-        row.artifact = artifact
-        row.threshold_type = spec.threshold_type.value
-        row.warning = limits[0] if limits else None
-        row.alert = limits[1] if limits else None
-        row.description = spec.description
-        ids[spec.key] = row.id
-    return ids
-
-
 def rebuild_events(s: Session, firewall: Firewall) -> int:
     """Replace the firewall's detection events by those its stored monitor readings give."""
     monitors = list(s.scalars(select(Monitor).where(Monitor.firewall_id == firewall.id)))
@@ -446,8 +388,7 @@ def run_continuous_test_job(
         len(inputs.features),
     )
     planned_tests = plan_tests(inputs.config, has_labels=inputs.has_labels, has_preds=inputs.has_preds)
-    categories = set(payload.categories)
-    specs = [m for m in DEFAULT_MONITORS if _applicable(m, inputs, categories)]
+    specs = monitor_specs(payload.categories, has_labels=inputs.has_labels, has_preds=inputs.has_preds)
 
     with sessions.begin() as s:
         if s.get(Firewall, payload.firewall_id) is None:
@@ -476,7 +417,7 @@ def run_continuous_test_job(
                 )
             )
         monitor_ids = (
-            _upsert_monitors(s, payload.firewall_id, specs, _subset(inputs, plan[0][0].rows)) if plan else {}
+            upsert_monitors(s, payload.firewall_id, specs, _subset(inputs, plan[0][0].rows)) if plan else {}
         )
     skipped = len(bins) - len(plan)
     if not plan:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from airflow_provider_rime.local import render
 from airflow_provider_rime.local.context import EngineContext
 from airflow_provider_rime.local.errors import Conflict, InvalidInput, NotFound
+from airflow_provider_rime.local.jobs.monitoring import monitor_specs, prune_monitors, upsert_monitors
 from airflow_provider_rime.local.jobs.queue import ContinuousTestPayload, enqueue
 from airflow_provider_rime.local.store.queries import aware
 from airflow_provider_rime.local.store.schema import (
@@ -104,8 +105,37 @@ def _needs_predictions(s: Session, model: Model, ds: Dataset, role: str, where: 
         )
 
 
+def _has_labels(s: Session, dataset_id: str) -> bool:
+    ds = s.get(Dataset, dataset_id)
+    if ds is None:
+        return False
+    info = DataInfo.model_validate(ds.data_info)
+    return bool(info.data_params and info.data_params.label_col)
+
+
+def sync_monitors(s: Session, fw: Firewall, project: Project) -> None:
+    """Keep the firewall's default monitors to its project's continuous-test categories.
+
+    Monitors of categories no longer chosen go, with their values and events; those of the
+    chosen categories that the reference data can feed (labels, predictions) are created,
+    with no values and no thresholds until a bin is tested. Not committed here.
+
+    :raises Conflict: A job is running on the firewall (it writes the monitors it started with).
+    """
+    running = _active_job(s, fw.id)
+    if running is not None:
+        raise Conflict(
+            f"a continuous-test job ({running.id}) is running on this project's firewall with the current "
+            f"categories; wait for it or cancel it (POST /v1/jobs/cancel/{running.id}), then change them"
+        )
+    categories = render.continuous_test_run_categories(render.project_continuous_test_categories(project))
+    prune_monitors(s, fw.id, categories)
+    # The model has predictions on the reference data (create and update check it).
+    upsert_monitors(s, fw.id, monitor_specs(categories, has_labels=_has_labels(s, fw.ref_data_id)), None)
+
+
 def create_firewall(s: Session, request: CreateFirewallRequest) -> Firewall:
-    """A project's continuous test; a second one in the same project is a ``Conflict``."""
+    """A project's continuous test with its default monitors; a second one in a project is a ``Conflict``."""
     project_id = request.project_id.uuid
     project = s.get(Project, project_id)
     if project is None:
@@ -130,6 +160,8 @@ def create_firewall(s: Session, request: CreateFirewallRequest) -> Firewall:
     )
     s.add(fw)
     try:
+        s.flush()  # the firewall row before its monitors
+        sync_monitors(s, fw, project)
         s.commit()
     except IntegrityError:  # another request created one meanwhile
         s.rollback()
@@ -147,19 +179,21 @@ def _active_job(s: Session, firewall_id: str) -> Job | None:
     return next((j for j in jobs if (j.payload or {}).get("firewall_id") == firewall_id), None)
 
 
-def update_firewall(s: Session, fw: Firewall, request: UpdateFirewallRequest) -> Firewall:
-    """Apply the fields the mask names; unknown mask paths are refused, nothing is half-applied."""
-    paths = request.mask_paths()
+def checked_mask(paths: list[str], updatable: tuple[str, ...]) -> list[str]:
+    """An update's field-mask paths, refused when empty or naming a field that cannot be updated."""
     if not paths:
-        raise InvalidInput(
-            f"mask is empty; name the fields to update: {', '.join(UPDATABLE_FIREWALL_FIELDS)}"
-        )
-    unknown = [p for p in paths if p.split(".")[0] not in UPDATABLE_FIREWALL_FIELDS]
+        raise InvalidInput(f"mask is empty; name the fields to update: {', '.join(updatable)}")
+    unknown = [p for p in paths if p.split(".")[0] not in updatable]
     if unknown:
         raise InvalidInput(
-            f"mask: {', '.join(unknown)} cannot be updated; updatable fields: "
-            f"{', '.join(UPDATABLE_FIREWALL_FIELDS)}"
+            f"mask: {', '.join(unknown)} cannot be updated; updatable fields: {', '.join(updatable)}"
         )
+    return paths
+
+
+def update_firewall(s: Session, fw: Firewall, request: UpdateFirewallRequest) -> Firewall:
+    """Apply the fields the mask names; unknown mask paths are refused, nothing is half-applied."""
+    paths = checked_mask(request.mask_paths(), UPDATABLE_FIREWALL_FIELDS)
     body = request.firewall
     if request.firewall_id is not None and request.firewall_id.uuid != fw.id:
         raise InvalidInput(f"firewallId {request.firewall_id.uuid!r} does not match the path's {fw.id!r}")
@@ -246,8 +280,7 @@ def start_continuous_test(
             f"a continuous-test job ({running.id}) is already running on this firewall; wait for it or "
             f"cancel it: two jobs would write the same bins"
         )
-    from airflow_provider_rime.local.render import CONTINUOUS_TEST_CATEGORIES
-
+    project = s.get_one(Project, fw.project_id)
     run_time = config.run_time_info
     payload = ContinuousTestPayload(
         firewall_id=fw.id,
@@ -256,7 +289,7 @@ def start_continuous_test(
         model_id=model.id,
         bin_size_seconds=fw.bin_size_seconds,
         override_existing_bins=request.override_existing_bins,
-        categories=[c.value for c in CONTINUOUS_TEST_CATEGORIES],
+        categories=render.continuous_test_run_categories(render.project_continuous_test_categories(project)),
         random_seed=(run_time.random_seed if run_time is not None else None) or 0,
     )
     job = enqueue(s, JobKind.CONTINUOUS_TEST, fw.project_id, payload, job_type=JobType.FIREWALL_BATCH_TEST)

@@ -61,6 +61,9 @@ class Project(Base):
     run_time_info: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     last_test_run_at: Mapped[datetime | None]
+    #: The categories the project chose (``TEST_CATEGORY_TYPE_*``); ``None``: all the engine runs.
+    stress_test_categories: Mapped[list[Any] | None]
+    continuous_test_categories: Mapped[list[Any] | None]
 
 
 class Upload(Base):

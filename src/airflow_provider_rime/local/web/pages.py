@@ -121,6 +121,10 @@ def firewall_page(project_id: str, s: Session = Depends(session)) -> HTMLRespons
         other_figures=[f for f in charted if f.severity == Severity.PASS.value],
         alert_bins=sum(1 for b in overview.bins if b.severity is Severity.ALERT),
         warning_bins=sum(1 for b in overview.bins if b.severity is Severity.WARNING),
+        categories=[
+            TestCategory(c).display_name for c in documents.project_continuous_test_categories(project)
+        ],
+        waiting=[series.monitor for series in overview.series if not series.points],
     )
 
 

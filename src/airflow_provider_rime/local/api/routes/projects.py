@@ -1,4 +1,4 @@
-"""Projects: create, list, read, link, delete, workspace roles."""
+"""Projects: create, list, read, update, link, delete, workspace roles."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from fastapi import APIRouter, Query
 from airflow_provider_rime.local import render
 from airflow_provider_rime.local.api.deps import Db, Engine, ExistingProject, Paged
 from airflow_provider_rime.local.services import firewall, projects
-from airflow_provider_rime.rime_api.documents import CreateProjectRequest, UpdateWorkspaceRoleRequest
+from airflow_provider_rime.rime_api.documents import (
+    CreateProjectRequest,
+    UpdateProjectRequest,
+    UpdateWorkspaceRoleRequest,
+)
 
 router = APIRouter(tags=["projects"])
 
@@ -35,6 +39,13 @@ def list_projects(
 def read_project(project: ExistingProject, s: Db) -> dict[str, Any]:
     ids = firewall.firewall_ids(s, [project.id])[project.id]
     return {"project": render.project_with_details(project, ids)}
+
+
+@router.put("/v1/projects/{project_id}")
+def update_project(project: ExistingProject, body: UpdateProjectRequest, s: Db) -> dict[str, Any]:
+    # rime-sdk: Project.update_ct_categories, update_stress_test_categories (a field mask).
+    updated = projects.update_project(s, project, body)
+    return {"project": render.project(updated, firewall.firewall_ids(s, [updated.id])[updated.id])}
 
 
 @router.get("/v1/projects/{project_id}/url")
