@@ -13,7 +13,9 @@ catch-up, a few days at a time:
 4. ``add_prod_preds`` adds that model's fraud probability as column ``pred``.
 5. ``run_firewall`` (:class:`~airflow_provider_rime.operators.firewall.RimeFirewallOperator`)
    runs the project's firewall (created by ``RIME_Stress_Testing``'s ``create_firewall``) on
-   the day: one time bin, its tests, its verdict and the detection events it opened.
+   the day: one time bin, its tests, its verdict and the detection events it opened. A rerun
+   of a day keeps the bin it has, unless the run's param ``override_existing_bins`` is true
+   (trigger it with ``{"override_existing_bins": true}``): then its results are replaced.
 6. ``log_firewall_to_mlflow`` logs the day's metrics and the bin summary to the production
    model's MLflow run.
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.providers.common.compat.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, Param, task
 from rime_demo import (
     FIREWALL_DAG_ID,
     LABEL_COL,
@@ -109,6 +111,13 @@ with DAG(
     default_args={"retries": 1, "retry_delay": timedelta(seconds=30)},
     tags=["rime", "example", "mlflow", "firewall"],
     doc_md=__doc__,
+    params={
+        "override_existing_bins": Param(
+            False,
+            type="boolean",
+            description="Rerun of a day already tested: replace its results (default: keep them)",
+        )
+    },
 ) as dag:
     production = fetch_production_data()
     model = get_rime_project_id()
@@ -124,6 +133,8 @@ with DAG(
         label_col=LABEL_COL,
         pred_col=PRED_COL,
         fail_on="none",  # record every day; "alert" would fail the runs whose day raised alerts
+        # A rerun keeps the day's bin unless triggered with {"override_existing_bins": true}.
+        override_existing_bins="{{ params.override_existing_bins }}",
         poll_interval=2,
     )
     # [END howto_operator_rime_firewall]

@@ -5,7 +5,7 @@
 1. starts the local engine (``rime-local serve``) on 127.0.0.1:8642 (the previous demo's port
    if that one differed, a free port if both are taken), data under ``.demo/engine``;
 2. migrates a SQLite Airflow metadata DB under ``.demo/airflow`` and adds the connection
-   ``rime`` (the engine's URL and API key);
+   ``rime`` (the engine's URL and API key), while MLflow's tracking store is created;
 3. runs the DAG ``RIME_Stress_Testing`` from ``example_dags/`` to completion with
    ``airflow dags test`` (MLflow tracking in SQLite under ``.demo/mlflow``);
 4. prints each model's pass rate and AUC, the chosen model and the test run links, and
@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -147,12 +148,37 @@ def login_hint(paths: DemoPaths, engine_url: str) -> str:
     return f"open {link} within the hour, or use the API key in {key_file}"
 
 
+def start_logged(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` with its output in ``log`` (see :func:`wait_logged`)."""
+    with log.open("ab") as handle:
+        return subprocess.Popen(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT)
+
+
+def wait_logged(process: subprocess.Popen[bytes], log: Path, what: str, timeout: float = 900) -> None:
+    """Wait for ``process``; raise :class:`DemoError` with the log's tail if it failed."""
+    try:
+        returncode = process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise
+    if returncode != 0:
+        raise DemoError(f"{what} failed (exit {returncode}); log {log}:\n{log_tail(log)}")
+
+
 def run_logged(cmd: list[str], env: dict[str, str], log: Path, what: str, timeout: float = 900) -> None:
     """Run ``cmd`` with its output in ``log``; raise :class:`DemoError` with the log's tail on failure."""
-    with log.open("ab") as handle:
-        result = subprocess.run(cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
-    if result.returncode != 0:
-        raise DemoError(f"{what} failed (exit {result.returncode}); log {log}:\n{log_tail(log)}")
+    wait_logged(start_logged(cmd, env, log), log, what, timeout)
+
+
+def start_mlflow_store(paths: DemoPaths, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Create the MLflow tracking store's tables in the background.
+
+    Its migrations take seconds; done while the engine starts and Airflow's DB migrates, the
+    first training task does not wait for them. A store that exists is only opened.
+    """
+    code = "from mlflow import MlflowClient; MlflowClient().search_experiments(max_results=1)"
+    return start_logged([sys.executable, "-c", code], env, paths.logs / "mlflow-setup.log")
 
 
 def engine_port(paths: DemoPaths) -> int:
@@ -185,9 +211,8 @@ def airflow_cmd(*args: str) -> list[str]:
 
 
 def prepare_airflow(paths: DemoPaths, env: dict[str, str], engine_url: str, key: str) -> None:
-    """Migrate the metadata DB and (re)create the ``rime`` connection."""
+    """Migrate the metadata DB and (re)create the ``rime`` connection (one Airflow CLI start)."""
     log = paths.logs / "airflow-setup.log"
-    run_logged(airflow_cmd("db", "migrate"), env, log, "airflow db migrate")
     # Through a private file, so the API key is neither on a command line nor in a log.
     conn = {
         CONN_ID: {"conn_type": "rime", "host": engine_url, "password": key, "extra": {"max_retries": 3}},
@@ -199,10 +224,16 @@ def prepare_airflow(paths: DemoPaths, env: dict[str, str], engine_url: str, key:
     try:
         conn_file.write_text(json.dumps(conn))
         run_logged(
-            airflow_cmd("connections", "import", "--overwrite", str(conn_file)),
+            [
+                sys.executable,
+                "-m",
+                "rime_dev.airflow_cli",
+                "db migrate",
+                shlex.join(["connections", "import", "--overwrite", str(conn_file)]),
+            ],
             env,
             log,
-            f"adding the connections {CONN_ID} and {PRODUCTION_CONN_ID}",
+            f"airflow db migrate, or adding the connections {CONN_ID} and {PRODUCTION_CONN_ID},",
         )
     finally:
         conn_file.unlink(missing_ok=True)
@@ -227,8 +258,8 @@ def run_dag(paths: DemoPaths, env: dict[str, str]) -> tuple[str, float]:
         raise DemoError(
             f"airflow dags test {DAG_ID} failed (exit {process.returncode}); log {log}:\n{log_tail(log)}"
         )
-    run_id = latest_run_id(env)
-    state = dag_run_state(env, run_id)
+    latest = latest_run(env)
+    run_id, state = str(latest["run_id"]), str(latest["state"])
     if state != "success":
         raise DemoError(f"DAG run {run_id} ended in state {state!r}; log {log}:\n{log_tail(log)}")
     return run_id, seconds
@@ -325,19 +356,12 @@ def list_runs(env: dict[str, str]) -> list[dict[str, Any]]:
     raise DemoError(f"could not read the runs of {DAG_ID} from `airflow dags list-runs`:\n{out[-2000:]}")
 
 
-def latest_run_id(env: dict[str, str]) -> str:
+def latest_run(env: dict[str, str]) -> dict[str, Any]:
+    """The latest run of the DAG (one ``airflow dags list-runs``: each takes seconds to start)."""
     runs = list_runs(env)
     if not runs:
         raise DemoError(f"no run of {DAG_ID} found after airflow dags test")
-    latest = max(runs, key=lambda r: r.get("start_date") or r.get("run_after") or r.get("logical_date") or "")
-    return str(latest["run_id"])
-
-
-def dag_run_state(env: dict[str, str], run_id: str) -> str:
-    for run in list_runs(env):
-        if run["run_id"] == run_id:
-            return str(run["state"])
-    return "unknown"
+    return max(runs, key=lambda r: r.get("start_date") or r.get("run_after") or r.get("logical_date") or "")
 
 
 def collect_results(paths: DemoPaths, run_id: str) -> dict[str, Any]:
@@ -432,11 +456,13 @@ def run_demo(paths: DemoPaths) -> int:
     env = demo_env(paths)
     key = api_key(paths)
     print(f"demo state in {paths.root} (logs in {paths.logs})")
+    mlflow_store = start_mlflow_store(paths, env)
     print("starting the local RIME engine ...")
     with demo_engine(paths, key) as engine:
         print(f"  engine at {engine.url}")
         print("preparing Airflow (SQLite metadata DB, connection 'rime') ...")
         prepare_airflow(paths, env, engine.url, key)
+        wait_logged(mlflow_store, paths.logs / "mlflow-setup.log", "creating the MLflow tracking store")
         print(f"running {DAG_ID} with `airflow dags test` ...")
         run_id, dag_seconds = run_dag(paths, env)
         results = collect_results(paths, run_id)

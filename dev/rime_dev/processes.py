@@ -62,18 +62,38 @@ def wait_gone(pid: int, timeout: float, *, group: bool = False) -> bool:
             (os.killpg if group else os.kill)(pid, 0)
         except ProcessLookupError:
             return True
-        if not group and _is_zombie(pid):
+        if _group_all_zombies(pid) if group else _is_zombie(pid):
             return True
         time.sleep(0.2)
     return False
 
 
-def _is_zombie(pid: int) -> bool:
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """``/proc/<pid>/stat`` after the command name (state first, then ppid, pgrp, ...)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] == "Z"
-    except FileNotFoundError:
-        return False  # no /proc (not Linux), or reaped just now (the next probe says so)
+            return stat.read().rsplit(")", 1)[-1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None  # no /proc (not Linux), or reaped just now (the next probe says so)
+
+
+def _is_zombie(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] == "Z"
+
+
+def _group_all_zombies(group: int) -> bool:
+    """Whether every process of ``group`` is a zombie (dead; an orphan's waits for init to reap it).
+
+    A worker fork server that outlives the engine by a moment is re-parented to the machine's
+    init, which in a container may never reap it: the group is then gone in all but name.
+    """
+    if not os.path.isdir("/proc"):
+        return False
+    members = [
+        f for f in (_stat_fields(p) for p in os.listdir("/proc") if p.isdigit()) if f and f[2] == str(group)
+    ]
+    return all(f[0] == "Z" for f in members)
 
 
 def stop_process(process: subprocess.Popen[bytes], grace: float = 20, *, whole_group: bool = True) -> None:

@@ -104,6 +104,7 @@ def log_firewall_result(mlflow_run_id: str, day: str, result: dict[str, Any]) ->
     from datetime import date, datetime, timezone
 
     from mlflow import MlflowClient
+    from mlflow.entities import Metric, RunTag
 
     bins = result.get("bins") or []
     rates = [float(b["pass_rate"]) for b in bins if b.get("pass_rate") is not None]
@@ -117,12 +118,13 @@ def log_firewall_result(mlflow_run_id: str, day: str, result: dict[str, Any]) ->
     if rates:
         metrics["rime_firewall_pass_rate"] = sum(rates) / len(rates)
     when = datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=timezone.utc)
+    stamp, step = int(when.timestamp() * 1000), when.toordinal()
     client = MlflowClient()
-    for key, value in metrics.items():
-        client.log_metric(
-            mlflow_run_id, key, value, timestamp=int(when.timestamp() * 1000), step=when.toordinal()
-        )
+    # One request (one store transaction) for the metrics and the link, not one per value.
+    client.log_batch(
+        mlflow_run_id,
+        metrics=[Metric(key, value, stamp, step) for key, value in metrics.items()],
+        tags=[RunTag("RIME Firewall Link", str(result["url"]))] if result.get("url") else [],
+    )
     client.log_dict(mlflow_run_id, result, f"rime_firewall/{day}.json")
-    if result.get("url"):
-        client.set_tag(mlflow_run_id, "RIME Firewall Link", str(result["url"]))
     return metrics

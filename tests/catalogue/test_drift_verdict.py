@@ -186,6 +186,55 @@ def test_heavy_tails_neither_hide_a_change_nor_raise_a_false_one() -> None:
     assert metric(case_for(batch, "heavy"), "Normalised Wasserstein Distance") > 0.2
 
 
+def test_hypergeometric_pvalue_matches_the_direct_sum() -> None:
+    total, marked, drawn = 40, 8, 20
+
+    def prob(k: int) -> float:
+        return math.comb(marked, k) * math.comb(total - marked, drawn - k) / math.comb(total, drawn)
+
+    for k in (0, 2, 4, 7):
+        lower = sum(prob(j) for j in range(0, k + 1))
+        upper = sum(prob(j) for j in range(k, marked + 1))
+        assert stats.hypergeom_two_sided_pvalue(k, total, marked, drawn) == pytest.approx(
+            min(1.0, 2 * min(lower, upper))
+        )
+    assert stats.hypergeom_two_sided_pvalue(3, total, 0, drawn) == 1.0  # nothing marked: no evidence
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda rng, n: rng.standard_t(2, n),  # heavy tails
+        lambda rng, n: np.where(rng.random(n) < 0.3, 0.0, rng.exponential(size=n)),  # an atom at 0
+        lambda rng, n: np.round(rng.lognormal(0, 1, n), 1),  # rounded: ties in the tails
+    ],
+    ids=["student-t2", "zero-inflated", "rounded"],
+)
+def test_the_tail_tests_keep_the_error_rate_on_clean_data(draw) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(11)
+    pvalues = np.array(
+        [stats.compare_numeric(np.sort(draw(rng, 400)), np.sort(draw(rng, 400))).pvalue for _ in range(400)]
+    )
+    # Weighted Bonferroni of exact (or conservative) tests: at most the nominal rate, up to noise.
+    assert np.mean(pvalues < 0.05) <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 400)
+    assert np.mean(pvalues < 0.2) <= 0.2 + 3 * math.sqrt(0.2 * 0.8 / 400)
+
+
+def test_a_change_of_the_tail_alone_is_drift() -> None:
+    rng = np.random.default_rng(12)
+    n = 5_000
+    x = rng.normal(size=n)
+    q90 = np.quantile(x, 0.9)
+    stretched = np.where(x > q90, q90 + 2.0 * (x - q90), x)  # the top tenth twice as far out
+    ref, ev = _frames({"amount": rng.normal(size=n)}, {"amount": stretched}, rng, n=n)
+    result = stats.compare_numeric(np.sort(ref["amount"].to_numpy()), np.sort(stretched))
+    assert result.tail_pvalue < 1e-8  # the omnibus test alone is far weaker here
+    assert stats.anderson_darling_pvalue(result.statistic) > 1e-3
+    batch = _drift(ref, ev)["feature_drift"]
+    assert flagged(batch) == {"amount"}
+    assert metric(case_for(batch, "amount"), "Tail Exceedance P-Value") == pytest.approx(result.tail_pvalue)
+
+
 def test_constant_and_all_null_columns() -> None:
     rng = np.random.default_rng(8)
     still = np.full(N, 7.0)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from rime_dev.engine import EngineStartError, start_engine
+from rime_dev.processes import wait_gone
 
 
 def test_started_engine_answers_with_its_key_only_and_stops_with_its_whole_group(tmp_path: Path) -> None:
@@ -25,8 +25,7 @@ def test_started_engine_answers_with_its_key_only_and_stops_with_its_whole_group
         engine.stop()
 
     assert engine.process.returncode is not None
-    with pytest.raises(ProcessLookupError):
-        os.killpg(engine.process.pid, 0)  # nothing of its process group is left
+    assert wait_gone(engine.process.pid, 5, group=True)  # nothing of its process group is left
 
 
 def test_an_engine_that_cannot_start_raises_with_the_cause_from_its_log(tmp_path: Path) -> None:

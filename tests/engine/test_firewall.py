@@ -7,6 +7,7 @@ reading tests; the tests of bad input each check that nothing was stored.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -473,20 +474,13 @@ def test_bad_timestamps_fail_the_job_with_the_row(api, hourly):
     assert _continuous_runs(api, other.project_id) == set()
 
 
-def _worker_pid(job_id: str) -> int | None:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"airflow_provider_rime.local.jobs.worker" in cmdline and job_id.encode() in cmdline:
-            return int(entry.name)
-    return None
+def _worker_pid(engine_log: Path, job_id: str) -> int | None:
+    """The worker process of ``job_id``, as the engine logged it when it started the job."""
+    found = re.search(rf"job {job_id} \(\w+\) started in worker process (\d+)", engine_log.read_text())
+    return int(found.group(1)) if found else None
 
 
-def test_a_killed_job_keeps_finished_bins_and_a_rerun_completes_the_rest(api, hourly):
+def test_a_killed_job_keeps_finished_bins_and_a_rerun_completes_the_rest(api, hourly, rime_engine):
     other, firewall_id = hourly["setup"], hourly["firewall_id"]
     eval_id = other.eval_dataset("eval", daily_frame(1, 2400, 11))  # 24 hourly bins of ~100 rows
     job = other.start(firewall_id, eval_id)
@@ -510,7 +504,7 @@ def test_a_killed_job_keeps_finished_bins_and_a_rerun_completes_the_rest(api, ho
     assert_rime_error(api.put(project_url, json=drift_only), 409, "cancel it", job["jobId"])
     assert DRIFT in ok(api.get(project_url))["project"]["project"]["continuousTestCategories"]
     assert len(ok(api.get(project_url))["project"]["project"]["continuousTestCategories"]) == 4
-    pid = _worker_pid(job["jobId"])
+    pid = _worker_pid(rime_engine.log_path, job["jobId"])
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     failed = wait_job(api, job["jobId"])

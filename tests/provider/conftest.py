@@ -119,7 +119,21 @@ def registered(hook: RimeHook, project_id: str, data_files: DataFiles) -> dict[s
     model_id = hook.register_model(project_id, "predictions-only")
     hook.register_predictions(project_id, model_id, ref_id, ref_path, "pred")
     hook.register_predictions(project_id, model_id, eval_id, eval_path, "pred")
-    return {"ref": ref_id, "eval": eval_id, "model": model_id, "ref_path": ref_path}
+    return {"ref": ref_id, "eval": eval_id, "model": model_id, "ref_path": ref_path, "eval_path": eval_path}
+
+
+#: A model directory whose calls are slow (see its docstring).
+SLOW_MODEL_DIR = Path(__file__).parent / "slow_model"
+
+
+@pytest.fixture(scope="module")
+def slow_registered(hook: RimeHook, project_id: str, registered: dict[str, Any]) -> dict[str, Any]:
+    """The module's data with a model that the stress test calls, slowly: its jobs run for a while."""
+    model_id = hook.register_model_once(project_id, SLOW_MODEL_DIR, "slow")
+    for split in ("ref", "eval"):
+        path = registered["ref_path"] if split == "ref" else registered["eval_path"]
+        hook.register_predictions(project_id, model_id, registered[split], path, "pred")
+    return {**registered, "model": model_id}
 
 
 def stress_test_config(registered: dict[str, Any], run_name: str) -> dict[str, Any]:

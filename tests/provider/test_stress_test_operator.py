@@ -14,7 +14,14 @@ from airflow_provider_rime.hooks.rime import RimeHook
 from airflow_provider_rime.operators.stress_test import RimeStressTestOperator
 from airflow_provider_rime.triggers.job import RimeJobTrigger
 
-from .conftest import DataFiles, TaskInstanceStandIn, TaskStateStore, assert_kill_cancels, make_context
+from .conftest import (
+    SLOW_MODEL_DIR,
+    DataFiles,
+    TaskInstanceStandIn,
+    TaskStateStore,
+    assert_kill_cancels,
+    make_context,
+)
 
 SUMMARY_KEYS = {
     "test_run_id",
@@ -28,6 +35,9 @@ SUMMARY_KEYS = {
     "pass_rate",
     "model_metrics",
 }
+
+
+SLOW = str(SLOW_MODEL_DIR)
 
 
 def make_operator(conn_id: str, project: str, data: DataFiles, **kwargs: Any) -> RimeStressTestOperator:
@@ -157,7 +167,7 @@ def test_severity_gate_fails_after_the_results_are_in_xcom(
 
 def test_kill_cancels_the_job(rime_connection: str, project_name: str, data_files: DataFiles, hook: RimeHook):
     ti = TaskInstanceStandIn(task_id="killed")
-    operator = make_operator(rime_connection, project_name, data_files, deferrable=False)
+    operator = make_operator(rime_connection, project_name, data_files, deferrable=False, model_dir=SLOW)
     assert_kill_cancels(operator, ti, hook, "the stress test")
 
 
@@ -165,13 +175,13 @@ def test_timeout_cancels_the_job(
     rime_connection: str, project_name: str, data_files: DataFiles, hook: RimeHook
 ):
     ti = TaskInstanceStandIn(task_id="timed_out")
-    operator = make_operator(rime_connection, project_name, data_files, deferrable=False, timeout=0.01)
+    operator = make_operator(
+        rime_connection, project_name, data_files, deferrable=False, timeout=0.01, model_dir=SLOW
+    )
     with pytest.raises(RimeJobError) as failure:
         operator.execute(make_context(ti))
     job_id = ti.xcom["job_id"]
     status = wait_until_terminal(hook, job_id)
-    if status == "JOB_STATUS_SUCCEEDED":
-        pytest.skip("the stress test finished before the timeout")
     assert failure.value.status == "timeout"
     assert status == "JOB_STATUS_CANCELLED"
 
@@ -181,14 +191,16 @@ def test_a_retry_reattaches_to_the_running_job(
 ):
     first_try = TaskInstanceStandIn(task_id="retried")
     before = {j["jobId"] for j in stress_jobs(hook, project_id)}
-    operator = make_operator(rime_connection, project_name, data_files, deferrable=True)
+    # The slow model keeps the job running past the retry.
+    operator = make_operator(rime_connection, project_name, data_files, deferrable=True, model_dir=SLOW)
     with pytest.raises(TaskDeferred):
         operator.execute(make_context(first_try))
     job_id = first_try.xcom["job_id"]
 
     # The triggerer died, the task is retried: same task instance, next try, fresh operator.
     second_try = TaskInstanceStandIn(task_id="retried", run_id=first_try.run_id, try_number=2)
-    operator = make_operator(rime_connection, project_name, data_files, deferrable=False)
+    assert hook.get_job(job_id).status in {"JOB_STATUS_PENDING", "JOB_STATUS_RUNNING"}
+    operator = make_operator(rime_connection, project_name, data_files, deferrable=False, model_dir=SLOW)
     summary = operator.execute(make_context(second_try))
     assert summary["job_id"] == job_id
     new_jobs = {j["jobId"] for j in stress_jobs(hook, project_id)} - before

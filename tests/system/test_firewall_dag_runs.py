@@ -162,6 +162,40 @@ def test_days_from_sqlite_each_become_a_bin_logged_to_mlflow(
     assert len(runs) == 2
 
 
+def test_a_rerun_of_a_day_keeps_its_bin_or_replaces_it_when_asked(
+    production: dict[str, Any], sqlite_db: Path, firewall_dag: Any
+) -> None:
+    from airflow_provider_rime.hooks.rime import RimeHook
+
+    hook = RimeHook("rime")
+
+    def bins_of_day_2() -> list[str]:
+        runs = hook.list_test_runs(production["project_id"], "TEST_TYPE_CONTINUOUS_TESTING")
+        return [
+            str(r["testRunId"])
+            for r in runs
+            if str(r.get("binTimeInterval", {}).get("startTime", "")).startswith("2018-08-02")
+        ]
+
+    set_connection("rime_production_db", "sqlite", host=str(sqlite_db))
+    # The day once (or again, after the first test): it has its one bin.
+    assert firewall_dag.test(logical_date=day(2)).state == "success"
+    [tested] = bins_of_day_2()
+
+    # dag.test() of the same logical date again: a rerun of the day, which adds no bin.
+    rerun = firewall_dag.test(logical_date=day(2))
+    assert rerun.state == "success", states(rerun)
+    assert firewall_result(rerun)["bins"] == []
+    assert bins_of_day_2() == [tested]
+
+    # Asked to (the DAG's param), the rerun replaces the day's bin: still one, a new test run.
+    replaced = firewall_dag.test(logical_date=day(2), run_conf={"override_existing_bins": True})
+    assert replaced.state == "success", states(replaced)
+    [new_bin] = firewall_result(replaced)["bins"]
+    assert new_bin["start"].startswith("2018-08-02")
+    assert bins_of_day_2() == [new_bin["test_run_id"]] != [tested]
+
+
 def test_a_day_without_rows_is_skipped(
     production: dict[str, Any], sqlite_db: Path, firewall_dag: Any
 ) -> None:

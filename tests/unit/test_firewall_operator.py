@@ -155,6 +155,15 @@ def test_templated_gate_and_waits_are_checked_once_rendered() -> None:
     op._validate_static()
     assert (op.fail_on, op.poll_interval, op.timeout) == ("alert", 2.5, 600.0)
 
+    override = operator(evaluation_data="a.csv", override_existing_bins="{{ params.o }}")
+    assert override.override_existing_bins == "{{ params.o }}", "checked once rendered"
+    override.render_template_fields({"params": {"o": True}}, jinja_env=env)
+    override._validate_static()
+    assert override.override_existing_bins is True
+    override.override_existing_bins = "maybe"
+    with pytest.raises(ValueError, match="override_existing_bins must be true or false; got 'maybe'"):
+        override._validate_static()
+
     late = operator(evaluation_data="a.csv", poll_interval="{{ params.p }}")
     late.render_template_fields({"params": {"p": "soon"}}, jinja_env=env)
     with pytest.raises(ValueError, match="poll_interval must be a positive number of seconds; got 'soon'"):

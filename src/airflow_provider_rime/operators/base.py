@@ -282,3 +282,18 @@ def seconds_arg(value: Any, name: str) -> float | None:
     if isinstance(value, bool) or not seconds > 0 or seconds == float("inf"):
         raise ValueError(f"{name} must be a positive number of seconds; got {value!r}")
     return seconds
+
+
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
+
+
+def bool_arg(value: Any, name: str) -> bool:
+    """A boolean from a bool or its rendered text (``True``/``false``/``1``/``no`` ...)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str | int) else None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{name} must be true or false; got {value!r}")

@@ -41,7 +41,7 @@ from airflow_provider_rime.links import (
     XCOM_PROJECT_ID,
     RimeFirewallLink,
 )
-from airflow_provider_rime.operators.base import RimeJobOperator
+from airflow_provider_rime.operators.base import RimeJobOperator, bool_arg, is_template
 from airflow_provider_rime.rime_api.enums import TestCategory
 from airflow_provider_rime.rime_api.results import FailOn
 from airflow_provider_rime.utils.data_sources import DataSource, DataSourceKind, resolve_data_source
@@ -319,11 +319,12 @@ class RimeFirewallOperator(RimeJobOperator):
     :param reference_dataset_id: The firewall's reference dataset (with ``model_id``). (templated)
     :param bin_size: Bin width of a firewall created here (``"1d"``, ``"6h"``, seconds, ``timedelta``).
     :param override_existing_bins: Replace the results of bins an earlier run already filled
-        (a rerun of a day); by default RIME keeps them and skips those bins.
+        (a rerun of a day); by default RIME keeps them and skips those bins. (templated: a
+        rendered ``"True"``/``"false"`` counts)
     :param fail_on: ``"none"``, ``"warning"`` or ``"alert"``: fail the task when a bin's verdict or
         an event of the batch is at least that severe (after pushing the results). (templated)
     :param deferrable: Wait in the triggerer instead of a worker slot.
-    :param poll_interval: Seconds between status checks. (templated)
+    :param poll_interval: Seconds between status checks (the first ones come sooner). (templated)
     :param timeout: Longest wait for the continuous test in seconds; the job is cancelled after.
         (templated)
     """
@@ -345,6 +346,7 @@ class RimeFirewallOperator(RimeJobOperator):
         "stress_test_run_id",
         "model_id",
         "reference_dataset_id",
+        "override_existing_bins",
     )
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "sql_parameters": "json"}
@@ -370,7 +372,7 @@ class RimeFirewallOperator(RimeJobOperator):
         model_id: str | None = None,
         reference_dataset_id: str | None = None,
         bin_size: Any = "1d",
-        override_existing_bins: bool = False,
+        override_existing_bins: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -387,7 +389,7 @@ class RimeFirewallOperator(RimeJobOperator):
         self.model_id = model_id
         self.reference_dataset_id = reference_dataset_id
         self.bin_size = bin_size
-        self.override_existing_bins = bool(override_existing_bins)
+        self.override_existing_bins: Any = override_existing_bins  # a bool once rendered and checked
         self.firewall_id: str | None = None
         self.rows: int | None = None
         self._validate_static(at_parse=True)
@@ -399,6 +401,8 @@ class RimeFirewallOperator(RimeJobOperator):
         wait for their rendered values (checked before any call to RIME)."""
         super()._validate_static(at_parse)
         parse_bin_size(self.bin_size)
+        if not (at_parse and is_template(self.override_existing_bins)):
+            self.override_existing_bins = bool_arg(self.override_existing_bins, "override_existing_bins")
         if bool(self.sql) == bool(self.evaluation_data):
             raise ValueError(
                 "give the batch as evaluation_data (a file, URI or registered dataset id) or as sql "

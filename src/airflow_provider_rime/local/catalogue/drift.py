@@ -363,6 +363,8 @@ def _numeric_evidence(
         metrics.append(
             Metric(f"{result.test.title()} Statistic", MetricCategory.DRIFT_STAT, result.statistic)
         )
+    if result.test != "chi-squared":
+        metrics.append(Metric("Tail Exceedance P-Value", MetricCategory.DRIFT_STAT, result.tail_pvalue))
     severity = severity_from_thresholds(result.distance, bars, factor)
     return metrics, severity, effect, bars[0] * factor, result.distance / bars[0], result.test, result.pvalue
 

@@ -65,6 +65,7 @@ from airflow_provider_rime.local.catalogue.stats.pvalues import chi2_pvalue
 from airflow_provider_rime.local.catalogue.stats.pvalues import excess_proportion_pvalue
 from airflow_provider_rime.local.catalogue.stats.pvalues import fisher_z_pvalue
 from airflow_provider_rime.local.catalogue.stats.pvalues import holm_adjusted
+from airflow_provider_rime.local.catalogue.stats.pvalues import hypergeom_two_sided_pvalue
 from airflow_provider_rime.local.catalogue.stats.pvalues import ks_pvalue
 from airflow_provider_rime.local.catalogue.stats.pvalues import two_proportion_pvalue
 from airflow_provider_rime.local.catalogue.stats.twosample import NumericComparison
@@ -98,6 +99,7 @@ __all__ = [
     "group_auc",
     "group_counts",
     "holm_adjusted",
+    "hypergeom_two_sided_pvalue",
     "impact_metrics",
     "js",
     "kl",

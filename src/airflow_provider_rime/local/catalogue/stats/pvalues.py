@@ -90,6 +90,24 @@ def excess_proportion_pvalue(k1: float, n1: float, k2: float, n2: float) -> floa
     return 1.0 if z is None else float(sps.norm.sf(z))
 
 
+def hypergeom_two_sided_pvalue(k: int, total: int, marked: int, drawn: int) -> float:
+    """Two-sided exact p-value of ``k`` marked rows among ``drawn`` taken from ``total``.
+
+    Under no difference between two samples pooled into ``total`` rows, the number of the
+    second sample's rows among the ``marked`` pooled rows (those beyond a pooled quantile, say)
+    is hypergeometric whatever the distribution, ties included.
+
+    Returns
+    -------
+    float
+        ``min(1, 2 min(P(X <= k), P(X >= k)))``.
+    """
+    if marked <= 0 or marked >= total or drawn <= 0 or drawn >= total:
+        return 1.0
+    dist = sps.hypergeom(total, marked, drawn)
+    return float(min(1.0, 2.0 * min(dist.cdf(k), dist.sf(k - 1))))
+
+
 def fisher_z_pvalue(r1: np.ndarray | float, n1: int, r2: np.ndarray | float, n2: int) -> np.ndarray:
     """Two-sided p-value that two correlations from independent samples differ.
 

@@ -19,7 +19,16 @@ over their merged order:
     the evidence (simulated: 1.1% instead of 0.3% false positives at p < 0.003 with 30%
     zeros), while Kolmogorov-Smirnov stays conservative;
   - **chi-squared** on the value table when there are at most ``FEW_VALUES`` distinct values
-    (counts, flags, ratings): each value is a category.
+    (counts, flags, ratings): each value is a category;
+  - beside Anderson-Darling or Kolmogorov-Smirnov, four **tail exceedance tests**: how many
+    evaluation rows lie beyond the pooled sample's outer 1% and 5% on each side. Under no
+    drift that count is hypergeometric whatever the distribution (ties included), so the
+    test is exact. Both omnibus tests spread their power over the whole range and barely see
+    a change of the outer tenth of the values alone (the top 10% stretched twice as far: the
+    Anderson-Darling p-value is about 0.01 at 5,000 rows per side, while the share of
+    evaluation rows beyond the pooled 99th percentile goes from a half to nine tenths). The
+    p-values are combined by weighted Bonferroni (``OMNIBUS_WEIGHT`` for the omnibus test, the
+    rest shared by the tail tests), which keeps the false-positive rate at the level asked.
 
 The samples are each split's seeded sample of at most ``EDGE_SAMPLE_ROWS`` rows
 (``columns.sample_rows``): beyond that the evidence for any change above the effect-size bar
@@ -35,6 +44,7 @@ import numpy as np
 
 from airflow_provider_rime.local.catalogue.stats.pvalues import anderson_darling_pvalue
 from airflow_provider_rime.local.catalogue.stats.pvalues import chi2_pvalue
+from airflow_provider_rime.local.catalogue.stats.pvalues import hypergeom_two_sided_pvalue
 from airflow_provider_rime.local.catalogue.stats.pvalues import ks_pvalue
 
 #: At most this many distinct values: the values are compared as categories (chi-squared).
@@ -43,6 +53,11 @@ FEW_VALUES = 20
 ATOM_SHARE = 0.01
 #: Cells of a value table with fewer pooled rows than this are merged before chi-squared.
 MIN_CELL = 10
+
+#: The pooled sample's outer shares on each side that the tail exceedance tests look beyond.
+TAIL_SHARES = (0.01, 0.05)
+#: The omnibus test's share of the error rate; the tail tests share the rest equally.
+OMNIBUS_WEIGHT = 0.8
 
 _IQR_TO_SD = 1.349  # the interquartile range of a normal distribution, in standard deviations
 
@@ -57,7 +72,8 @@ class NumericComparison:
     ks: float  # max |F_ref - F_eval|
     test: str  # "Anderson-Darling", "Kolmogorov-Smirnov" or "chi-squared"
     statistic: float
-    pvalue: float
+    pvalue: float  # the omnibus test and the tail tests combined (weighted Bonferroni)
+    tail_pvalue: float  # the smallest tail exceedance p-value (1 with chi-squared)
     n_distinct: int  # distinct values of both samples together
     largest_atom: float  # share of the pooled rows at the most frequent value
 
@@ -118,6 +134,33 @@ def _reference_at_or_below(
     return counts
 
 
+def tail_exceedance_pvalue(pooled: np.ndarray, eval_sorted: np.ndarray) -> float:
+    """The smallest p-value of the tail exceedance tests (see the module's docstring).
+
+    Parameters
+    ----------
+    pooled : numpy.ndarray
+        Both splits' values, sorted.
+    eval_sorted : numpy.ndarray
+        The evaluation's values, sorted.
+    """
+    big, m = pooled.size, eval_sorted.size
+    best = 1.0
+    for share in TAIL_SHARES:
+        rank = int(share * big)
+        if rank == 0:
+            continue
+        low = pooled[rank - 1]  # the pooled rows at or below the share's quantile ...
+        marked = int(np.searchsorted(pooled, low, side="right"))
+        k = int(np.searchsorted(eval_sorted, low, side="right"))
+        best = min(best, hypergeom_two_sided_pvalue(k, big, marked, m))
+        high = pooled[big - rank]  # ... and at or above the upper one
+        marked = big - int(np.searchsorted(pooled, high, side="left"))
+        k = m - int(np.searchsorted(eval_sorted, high, side="left"))
+        best = min(best, hypergeom_two_sided_pvalue(k, big, marked, m))
+    return best
+
+
 def compare_numeric(
     ref_sorted: np.ndarray, eval_sorted: np.ndarray, scale: float | None = None
 ) -> NumericComparison:
@@ -146,7 +189,9 @@ def compare_numeric(
     - ``A^2 = (N - 1) / N * sum_{j<L} l_j (N M_j - n B_j)^2 / (n m B_j (N - B_j))``
       (Scholz and Stephens, JASA 82, 1987, eq. 6 for two samples), judged against the
       limiting distribution (:func:`anderson_darling_pvalue`);
-    - ``D = max_j |M_j / n - (B_j - M_j) / m|`` (:func:`ks_pvalue`).
+    - ``D = max_j |M_j / n - (B_j - M_j) / m|`` (:func:`ks_pvalue`);
+    - with either, the tail exceedance tests (:func:`tail_exceedance_pvalue`), combined as
+      ``p = min(1, p_omnibus / w, p_tail / ((1 - w) / tails))``.
     """
     n, m = ref_sorted.size, eval_sorted.size
     big = n + m
@@ -179,6 +224,11 @@ def compare_numeric(
         terms = lj * (big * mjj - n * bj) ** 2 / (n * m * bj * (big - bj))
         statistic = float((big - 1) / big * np.sum(terms))
         pvalue, test = anderson_darling_pvalue(statistic), "Anderson-Darling"
+    tail_pvalue = 1.0
+    if test != "chi-squared":
+        tail_pvalue = tail_exceedance_pvalue(pooled, eval_sorted)
+        tail_weight = (1.0 - OMNIBUS_WEIGHT) / (2 * len(TAIL_SHARES))
+        pvalue = min(1.0, pvalue / OMNIBUS_WEIGHT, tail_pvalue / tail_weight)
     return NumericComparison(
         wasserstein=wasserstein,
         scale=scale,
@@ -187,6 +237,7 @@ def compare_numeric(
         test=test,
         statistic=float(statistic),
         pvalue=float(pvalue),
+        tail_pvalue=float(tail_pvalue),
         n_distinct=int(z.size),
         largest_atom=largest_atom,
     )
