@@ -347,7 +347,8 @@ def _numeric_evidence(
         stats.sorted_sample(inputs, name, "ref"),
         stats.sorted_sample(inputs, name, "eval"),
     )
-    result = stats.compare_numeric(ref_sorted, eval_sorted)
+    scale = inputs.cache.reference(("scale", name), lambda: stats.reference_scale(ref_sorted))
+    result = stats.compare_numeric(ref_sorted, eval_sorted, scale)
     if result.scale > 0:
         bars = params.distance_thresholds
         effect = f"normalised Wasserstein distance {result.distance:.3f}"
@@ -535,7 +536,7 @@ def _sorted_predictions(inputs: StressInputs, split: str) -> np.ndarray:
         out: np.ndarray = np.sort(values[~np.isnan(values)])
         return out
 
-    return inputs.cache.get(("sorted_preds", split), build)
+    return inputs.cache.split(("sorted_preds",), split, build)
 
 
 @register("prediction_drift", "Prediction Drift", PredictionDriftParams, needs_preds=True)

@@ -17,6 +17,7 @@ from typing import Annotated
 
 import numpy as np
 
+from airflow_provider_rime.local.catalogue import stats
 from airflow_provider_rime.local.catalogue.metrics import BINARY_METRICS
 from airflow_provider_rime.local.catalogue.metrics import BinaryMetric
 from airflow_provider_rime.local.catalogue.metrics import Direction
@@ -77,12 +78,14 @@ def metric_value(inputs: StressInputs, metric: BinaryMetric, split: str) -> floa
     """The metric on one split, computed once per run (AUC sorts a million predictions)."""
 
     def compute() -> float:
+        if metric.key == "auc":  # the same exact AUC, from the sort the subset AUCs share
+            return stats.prediction_codes(inputs, split).overall_auc
         labels = inputs.ref_labels if split == "ref" else inputs.eval_labels
         preds = inputs.ref_preds if split == "ref" else inputs.eval_preds
         assert preds is not None
         return metric(labels, preds, inputs.config.prediction_threshold)
 
-    return inputs.cache.get(("model_metric", metric.key, split), compute)
+    return inputs.cache.split(("model_metric", metric.key), split, compute)
 
 
 def trivial_baseline(metric: BinaryMetric, y: np.ndarray, p: np.ndarray, threshold: float) -> float:

@@ -32,6 +32,7 @@ two ``bincount``s per feature (``stats.group_auc``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,13 +78,21 @@ class SubsetParams(TestParams):
 class Subsets:
     """Rows of both splits coded by subset, with the subsets' names.
 
-    ``key`` identifies the subsetting in the run's cache (feature, bin count, pooling).
+    ``key`` identifies the subsetting in the run's cache (feature, bin count, pooling);
+    ``ref_key`` identifies the reference rows' codes alone, which a continuous test's bins
+    share when they pool the same levels (numeric features: always).
     """
 
     def __init__(
-        self, key: tuple[Any, ...], codes: np.ndarray, ref_codes: np.ndarray, names: list[str]
+        self,
+        key: tuple[Any, ...],
+        codes: np.ndarray,
+        ref_codes: np.ndarray,
+        names: list[str],
+        ref_key: tuple[Any, ...],
     ) -> None:
         self.key = key
+        self.ref_key = (*ref_key, len(names))
         self.codes = codes
         self.ref_codes = ref_codes
         self.names = names
@@ -101,7 +110,7 @@ def _subsets(inputs: StressInputs, feature: Feature, num_subsets: int, min_frq: 
     def build() -> Subsets:
         if feature.is_numeric:
             bins = stats.quantile_bins(inputs, feature.name, num_subsets)
-            return Subsets(key, bins.eval, bins.ref, bins.labels)
+            return Subsets(key, bins.eval, bins.ref, bins.labels, key)
         col = stats.categorical_column(inputs, feature.name)
         n_eval = max(1, col.eval_codes.size)
         frequent = col.eval_counts[:-1] / n_eval >= min_frq
@@ -113,7 +122,9 @@ def _subsets(inputs: StressInputs, feature: Feature, num_subsets: int, min_frq: 
         mapping[-1] = len(frequent_idx) + 1  # missing
         names = [f"{feature.name} = {col.levels[i]}" for i in frequent_idx]
         names += [f"{feature.name}: other values", f"{feature.name} is missing"]
-        return Subsets(key, mapping[col.eval_codes], mapping[col.ref_codes], names)
+        # The reference's codes follow from the mapping (its levels come first, in its order).
+        ref_key = (*key, tuple(mapping.tolist()))
+        return Subsets(key, mapping[col.eval_codes], mapping[col.ref_codes], names, ref_key)
 
     return inputs.cache.get(key, build)
 
@@ -122,19 +133,32 @@ def _metric_by_group(
     metric: BinaryMetric, inputs: StressInputs, subsets: Subsets, threshold: float, split: str = "eval"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each subset's metric value and its standard error, on ``split`` ("eval" or "ref")."""
+    if split == "ref":
+        return inputs.cache.reference(
+            ("subset_metric", subsets.ref_key, metric.key, threshold),
+            lambda: _by_group(metric, inputs, subsets, threshold, split),
+        )
+    return _by_group(metric, inputs, subsets, threshold, split)
+
+
+def _by_group(
+    metric: BinaryMetric, inputs: StressInputs, subsets: Subsets, threshold: float, split: str
+) -> tuple[np.ndarray, np.ndarray]:
     p = inputs.eval_preds if split == "eval" else inputs.ref_preds
     assert p is not None
     y = inputs.eval_labels if split == "eval" else inputs.ref_labels
     codes = subsets.codes if split == "eval" else subsets.ref_codes
 
     def count() -> stats.GroupCounts:
-        outcomes, p_squared = inputs.cache.get(
-            ("outcomes", threshold, split),
+        outcomes, p_squared = inputs.cache.split(
+            ("outcomes", threshold),
+            split,
             lambda: (stats.row_outcomes(y, p, threshold), p * p),
         )
         return stats.group_counts(codes, subsets.n, y, p, threshold, outcomes=outcomes, p_squared=p_squared)
 
-    c = inputs.cache.get(("subset_counts", subsets.key, threshold, split), count)
+    key = subsets.key if split == "eval" else subsets.ref_key
+    c = inputs.cache.split(("subset_counts", key, threshold), split, count)
     with np.errstate(invalid="ignore", divide="ignore"):
         if metric.key == "accuracy":
             k, n = c.tp + c.tn, c.n
@@ -171,7 +195,16 @@ def _overall(metric: BinaryMetric, inputs: StressInputs, threshold: float, split
         return stats.prediction_codes(inputs, split).overall_auc
     if split == "eval":
         return metric(inputs.eval_labels, inputs.eval_preds, threshold)  # type: ignore[arg-type]
-    return metric(inputs.ref_labels, inputs.ref_preds, threshold)  # type: ignore[arg-type]
+    return inputs.cache.reference(
+        ("subset_overall", metric.key, threshold),
+        lambda: metric(inputs.ref_labels, inputs.ref_preds, threshold),  # type: ignore[arg-type]
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _z(alpha: float) -> float:
+    """The one-sided normal quantile for error rate ``alpha`` (few distinct ones per run)."""
+    return float(sps.norm.isf(alpha))
 
 
 def _gap(metric: BinaryMetric, overall: float, value: np.ndarray) -> np.ndarray:
@@ -206,7 +239,7 @@ def _subset_test(metric: BinaryMetric) -> Callable[[StressInputs, SubsetParams],
             # The worst of m subsets is picked after looking: Bonferroni over the judged ones.
             # The global sensitivity moves the error rate with the thresholds (as for drift).
             alpha = min(0.5, (1.0 - confidence) * inputs.config.error_rate_factor) / max(1, int(judged.sum()))
-            z = float(sps.norm.isf(alpha))
+            z = _z(alpha)
             finite = np.isfinite(se)
             bound = np.where(finite, gap - z * np.where(finite, se, 0.0), -np.inf)
             # The same subset on the reference: a standing weakness the model was built with.

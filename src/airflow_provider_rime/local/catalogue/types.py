@@ -260,17 +260,42 @@ class RunCache:
 
     Held by the run's :class:`StressInputs`, so it lives and dies with them. It only ever
     saves work: every entry is a pure function of the inputs and its key.
+
+    Entries built from the reference split alone (:meth:`reference`) live in a store that
+    :meth:`for_new_evaluation` hands on: the bins of a continuous test share one reference,
+    so its quantiles, sorted values, codes and correlations are computed once per job.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, reference: dict[Any, Any] | None = None) -> None:
         self._entries: dict[Any, Any] = {}
+        self._reference: dict[Any, Any] = {} if reference is None else reference
+
+    @staticmethod
+    def _get(entries: dict[Any, Any], key: Any, build: Callable[[], T]) -> T:
+        if key not in entries:
+            entries[key] = build()
+        value: T = entries[key]
+        return value
 
     def get(self, key: Any, build: Callable[[], T]) -> T:
         """The entry under ``key``, built by ``build()`` the first time it is asked for."""
-        if key not in self._entries:
-            self._entries[key] = build()
-        value: T = self._entries[key]
-        return value
+        return self._get(self._entries, key, build)
+
+    def reference(self, key: Any, build: Callable[[], T]) -> T:
+        """Like :meth:`get`, for an entry that ``build()`` makes from the reference split (and
+        the run's configuration) only: it is shared with :meth:`for_new_evaluation` caches."""
+        return self._get(self._reference, key, build)
+
+    def split(self, key: Any, split: str, build: Callable[[], T]) -> T:
+        """:meth:`reference` for ``split == "ref"``, else :meth:`get`; ``split`` ends the key."""
+        if split == "ref":
+            return self.reference((*key, split), build)
+        return self.get((*key, split), build)
+
+    def for_new_evaluation(self) -> RunCache:
+        """An empty cache for the same reference (and configuration) against other evaluation
+        rows, sharing this one's reference entries."""
+        return RunCache(self._reference)
 
 
 class ModelCallFailed(Exception):

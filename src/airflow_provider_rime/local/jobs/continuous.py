@@ -231,6 +231,7 @@ def _subset(inputs: StressInputs, rows: np.ndarray) -> StressInputs:
         ref_preds=inputs.ref_preds,
         eval_preds=inputs.eval_preds[rows] if inputs.eval_preds is not None else None,
         config=inputs.config,
+        cache=inputs.cache.for_new_evaluation(),
     )
 
 

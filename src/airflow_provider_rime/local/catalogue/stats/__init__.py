@@ -15,7 +15,9 @@ inputs, data cleanliness), one module per concern:
 - ``formatting``: numbers and examples for the explanations.
 
 What is prepared per column is kept in the run's cache (``StressInputs.cache``): it holds
-derived arrays only, dies with the inputs, and never changes a result. Everything after the
+derived arrays only, dies with the inputs, and never changes a result. What is derived from the
+reference alone is kept apart (``RunCache.reference``, ``RunCache.split``), so the bins of a
+continuous test, which share one reference, compute it once per job. Everything after the
 preparation is ``bincount`` over small integer codes, so a test costs O(rows) with small
 constants.
 """

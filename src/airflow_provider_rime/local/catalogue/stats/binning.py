@@ -73,7 +73,7 @@ def _reference_quantiles(inputs: StressInputs, name: str) -> tuple[np.ndarray, f
             return np.empty(0), math.nan
         return np.quantile(valid, np.arange(1, RANK_BINS) / RANK_BINS), float(valid.min())
 
-    return inputs.cache.get(("refq", name), build)
+    return inputs.cache.reference(("refq", name), build)
 
 
 def _edges(quantiles: np.ndarray, minimum: float) -> np.ndarray:
@@ -124,9 +124,11 @@ def quantile_bins(inputs: StressInputs, name: str, n_bins: int) -> Bins:
     value.
     """
 
-    def build() -> Bins:
+    def reference() -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        # The edges, the reference's codes and, for bins derived from the 10 base bins, the
+        # table from base codes to these bins.
         qs, minimum = _reference_quantiles(inputs, name)
-        col = numeric_column(inputs, name)
+        ref = numeric_column(inputs, name).ref
         if qs.size == 0:
             edges = np.empty(0)
         elif RANK_BINS % n_bins == 0:
@@ -139,12 +141,19 @@ def quantile_bins(inputs: StressInputs, name: str, n_bins: int) -> Bins:
                 lower = np.concatenate([[-np.inf], base.edges])
                 table = np.append(np.searchsorted(edges, lower, side="right"), edges.size + 1)
                 table = table.astype(base.ref.dtype)
-                return Bins(edges, table[base.ref], table[base.eval], _label_bins(name, edges))
+                return edges, table[base.ref], table
         else:
-            sample = col.ref[~np.isnan(col.ref)]
+            sample = ref[~np.isnan(ref)]
             edges = _edges(np.quantile(sample, np.linspace(0.0, 1.0, n_bins + 1)[1:-1]), minimum)
-        k = edges.size + 1
-        return Bins(edges, _bin(col.ref, edges, k), _bin(col.eval, edges, k), _label_bins(name, edges))
+        return edges, _bin(ref, edges, edges.size + 1), None
+
+    def build() -> Bins:
+        edges, ref_codes, table = inputs.cache.reference(("qbins", name, n_bins), reference)
+        if table is not None:
+            eval_codes = table[quantile_bins(inputs, name, _BASE_BINS).eval]
+        else:
+            eval_codes = _bin(numeric_column(inputs, name).eval, edges, edges.size + 1)
+        return Bins(edges, ref_codes, eval_codes, _label_bins(name, edges))
 
     return inputs.cache.get(("qbins", name, n_bins), build)
 
@@ -168,7 +177,7 @@ def rank_codes(inputs: StressInputs, name: str, split: str) -> tuple[np.ndarray,
         rows = sample_rows(inputs, split)
         return _bin(values if rows is None else values[rows], edges, edges.size + 1), edges.size + 1
 
-    return inputs.cache.get(("ranks", name, split), build)
+    return inputs.cache.split(("ranks", name), split, build)
 
 
 def categorical_bins(inputs: StressInputs, name: str) -> Bins:

@@ -91,7 +91,7 @@ def numeric_column(inputs: StressInputs, name: str) -> NumericColumn:
     """Column ``name`` of both splits as float64, values that are not numbers as NaN."""
 
     def build() -> NumericColumn:
-        ref, ref_bad = _as_float(inputs.ref[name])
+        ref, ref_bad = inputs.cache.split(("float", name), "ref", lambda: _as_float(inputs.ref[name]))
         ev, eval_bad = _as_float(inputs.eval[name])
         return NumericColumn(name, ref, ev, ref_bad, eval_bad)
 
@@ -101,14 +101,32 @@ def numeric_column(inputs: StressInputs, name: str) -> NumericColumn:
 def categorical_column(inputs: StressInputs, name: str) -> CategoricalColumn:
     """Column ``name`` of both splits coded over the values of reference ∪ evaluation."""
 
+    def reference() -> tuple[np.ndarray, Any]:
+        codes, uniques = pd.factorize(inputs.ref[name], use_na_sentinel=True)
+        return codes.astype(np.int32, copy=False), uniques
+
     def build() -> CategoricalColumn:
         ref, ev = inputs.ref[name], inputs.eval[name]
-        both = pd.concat([ref, ev], ignore_index=True)
-        codes, uniques = pd.factorize(both, use_na_sentinel=True)
-        n_levels = len(uniques)
-        codes = codes.astype(np.int32, copy=False)
-        codes[codes < 0] = n_levels
-        return CategoricalColumn(name, list(uniques), codes[: len(ref)], codes[len(ref) :])
+        if ref.dtype != ev.dtype:
+            # Coding both together settles how unlike values compare (1 and 1.0, ...).
+            both = pd.concat([ref, ev], ignore_index=True)
+            codes, uniques = pd.factorize(both, use_na_sentinel=True)
+            n_levels = len(uniques)
+            codes = codes.astype(np.int32, copy=False)
+            codes[codes < 0] = n_levels
+            return CategoricalColumn(name, list(uniques), codes[: len(ref)], codes[len(ref) :])
+        # As factorising reference ∪ evaluation: the reference's levels in their order (coded
+        # once per reference), then the evaluation's new ones in order of appearance.
+        ref_codes, ref_levels = inputs.cache.split(("factorized", name), "ref", reference)
+        eval_codes, eval_levels = pd.factorize(ev, use_na_sentinel=True)
+        known = pd.Index(ref_levels).get_indexer(eval_levels)
+        new = known < 0
+        known[new] = len(ref_levels) + np.arange(int(new.sum()))
+        levels = [*ref_levels, *(eval_levels[new] if new.any() else [])]
+        table = np.append(known, len(levels)).astype(np.int32)
+        ref_out = ref_codes.copy()
+        ref_out[ref_out < 0] = len(levels)
+        return CategoricalColumn(name, levels, ref_out, table[eval_codes])
 
     return inputs.cache.get(("categorical", name), build)
 
@@ -124,7 +142,7 @@ def sample_rows(inputs: StressInputs, split: str) -> np.ndarray | None:
         rng = np.random.default_rng(inputs.config.random_seed + (split == "eval"))
         return np.sort(rng.choice(n, EDGE_SAMPLE_ROWS, replace=False))
 
-    return inputs.cache.get(("sample", split), build)
+    return inputs.cache.split(("sample",), split, build)
 
 
 def sorted_sample(inputs: StressInputs, name: str, split: str) -> np.ndarray:
@@ -142,7 +160,7 @@ def sorted_sample(inputs: StressInputs, name: str, split: str) -> np.ndarray:
         out: np.ndarray = np.sort(valid)
         return out
 
-    return inputs.cache.get(("sorted", name, split), build)
+    return inputs.cache.split(("sorted", name), split, build)
 
 
 def sampled(inputs: StressInputs, values: np.ndarray, split: str) -> np.ndarray:

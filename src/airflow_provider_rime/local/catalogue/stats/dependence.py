@@ -51,7 +51,7 @@ def rank_correlations(inputs: StressInputs, names: Sequence[str], split: str) ->
             corr: np.ndarray = np.atleast_2d(np.corrcoef(np.vstack(columns)))
         return corr, columns[0].size
 
-    return inputs.cache.get(("rankcorr", tuple(names), split), build)
+    return inputs.cache.split(("rankcorr", tuple(names)), split, build)
 
 
 def rank_label_correlation(codes: np.ndarray, n_codes: int, y: np.ndarray) -> tuple[float, int]:

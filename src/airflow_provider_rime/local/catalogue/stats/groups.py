@@ -7,8 +7,11 @@ per grouping.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field
 
 import numpy as np
 
@@ -20,15 +23,29 @@ AUC_MAX_BINS = 16_384
 
 @dataclass
 class GroupCounts:
-    """Per-group confusion counts and prediction sums (arrays of length ``n_groups``)."""
+    """Per-group confusion counts and prediction sums (arrays of length ``n_groups``).
+
+    The sums of ``p`` and ``p^2`` (for the average prediction only) are computed when first read.
+    """
 
     n: np.ndarray
     pos: np.ndarray  # label = 1
     tp: np.ndarray
     fp: np.ndarray
     pred_pos: np.ndarray
-    sum_p: np.ndarray
-    sum_p2: np.ndarray
+    sums: Callable[[], tuple[np.ndarray, np.ndarray]] = field(repr=False)
+
+    @functools.cached_property
+    def _sums(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.sums()
+
+    @property
+    def sum_p(self) -> np.ndarray:
+        return self._sums[0]
+
+    @property
+    def sum_p2(self) -> np.ndarray:
+        return self._sums[1]
 
     @property
     def fn(self) -> np.ndarray:
@@ -100,8 +117,8 @@ def group_counts(
 
     Notes
     -----
-    Three passes over the rows: one ``bincount`` of ``4 group + outcome``, two weighted
-    ``bincount``s.
+    One pass over the rows: a ``bincount`` of ``4 group + outcome``; the sums of ``p`` and
+    ``p^2`` take two weighted ``bincount``s when first read.
     """
     g = groups.astype(np.intp, copy=False)
     if outcomes is None:
@@ -110,12 +127,19 @@ def group_counts(
     # columns: (label 0, no), (label 0, yes), (label 1, no), (label 1, yes)
     n = c.sum(axis=1)
     pred_pos = c[:, 1] + c[:, 3]
-    sum_p = np.bincount(g, weights=p, minlength=n_groups)
-    sum_p2 = np.bincount(g, weights=p * p if p_squared is None else p_squared, minlength=n_groups)
+
+    def sums() -> tuple[np.ndarray, np.ndarray]:  # holds no array of its own until called
+        rows = groups.astype(np.intp, copy=False)
+        squares = p * p if p_squared is None else p_squared
+        return (
+            np.bincount(rows, weights=p, minlength=n_groups),
+            np.bincount(rows, weights=squares, minlength=n_groups),
+        )
+
     if y is None:
         zeros = np.zeros(n_groups)
-        return GroupCounts(n, zeros, zeros, zeros, pred_pos, sum_p, sum_p2)
-    return GroupCounts(n, c[:, 2] + c[:, 3], c[:, 3], c[:, 1], pred_pos, sum_p, sum_p2)
+        return GroupCounts(n, zeros, zeros, zeros, pred_pos, sums)
+    return GroupCounts(n, c[:, 2] + c[:, 3], c[:, 3], c[:, 1], pred_pos, sums)
 
 
 @dataclass
@@ -128,6 +152,7 @@ class PredictionCodes:
     exact: bool
     labels: np.ndarray | None  # the split's labels as float64, shared by the per-group AUCs
     overall_auc: float  # exact, from the same sort
+    order: np.ndarray | None = None  # the rows by prediction (the sort)
 
 
 def prediction_codes(inputs: StressInputs, split: str = "eval") -> PredictionCodes:
@@ -187,9 +212,9 @@ def prediction_codes(inputs: StressInputs, split: str = "eval") -> PredictionCod
             if n_pos > 0 and n_neg > 0:
                 below = np.cumsum(neg_b) - neg_b
                 overall = float(np.sum(pos_b * (below + 0.5 * neg_b)) / (n_pos * n_neg))
-        return PredictionCodes(codes, n_codes, exact, yf, overall)
+        return PredictionCodes(codes, n_codes, exact, yf, overall, order)
 
-    return inputs.cache.get(("pred_codes", split), build)
+    return inputs.cache.split(("pred_codes",), split, build)
 
 
 def group_auc(
@@ -223,22 +248,57 @@ def group_auc(
     per call: two ``bincount``s.
     """
     b = pred.n_codes
-    key = groups.astype(np.intp, copy=False) * b + pred.codes
-    cells = n_groups * b
     weights = pred.labels if pred.labels is not None and pred.labels.size == y.size else y.astype(np.float64)
-    pos = np.bincount(key, weights=weights, minlength=cells).reshape(n_groups, b)
-    neg = np.bincount(key, minlength=cells).reshape(n_groups, b) - pos
-    below = np.cumsum(neg, axis=1) - neg
-    u = (pos * (below + 0.5 * neg)).sum(axis=1)
-    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+    if pred.order is not None and pred.order.size == groups.size and groups.size < n_groups * b:
+        # Fewer rows than (group, rank) cells: go through the rows instead of the table.
+        u, n_pos, n_neg, ties = _group_rank_sums(groups, n_groups, pred.codes, pred.order, weights)
+    else:
+        key = groups.astype(np.intp, copy=False) * b + pred.codes
+        cells = n_groups * b
+        pos = np.bincount(key, weights=weights, minlength=cells).reshape(n_groups, b)
+        neg = np.bincount(key, minlength=cells).reshape(n_groups, b) - pos
+        below = np.cumsum(neg, axis=1) - neg
+        u = (pos * (below + 0.5 * neg)).sum(axis=1)
+        n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+        ties = (pos * neg).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         defined = (n_pos > 0) & (n_neg > 0)
         auc = np.where(defined, u / (n_pos * n_neg), math.nan)
         if pred.exact:
             bound = np.zeros(n_groups)
         else:
-            bound = np.where(defined, 0.5 * (pos * neg).sum(axis=1) / (n_pos * n_neg), math.nan)
+            bound = np.where(defined, 0.5 * ties / (n_pos * n_neg), math.nan)
     return auc, bound
+
+
+def _group_rank_sums(
+    groups: np.ndarray, n_groups: int, codes: np.ndarray, order: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per group: the Mann-Whitney sum ``sum_b pos_b (below_b + neg_b / 2)``, the positives,
+    the negatives and ``sum_b pos_b neg_b`` over its blocks ``b`` of equal rank code, from the
+    rows in (group, code) order: the rows by prediction (``order``), stably sorted by group.
+
+    Every term is a whole or half count, so the sums are exact and equal the table's.
+    """
+    small = groups.astype(np.int16) if n_groups < 32_768 else groups
+    rows = order[np.argsort(small[order], kind="stable")]  # radix sort for small codes
+    g, c = groups[rows], codes[rows]
+    start = np.empty(rows.size, dtype=bool)
+    start[:1] = True
+    np.not_equal(g[1:], g[:-1], out=start[1:])
+    start[1:] |= c[1:] != c[:-1]
+    block = np.cumsum(start) - 1
+    block_group = g[start]
+    pos = np.bincount(block, weights=labels[rows])
+    neg = np.bincount(block) - pos
+    n_pos = np.bincount(block_group, weights=pos, minlength=n_groups)
+    n_neg = np.bincount(block_group, weights=neg, minlength=n_groups)
+    # Negatives of lower rank in the same group: a running count, less the earlier groups'.
+    earlier = np.cumsum(n_neg) - n_neg
+    below = np.cumsum(neg) - neg - earlier[block_group]
+    u = np.bincount(block_group, weights=pos * (below + 0.5 * neg), minlength=n_groups)
+    ties = np.bincount(block_group, weights=pos * neg, minlength=n_groups)
+    return u, n_pos, n_neg, ties
 
 
 def auc_se(auc: np.ndarray, n_pos: np.ndarray, n_neg: np.ndarray) -> np.ndarray:

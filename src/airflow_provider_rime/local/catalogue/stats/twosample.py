@@ -119,6 +119,21 @@ def merge_sparse(ref_counts: np.ndarray, eval_counts: np.ndarray, min_cell: int 
     return out
 
 
+def _reference_at_or_below(
+    ref_sorted: np.ndarray, eval_sorted: np.ndarray, z: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """The reference values at or below each distinct pooled value ``z`` (``ends``: the index
+    of its last copy in the sorted pooled values)."""
+    if 4 * z.size < ends[-1] + 1:  # many ties: few values to look up
+        out: np.ndarray = np.searchsorted(ref_sorted, z, side="right")
+        return out
+    # Mostly distinct values: a stable merge of the two sorted runs (linear) tells which pooled
+    # rows are the reference's; count them up to the end of each value's ties.
+    order = np.argsort(np.concatenate([ref_sorted, eval_sorted]), kind="stable")
+    counts: np.ndarray = np.cumsum(order < ref_sorted.size)[ends]
+    return counts
+
+
 def tail_exceedance_pvalue(pooled: np.ndarray, eval_sorted: np.ndarray) -> float:
     """The smallest p-value of the tail exceedance tests (see the module's docstring).
 
@@ -146,13 +161,18 @@ def tail_exceedance_pvalue(pooled: np.ndarray, eval_sorted: np.ndarray) -> float
     return best
 
 
-def compare_numeric(ref_sorted: np.ndarray, eval_sorted: np.ndarray) -> NumericComparison:
+def compare_numeric(
+    ref_sorted: np.ndarray, eval_sorted: np.ndarray, scale: float | None = None
+) -> NumericComparison:
     """Effect size and evidence of the difference between two samples of numbers.
 
     Parameters
     ----------
     ref_sorted, eval_sorted : numpy.ndarray
         Each split's non-null values, sorted ascending; both non-empty.
+    scale : float, optional
+        ``reference_scale(ref_sorted)``, when the caller keeps it (one reference, many
+        evaluation samples).
 
     Returns
     -------
@@ -180,14 +200,15 @@ def compare_numeric(ref_sorted: np.ndarray, eval_sorted: np.ndarray) -> NumericC
     last[:-1] = pooled[1:] != pooled[:-1]
     last[-1] = True
     z = pooled[last]
-    b = (np.flatnonzero(last) + 1).astype(np.float64)  # pooled rows <= z_j
-    mj = np.searchsorted(ref_sorted, z, side="right").astype(np.float64)  # reference rows <= z_j
+    ends = np.flatnonzero(last)
+    b = (ends + 1).astype(np.float64)  # pooled rows <= z_j
+    mj = _reference_at_or_below(ref_sorted, eval_sorted, z, ends).astype(np.float64)  # reference rows <= z_j
     l_j = np.diff(b, prepend=0.0)
     f_ref, f_eval = mj / n, (b - mj) / m
     gaps = np.abs(f_ref - f_eval)[:-1]
     wasserstein = float(np.sum(gaps * np.diff(z)))
     ks = float(gaps.max()) if gaps.size else 0.0
-    scale = reference_scale(ref_sorted)
+    scale = reference_scale(ref_sorted) if scale is None else scale
     largest_atom = float(l_j.max() / big)
     # A constant reference: the share of evaluation values away from its value.
     distance = wasserstein / scale if scale > 0 else float(np.mean(eval_sorted != ref_sorted[0]))
