@@ -484,6 +484,9 @@ def test_a_killed_job_keeps_finished_bins_and_a_rerun_completes_the_rest(api, ho
     other, firewall_id = hourly["setup"], hourly["firewall_id"]
     eval_id = other.eval_dataset("eval", daily_frame(1, 2400, 11))  # 24 hourly bins of ~100 rows
     job = other.start(firewall_id, eval_id)
+    # The job names its batch from the start, bins or none (a retried task finds it by that).
+    created = ok(api.get(f"/v1/jobs/{job['jobId']}"))["job"]
+    assert created["jobData"]["continuousInc"]["evalDatasetId"] == eval_id
     deadline = time.monotonic() + 120
     while True:
         seen = ok(api.get(f"/v1/jobs/{job['jobId']}"))["job"]

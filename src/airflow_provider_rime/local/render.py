@@ -617,13 +617,19 @@ def time_interval(start: datetime, end: datetime) -> dict[str, Any]:
 
 
 def continuous_job_data(j: schema.Job, bin_runs: list[schema.TestRun], *, full: bool) -> dict[str, Any]:
-    """``jobData.continuousInc``: the job's firewall, one test run per bin, each bin's progress."""
+    """``jobData.continuousInc``: the job's firewall, one test run per bin, each bin's progress.
+
+    Beyond RIME's fields, ``evalDatasetId`` names the batch from the job's creation on: a retried
+    task finds its job by it even while the job is queued and has no bins yet.
+    """
     payload = j.payload or {}
     out: dict[str, Any] = {
         "firewallId": str(payload.get("firewall_id", "")),
         "projectId": uuid(j.project_id or ""),
         "ctTestRunIds": [r.id for r in bin_runs],
     }
+    if payload.get("eval_dataset_id"):
+        out["evalDatasetId"] = str(payload["eval_dataset_id"])
     if full:
         out["progress"] = {
             "testRuns": [
