@@ -55,6 +55,23 @@ async def test_success_event_after_polling_a_running_job(api: respx.MockRouter):
     json.dumps(events[0].payload)  # plain values only: it crosses into the worker through the DB
 
 
+async def test_looks_sooner_first_then_every_poll_interval(
+    api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+):
+    running = [recorded("job_running").response() for _ in range(4)]
+    api.get(f"/v1/jobs/{JOB_ID}").mock(side_effect=[*running, recorded("job_succeeded").response()])
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr("airflow_provider_rime.triggers.job.asyncio.sleep", sleep)
+    slow = RimeJobTrigger(rime_conn_id=CONN_ID, job_id=JOB_ID, poll_interval=2)
+    [done] = await events_of(slow)
+    assert done.payload["status"] == "success"
+    assert waits == [0.5, 1.0, 2.0, 2.0]
+
+
 async def test_failed_event_carries_rimes_message(api: respx.MockRouter):
     job = job_of("job_failed")
     serve(api, "job_failed")

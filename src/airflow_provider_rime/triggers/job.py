@@ -11,7 +11,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_rime.exceptions import RimeApiError, RimeTriggerEventError
-from airflow_provider_rime.hooks.rime import RimeHook
+from airflow_provider_rime.hooks.rime import FIRST_POLL_SECONDS, RimeHook
 from airflow_provider_rime.rime_api.documents import TestRun
 from airflow_provider_rime.rime_api.enums import JobStatus, TestTaskStatus
 
@@ -52,7 +52,7 @@ class RimeJobTrigger(BaseTrigger):
     :param job_id: The job to wait for.
     :param test_run_id: The test run to wait for (used when no ``job_id`` is given, and
         copied into the event).
-    :param poll_interval: Seconds between polls.
+    :param poll_interval: Seconds between polls (at most: the first looks come sooner).
     :param end_time: Epoch seconds after which the wait times out; ``None`` waits forever.
     :param cancel_on_timeout: Cancel the job when the wait times out.
     :param hook_params: JSON-safe keyword arguments for :class:`RimeHook` (e.g. ``timeout``).
@@ -142,6 +142,8 @@ class RimeJobTrigger(BaseTrigger):
         """Poll until the job finishes or the wait times out; yield exactly one event."""
         hook = self._hook()
         what = f"job {self.job_id}" if self.job_id else f"test run {self.test_run_id}"
+        # As RimeHook.wait_for_job: the first looks come sooner, then every poll_interval.
+        interval = min(FIRST_POLL_SECONDS, self.poll_interval)
         while True:
             try:
                 event = await self._poll(hook)
@@ -161,11 +163,12 @@ class RimeJobTrigger(BaseTrigger):
                         message += f"; cancelling it failed: {exc}"
                 yield self._event("timeout", message)
                 return
-            delay = self.poll_interval
+            delay = interval
             if self.end_time is not None:
                 delay = max(0.0, min(delay, self.end_time - time.time()))
-            self.log.info("RIME %s is still running; next look in %.0f s", what, delay)
+            self.log.info("RIME %s is still running; next look in %.1f s", what, delay)
             await asyncio.sleep(delay)
+            interval = min(interval * 2, self.poll_interval)
 
     async def on_kill(self) -> None:
         """The user killed the deferred task (mark failed/success, clear): cancel the RIME job."""
