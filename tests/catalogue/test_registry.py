@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -65,3 +67,16 @@ def test_every_catalogue_test_has_a_one_line_description() -> None:
     for spec in CATALOGUE.values():
         text = spec.describe(spec.params())
         assert text and "\n" not in text and "  " not in text, spec.key
+
+
+def test_without_docstrings_the_catalogue_still_loads() -> None:
+    """Python's -OO drops docstrings: each test's name stands in for its description."""
+    code = (
+        "from airflow_provider_rime.local.catalogue import CATALOGUE;"
+        "spec = CATALOGUE['null_proportion'];"
+        "print(len(CATALOGUE), spec.describe(spec.params()))"
+    )
+    out = subprocess.run([sys.executable, "-OO", "-c", code], capture_output=True, text=True, check=True)
+    count, description = out.stdout.strip().split(" ", 1)
+    assert int(count) == len(CATALOGUE)
+    assert description == f"{CATALOGUE['null_proportion'].name}."
