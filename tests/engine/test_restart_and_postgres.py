@@ -88,3 +88,99 @@ def test_engine_on_postgresql(tmp_path_factory, tmp_path, postgres_url):
             assert "on-postgres" in names
     finally:
         again.stop()
+
+
+def _schema_differences(database_url: str) -> list[object]:
+    """What the migrations at head and the store's models disagree on (types included)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from airflow_provider_rime.local.store.db import make_engine, upgrade
+    from airflow_provider_rime.local.store.schema import Base
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            return list(
+                compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+            )
+    finally:
+        engine.dispose()
+
+
+def _integer_width_only(diff: object) -> bool:
+    """A declared INTEGER where the model says BIGINT: the same 64-bit storage in SQLite."""
+    change = diff[0] if isinstance(diff, list) and len(diff) == 1 else diff
+    if not (isinstance(change, tuple) and change[0] == "modify_type"):
+        return False
+    return {type(change[-2]).__name__, type(change[-1]).__name__} <= {"INTEGER", "Integer", "BigInteger"}
+
+
+def test_migrations_build_the_models_schema_on_sqlite(tmp_path):
+    differences = _schema_differences(f"sqlite:///{tmp_path / 'store.db'}")
+    assert [d for d in differences if not _integer_width_only(d)] == []
+
+
+def test_upgrading_a_sqlite_store_keeps_its_rows(tmp_path):
+    """Migration 0005 must not rebuild ``datasets`` on SQLite: the drop would cascade."""
+    from alembic import command
+
+    from airflow_provider_rime.local.store.db import alembic_config, make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004_i8_categories")
+    rows = {
+        "projects": "(id, name, description, model_task, created_at) VALUES "
+        "('p', 'n', '', 'MODEL_TASK_BINARY_CLASSIFICATION', '2026-12-01 00:00:00')",
+        "datasets": "(id, project_id, name, data_info, size_bytes, validity_status, validity_message, "
+        "created_at) VALUES ('d', 'p', 'ds', '{}', 5, 'VALID', '', '2026-12-01 00:00:00')",
+        "models": "(id, project_id, name, validity_status, validity_message, created_at) VALUES "
+        "('m', 'p', 'mm', 'VALID', '', '2026-12-01 00:00:00')",
+        "predictions": "(model_id, dataset_id, project_id, pred_info, validity_status, validity_message, "
+        "created_at) VALUES ('m', 'd', 'p', '{}', 'VALID', '', '2026-12-01 00:00:00')",
+    }
+    with engine.begin() as conn:
+        for table, values in rows.items():
+            conn.exec_driver_sql(f"INSERT INTO {table} {values}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        counts = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in rows}
+    engine.dispose()
+    assert counts == dict.fromkeys(rows, 1)
+
+
+@pytest.mark.postgres
+def test_migrations_build_the_models_schema_on_postgresql_and_sizes_are_64_bit(postgres_url):
+    from datetime import datetime, timezone
+
+    from airflow_provider_rime.local.store.db import make_engine, session_factory
+    from airflow_provider_rime.local.store.schema import Dataset, Project
+
+    assert _schema_differences(postgres_url) == []
+    # A file over 2 GiB: the size overflowed a 32-bit column before migration 0005.
+    size = 3 << 30
+    engine = make_engine(postgres_url)
+    now = datetime.now(timezone.utc)
+    try:
+        with session_factory(engine).begin() as s:
+            s.add(Project(id="p", name="big", model_task="MODEL_TASK_BINARY_CLASSIFICATION", created_at=now))
+            s.flush()
+            s.add(
+                Dataset(
+                    id="d",
+                    project_id="p",
+                    name="big.parquet",
+                    data_info={},
+                    size_bytes=size,
+                    validity_status="VALIDITY_STATUS_VALID",
+                    created_at=now,
+                )
+            )
+        with session_factory(engine)() as s:
+            assert s.get(Dataset, "d").size_bytes == size
+    finally:
+        engine.dispose()

@@ -96,7 +96,7 @@ class Dataset(_Registered, Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(500))
     data_info: Mapped[dict[str, Any]]
-    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     num_rows: Mapped[int | None] = mapped_column(Integer)
     columns: Mapped[list[Any] | None]
     #: SHA-256 of the file (or a Parquet directory's files) when validation read it.
