@@ -122,8 +122,27 @@ def test_migrations_build_the_models_schema_on_sqlite(tmp_path):
     assert [d for d in differences if not _integer_width_only(d)] == []
 
 
-def test_upgrading_a_sqlite_store_keeps_its_rows(tmp_path):
-    """Migration 0005 must not rebuild ``datasets`` on SQLite: the drop would cascade."""
+_NOW = "'2026-12-01 00:00:00'"
+#: Rows of every table a later migration rebuilds, or that refers to one, at the first revision.
+_FIRST_ROWS = {
+    "projects": f"(id, name, description, model_task, created_at) VALUES "
+    f"('p', 'n', '', 'MODEL_TASK_BINARY_CLASSIFICATION', {_NOW})",
+    "datasets": f"(id, project_id, name, data_info, size_bytes, validity_status, validity_message, "
+    f"created_at) VALUES ('d', 'p', 'ds', '{{}}', 5, 'VALID', '', {_NOW})",
+    "models": f"(id, project_id, name, validity_status, validity_message, created_at) VALUES "
+    f"('m', 'p', 'mm', 'VALID', '', {_NOW})",
+    "predictions": f"(model_id, dataset_id, project_id, pred_info, validity_status, validity_message, "
+    f"created_at) VALUES ('m', 'd', 'p', '{{}}', 'VALID', '', {_NOW})",
+    "test_runs": f"(id, project_id, job_id, name, status, testing_type, config, created_at) VALUES "
+    f"('t', 'p', 'j', 'run', 'TEST_TASK_STATUS_COMPLETED', 'TEST_TYPE_STRESS_TEST', '{{}}', {_NOW})",
+    "category_results": "(test_run_id, category, position, doc) VALUES ('t', 'c', 0, '{}')",
+}
+
+
+@pytest.mark.parametrize("since", ["0001", "0004_i8_categories"])
+def test_upgrading_a_sqlite_store_keeps_its_rows(tmp_path, since):
+    """A migration that rebuilds a table on SQLite must not cascade its drop to the rows that
+    refer to it (0002 rebuilds ``test_runs``: its results went with it)."""
     from alembic import command
 
     from airflow_provider_rime.local.store.db import alembic_config, make_engine, upgrade
@@ -132,25 +151,16 @@ def test_upgrading_a_sqlite_store_keeps_its_rows(tmp_path):
     config = alembic_config(engine)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0004_i8_categories")
-    rows = {
-        "projects": "(id, name, description, model_task, created_at) VALUES "
-        "('p', 'n', '', 'MODEL_TASK_BINARY_CLASSIFICATION', '2026-12-01 00:00:00')",
-        "datasets": "(id, project_id, name, data_info, size_bytes, validity_status, validity_message, "
-        "created_at) VALUES ('d', 'p', 'ds', '{}', 5, 'VALID', '', '2026-12-01 00:00:00')",
-        "models": "(id, project_id, name, validity_status, validity_message, created_at) VALUES "
-        "('m', 'p', 'mm', 'VALID', '', '2026-12-01 00:00:00')",
-        "predictions": "(model_id, dataset_id, project_id, pred_info, validity_status, validity_message, "
-        "created_at) VALUES ('m', 'd', 'p', '{}', 'VALID', '', '2026-12-01 00:00:00')",
-    }
+        command.upgrade(config, since)
     with engine.begin() as conn:
-        for table, values in rows.items():
+        for table, values in _FIRST_ROWS.items():
             conn.exec_driver_sql(f"INSERT INTO {table} {values}")
     upgrade(engine)
     with engine.connect() as conn:
-        counts = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in rows}
+        counts = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in _FIRST_ROWS}
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # enforced again after
     engine.dispose()
-    assert counts == dict.fromkeys(rows, 1)
+    assert counts == dict.fromkeys(_FIRST_ROWS, 1)
 
 
 @pytest.mark.postgres

@@ -41,13 +41,34 @@ def alembic_config(engine: Engine) -> Any:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision; stored rows are kept."""
+    """Bring the schema to the newest revision; stored rows are kept.
+
+    On SQLite, changing a table's constraints means rebuilding it (Alembic's batch mode copies
+    it, drops the old one, renames the copy), and with foreign keys enforced the drop deletes
+    every row that refers to the table (``ON DELETE CASCADE``): the migrations run with
+    foreign keys off, which SQLite only allows outside a transaction, and are checked after.
+    """
     from alembic import command
 
     cfg = alembic_config(engine)
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, "head")
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the store's migration left rows without their parent: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
