@@ -167,3 +167,16 @@ def test_the_engine_restarts_its_zygote_and_leaves_none_behind(tmp_path_factory)
         engine.stop()
     assert wait_gone(second, 30), "the engine left its model zygote running"
     assert not list(run_dir.iterdir()), "the engine left its zygote's socket behind"
+
+
+def test_a_preload_list_of_what_are_not_module_names_is_refused_naming_where_it_came_from(
+    tmp_path, monkeypatch, capsys
+):
+    from airflow_provider_rime.local.cli import main
+
+    serve = ["serve", "--data-dir", str(tmp_path), "--port", "1"]
+    assert main([*serve, "--model-preload", "pandas,os;rm"]) == 2
+    assert "--model-preload: 'os;rm' is not a module name" in capsys.readouterr().err
+    monkeypatch.setenv("RIME_LOCAL_MODEL_PRELOAD", "numpy, ../x")
+    assert main(serve) == 2
+    assert "RIME_LOCAL_MODEL_PRELOAD: '../x' is not a module name" in capsys.readouterr().err
