@@ -49,7 +49,7 @@ def test_a_model_process_dies_with_its_zygote_and_the_next_one_starts_without_it
     with ModelProcess(source, zygote=zygote.socket_path) as process:
         assert process.how == FORKED
         assert len(process.predict(_rows())) == 20
-        child = process._proc.pid
+        child = process.pid
         assert zygote.pid is not None
         os.kill(zygote.pid, signal.SIGKILL)
         assert wait_gone(child, 30), "the model process outlived its zygote"
