@@ -81,8 +81,8 @@ def model_process_memory(pid: int | None) -> dict[str, float]:
         for line in rollup:
             key, _, value = line.partition(":")
             if key in fields:
-                out[fields[key]] += round(int(value.split()[0]) / 1024, 1)
-    return out
+                out[fields[key]] += int(value.split()[0]) / 1024
+    return {k: round(v, 1) for k, v in out.items()}
 
 
 def ours(model_dir: Path, ref_path: Path, eval_path: Path, zygote: Path | None) -> dict[str, Any]:
