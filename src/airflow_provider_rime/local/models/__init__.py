@@ -1,7 +1,8 @@
 """Calling a registered model: always in a child process with limits, never in the engine.
 
 ``source`` says what a registration points at (a RIME model file or directory, or an MLflow
-model); ``process`` starts the child (``python -m airflow_provider_rime.local.models.child``),
+model); ``process`` has the child forked by the engine's model zygote (``zygote``: a process that
+preloaded the model libraries) or starts it (``python -m airflow_provider_rime.local.models.child``),
 talks to it over pipes and turns every way a model can misbehave (raise, hang, allocate
 past the limit, crash, answer with the wrong shape or with values that are not
 probabilities) into a :class:`ModelError` naming the model and the cause.
