@@ -5,8 +5,9 @@ Usage::
 
     python _catalogue_worker.py REF.parquet EVAL.parquet OUT.json [--profile PROFILE.txt]
 
-The frames are split the way a stress test sees them: ``label`` and ``pred`` columns become
-label and prediction arrays, every other column is a feature (types from ``infer_features``).
+The frames are split the way a stress test sees them (``_common.labelled_inputs``): ``label``
+and ``pred`` columns become label and prediction arrays, every other column is a feature
+(types from ``infer_features``).
 All categories that have tests are requested, so the run covers the whole catalogue.
 With ``--profile`` each test runs under its own cProfile and the hottest functions of the
 slowest tests are written to PROFILE.txt (profiled timings are not comparable to plain ones).
@@ -24,8 +25,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-LABEL_COL = "label"
-PRED_COL = "pred"
+import _common
 
 
 def _blas_info() -> list[dict[str, Any]]:
@@ -52,8 +52,6 @@ def main() -> None:
     import pandas as pd
 
     from airflow_provider_rime.local.catalogue import plan_tests, run_tests, runnable_categories
-    from airflow_provider_rime.local.catalogue.features import infer_features
-    from airflow_provider_rime.local.catalogue.types import StressInputs, SuiteConfig
     from airflow_provider_rime.rime_api.enums import TestCategory
 
     t1 = time.perf_counter()
@@ -63,27 +61,9 @@ def main() -> None:
     t2 = time.perf_counter()
     c2 = time.process_time()
 
-    def split(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
-        # As the engine's stress-test worker holds them: labels int8, predictions float64.
-        labels = frame[LABEL_COL].to_numpy(dtype=np.int8) if LABEL_COL in frame else None
-        preds = frame[PRED_COL].to_numpy(dtype=np.float64) if PRED_COL in frame else None
-        return frame.drop(columns=[c for c in (LABEL_COL, PRED_COL) if c in frame]), labels, preds
-
-    ref_x, ref_y, ref_p = split(ref)
-    ev_x, ev_y, ev_p = split(ev)
-    features = infer_features(ref_x)
-    categories = runnable_categories()
-    config = SuiteConfig(categories=categories)
-    inputs = StressInputs(
-        ref=ref_x,
-        eval=ev_x,
-        features=features,
-        ref_labels=ref_y,
-        eval_labels=ev_y,
-        ref_preds=ref_p,
-        eval_preds=ev_p,
-        config=config,
-    )
+    inputs = _common.labelled_inputs(ref, ev, runnable_categories())
+    config, features = inputs.config, inputs.features
+    categories = config.categories
     planned = plan_tests(config, has_labels=inputs.has_labels, has_preds=inputs.has_preds)
     t3 = time.perf_counter()
 

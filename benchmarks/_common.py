@@ -36,10 +36,17 @@ def labelled_inputs(ref: Any, ev: Any, categories: Any, individual: dict[str, An
     """The catalogue's inputs for a generated split: features, labels and predictions.
 
     ``ref`` and ``ev`` are generated frames with ``label`` and ``pred`` columns (and maybe
-    ``timestamp``); those columns become the inputs' labels and predictions, not features.
+    ``timestamp``); those columns become the inputs' labels and predictions (``None`` where a
+    frame has none), not features. Labels are int8 and predictions float64, as the engine's
+    stress-test worker holds them.
     """
+    import numpy as np
+
     from airflow_provider_rime.local.catalogue.features import infer_features
     from airflow_provider_rime.local.catalogue.types import StressInputs, SuiteConfig
+
+    def column(frame: Any, name: str, dtype: Any) -> Any:
+        return frame[name].to_numpy(dtype=dtype) if name in frame.columns else None
 
     drop = [c for c in ("label", "pred", "timestamp") if c in ref.columns]
     ref_x, ev_x = ref.drop(columns=drop), ev.drop(columns=[c for c in drop if c in ev.columns])
@@ -47,10 +54,10 @@ def labelled_inputs(ref: Any, ev: Any, categories: Any, individual: dict[str, An
         ref=ref_x,
         eval=ev_x,
         features=infer_features(ref_x),
-        ref_labels=ref["label"].to_numpy(),
-        eval_labels=ev["label"].to_numpy(),
-        ref_preds=ref["pred"].to_numpy(),
-        eval_preds=ev["pred"].to_numpy(),
+        ref_labels=column(ref, "label", np.int8),
+        eval_labels=column(ev, "label", np.int8),
+        ref_preds=column(ref, "pred", np.float64),
+        eval_preds=column(ev, "pred", np.float64),
         config=SuiteConfig(categories=frozenset(categories), individual_tests_config=individual or {}),
     )
 

@@ -59,10 +59,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 LABEL = "label"
 PRED = "pred"
@@ -317,6 +320,16 @@ def _shuffle_within(rng: np.random.Generator, pred: np.ndarray, rows: np.ndarray
     pred[rows] = pred[rng.permutation(rows)]
 
 
+class Switches(TypedDict, total=False):
+    """The switches both generators take (described in the module docstring); unsaid, off
+    (``with_pred``: on)."""
+
+    drift: Mapping[str, float] | None
+    degrade: Mapping[str, object] | None
+    abnormal: Mapping[str, float] | None
+    with_pred: bool
+
+
 class _Switches(NamedTuple):
     """What a generator was asked to inject, checked."""
 
@@ -324,6 +337,33 @@ class _Switches(NamedTuple):
     degrade: Mapping[str, Any] | None
     abnormal: list[tuple[str, str, int]]
     with_pred: bool
+
+    @classmethod
+    def check(
+        cls,
+        switches: Switches,
+        columns: Sequence[str],
+        abnormal_columns: Mapping[str, str],
+        n_rows: int,
+        *,
+        one_variable: tuple[str, str] | None = None,
+    ) -> _Switches:
+        """The switches checked against a generator's ``columns`` and default ``abnormal_columns``.
+
+        ``one_variable=(a, b)``: drifting ``a`` drifts ``b`` (the larger magnitude wins).
+        """
+        unknown = set(switches) - set(Switches.__annotations__)
+        if unknown:
+            raise TypeError(
+                f"unknown switch(es) {', '.join(sorted(unknown))}; "
+                f"choose from {', '.join(Switches.__annotations__)}"
+            )
+        drift = _validate_drift(switches.get("drift"), columns)
+        if one_variable and one_variable[0] in drift:
+            source, target = one_variable
+            drift[target] = max(drift.get(target, 0.0), drift.pop(source))
+        abnormal = _parse_abnormal(switches.get("abnormal"), abnormal_columns, n_rows)
+        return cls(drift, switches.get("degrade"), abnormal, switches.get("with_pred", True))
 
 
 def _finish(
@@ -412,10 +452,7 @@ def generate_fraud(
     seed: int = 0,
     start: str = "2018-08-01",
     days: int = 29,
-    drift: Mapping[str, float] | None = None,
-    degrade: Mapping[str, object] | None = None,
-    abnormal: Mapping[str, float] | None = None,
-    with_pred: bool = True,
+    **switches: Unpack[Switches],
 ) -> pd.DataFrame:
     """Fraud transactions with the walkthrough's schema; see the module docstring for the switches.
 
@@ -425,10 +462,10 @@ def generate_fraud(
     if days < 1:
         raise ValueError(f"days must be at least 1, got {days}")
     columns = [*_FRAUD_CATEGORICALS, "transaction_amount", "country"]
-    drift_ = _validate_drift(drift, columns)
-    if "country" in drift_:  # one variable: drifting the country drifts the city
-        drift_["city"] = max(drift_.get("city", 0.0), drift_.pop("country"))
-    abnormal_ = _parse_abnormal(abnormal, _FRAUD_DEFAULT_COLUMNS, n_rows)
+    checked = _Switches.check(
+        switches, columns, _FRAUD_DEFAULT_COLUMNS, n_rows, one_variable=("country", "city")
+    )
+    drift_ = checked.drift
     rng = np.random.default_rng(seed)
     frame = _Frame(n_rows)
     logit = np.full(n_rows, _FRAUD_INTERCEPT)
@@ -453,8 +490,7 @@ def generate_fraud(
         "country",
         "timestamp",
     ]
-    switches = _Switches(drift_, degrade, abnormal_, with_pred)
-    return _finish(frame, logit, rng, switches, order, extra={"timestamp": timestamp})
+    return _finish(frame, logit, rng, checked, order, extra={"timestamp": timestamp})
 
 
 _NUMERIC_KINDS = ("normal", "lognormal", "uniform", "poisson")
@@ -502,10 +538,7 @@ def generate_wide(
     n_numeric: int = 15,
     n_categorical: int = 5,
     seed: int = 0,
-    drift: Mapping[str, float] | None = None,
-    degrade: Mapping[str, object] | None = None,
-    abnormal: Mapping[str, float] | None = None,
-    with_pred: bool = True,
+    **switches: Unpack[Switches],
 ) -> pd.DataFrame:
     """A wide frame: ``num_i`` cycle through normal, lognormal, uniform(0, 10) (always ``num_2``)
     and Poisson (integer) columns; ``cat_j`` have 4, 6, 10, 16, 30 levels with a Zipf-like mix
@@ -516,8 +549,9 @@ def generate_wide(
         raise ValueError(f"n_numeric and n_categorical must be at least 1, got {n_numeric}, {n_categorical}")
     num_names = [f"num_{i}" for i in range(n_numeric)]
     cat_names = [f"cat_{j}" for j in range(n_categorical)]
-    drift_ = _validate_drift(drift, [*num_names, *cat_names])
-    abnormal_ = _parse_abnormal(abnormal, _wide_default_columns(n_numeric, n_categorical), n_rows)
+    abnormal_columns = _wide_default_columns(n_numeric, n_categorical)
+    checked = _Switches.check(switches, [*num_names, *cat_names], abnormal_columns, n_rows)
+    drift_ = checked.drift
     rng = np.random.default_rng(seed)
     frame = _Frame(n_rows)
     logit = np.full(n_rows, 0.3)
@@ -531,8 +565,7 @@ def generate_wide(
             )
     for j, name in enumerate(cat_names):
         logit += frame.add_categorical(rng, name, _wide_categorical_spec(j), drift_)
-    switches = _Switches(drift_, degrade, abnormal_, with_pred)
-    return _finish(frame, logit, rng, switches, [*num_names, *cat_names])
+    return _finish(frame, logit, rng, checked, [*num_names, *cat_names])
 
 
 Generator = Callable[..., pd.DataFrame]

@@ -4,10 +4,16 @@ Each hostile model (``rime_dev/model_zoo/hostile``) is registered through the RE
 tested on small data; the job ends FAILED with a message naming the model and the cause, and
 the engine keeps answering. The session's engine runs with ``RIME_LOCAL_MODEL_TIMEOUT`` from
 ``tests/conftest.py``; the process-level tests use their own short limits.
+
+Every test that starts a model process runs twice: with the process forked by a model zygote
+(the session's engine; a zygote of the module's own for the process-level tests) and with a new
+interpreter per model process (an engine started with ``--no-model-zygote``).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from pathlib import Path
 
@@ -23,8 +29,10 @@ from airflow_provider_rime.local.models import (
     ModelProcess,
     resolve_model_source,
 )
+from airflow_provider_rime.local.models.zygote import ModelZygote
 from rime_dev.model_zoo import frames, hostile_dir, model_dir
 from rime_dev.processes import wait_gone
+from tests.conftest import ENGINE_API_KEY, start_engine
 from tests.engine.flow import (
     ok,
     post_registration,
@@ -50,11 +58,53 @@ EXPECTED = {
 }
 
 
+#: How ``ModelProcess.how`` and the job log say the model process was started, per mode.
+HOW = {"zygote": "forked by the model zygote", "new interpreter": "started"}
+
+
+@pytest.fixture(scope="module", params=sorted(HOW))
+def mode(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def zygote(mode, tmp_path_factory):
+    """The socket of a model zygote of this module's own (mode ``zygote``), else ``None``."""
+    if mode != "zygote":
+        yield None
+        return
+    with ModelZygote(tmp_path_factory.mktemp("zygote") / "run") as started:
+        assert started.wait_ready(120) is not None, "the model zygote did not start"
+        yield str(started.socket_path)
+
+
+@pytest.fixture(scope="module")
+def api(mode, request, tmp_path_factory):
+    """A client of the session's engine (mode ``zygote``), or of an engine without the zygote."""
+    if mode == "zygote":
+        with request.getfixturevalue("rime_engine").client() as client:
+            yield client
+        return
+    engine = start_engine(tmp_path_factory.mktemp("engine-no-zygote"), extra_args=("--no-model-zygote",))
+    try:
+        with engine.client() as client:
+            yield client
+    finally:
+        engine.stop()
+
+
+def assert_model_started(api, job_id: str, mode: str) -> None:
+    """The job's log says how its model process started."""
+    log = ok(api.get(f"/v1-beta/logs/{job_id}"))["result"]["chunk"]
+    assert re.search(rf"model process \d+ {HOW[mode]}\n", log), log
+
+
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
-def test_hostile_model_process(kind, tmp_path):
+def test_hostile_model_process(kind, tmp_path, mode, zygote):
     source = resolve_model_source(str(hostile_dir(tmp_path, kind)), f"{kind}-model", ANYWHERE)
     started = time.monotonic()
-    with ModelProcess(source, SHORT) as process, pytest.raises(ModelError) as caught:
+    with ModelProcess(source, SHORT, zygote) as process, pytest.raises(ModelError) as caught:
+        assert process.how == HOW[mode]
         process.predict(pd.DataFrame({"x": range(5)}))
     message = str(caught.value)
     assert message.startswith(f"model '{kind}-model' "), message
@@ -64,14 +114,14 @@ def test_hostile_model_process(kind, tmp_path):
     assert time.monotonic() - started < 60  # the hang was cut short, not waited out
 
 
-def test_model_output_is_limited_before_it_is_read(tmp_path):
+def test_model_output_is_limited_before_it_is_read(tmp_path, zygote):
     directory = tmp_path / "flood"
     directory.mkdir()
     (directory / "model.py").write_text(
         "import numpy as np\ndef predict_df(df):\n    return np.zeros(10_000_000)\n"
     )
     with (
-        ModelProcess(resolve_model_source(str(directory), "flood", ANYWHERE), SHORT) as process,
+        ModelProcess(resolve_model_source(str(directory), "flood", ANYWHERE), SHORT, zygote) as process,
         pytest.raises(ModelError, match=r"returned an array of shape \(10000000,\) for 5 rows"),
     ):
         process.predict(pd.DataFrame({"x": range(5)}))
@@ -115,7 +165,7 @@ ENGINE_CASES = ("hang", "memory", "raise", "wrong_shape")
 
 
 def test_hostile_models_fail_their_stress_tests_and_the_engine_keeps_answering(
-    api, project_id, datasets, tmp_path
+    api, project_id, datasets, tmp_path, mode
 ):
     """All four at once, as a busy engine would see them."""
     models = {}
@@ -140,6 +190,7 @@ def test_hostile_models_fail_their_stress_tests_and_the_engine_keeps_answering(
         assert message.startswith(f"model 'hostile-{kind}' "), message
         assert EXPECTED[kind].replace("3 s", "20 s").replace("1,024 MB", "4,096 MB") in message, message
         assert message.endswith("(checked on the first 5 reference rows, before any test)"), message
+        assert_model_started(api, job_id, mode)
     assert ok(api.get(f"/v1/projects/{project_id}"))["project"]["project"]["name"] == PROJECT
 
 
@@ -164,7 +215,7 @@ def _run_to_the_end(api, project_id: str, ids: dict[str, str], model_id: str, *c
 
 
 def test_with_registered_predictions_the_tests_that_do_not_call_the_model_run_while_it_loads(
-    api, project_id, tmp_path
+    api, project_id, tmp_path, mode
 ):
     """The model process starts before the data is read; Model Performance (on the registered
     predictions) runs meanwhile, and the model is checked before the first test that calls it."""
@@ -188,7 +239,7 @@ def test_with_registered_predictions_the_tests_that_do_not_call_the_model_run_wh
     assert not tests & {"null_substitution", "capitalization_change"}
 
 
-def test_model_that_fails_to_load_is_invalid(api, project_id, tmp_path):
+def test_model_that_fails_to_load_is_invalid(api, project_id, tmp_path, mode):
     directory = tmp_path / "broken"
     directory.mkdir()
     (directory / "model.py").write_text(
@@ -204,7 +255,7 @@ def test_model_that_fails_to_load_is_invalid(api, project_id, tmp_path):
 
 
 def test_model_without_registered_predictions_predicts_and_abnormal_inputs_show_its_impact(
-    api, project_id, tmp_path
+    api, project_id, tmp_path, mode
 ):
     """No predictions registered: the engine calls the model for them (as RIME does), so
     performance runs and abnormal inputs report what failing rows do to this model."""
@@ -214,6 +265,7 @@ def test_model_without_registered_predictions_predicts_and_abnormal_inputs_show_
     model_id, _ = _register_model(api, project_id, "wrong-on-null-age", model_dir(tmp_path, "nulls"))
     done = _run_to_the_end(api, project_id, ids, model_id, "MODEL_PERFORMANCE", "ABNORMAL_INPUTS")
     assert done["status"] == "JOB_STATUS_SUCCEEDED", done
+    assert_model_started(api, done["jobId"], mode)
     run_id = done["jobData"]["stress"]["testRunId"]
     cases = ok(api.get("/v1/test-cases", params={"listTestCasesQuery.testRunId": run_id, "pageSize": 500}))
     by_test = {(c["testBatchType"], tuple(c["features"])): c for c in cases["testCases"]}
@@ -250,8 +302,9 @@ def test_model_execution_off_refuses_model_categories_and_skips_loading(monkeypa
     check_test_run_config(TestRunConfig.model_validate(config), "testRunConfig")
 
 
-def test_a_hung_model_dies_with_the_worker_that_started_it(tmp_path):
-    """A worker killed mid-call (a cancelled or stopped job) leaves no model process behind."""
+def test_a_hung_model_dies_with_the_worker_that_started_it(tmp_path, mode, zygote):
+    """A worker killed mid-call (a cancelled or stopped job) leaves no model process behind
+    (forked by the zygote, it is killed when the worker's connection to the zygote closes)."""
     import os
     import signal
     import subprocess
@@ -263,8 +316,9 @@ def test_a_hung_model_dies_with_the_worker_that_started_it(tmp_path):
         "from airflow_provider_rime.local.data import DataRoots\n"
         "from airflow_provider_rime.local.models import ModelLimits, ModelProcess, resolve_model_source\n"
         f"p = ModelProcess(resolve_model_source({str(directory)!r}, 'hang', DataRoots.of(['/'])),"
-        " ModelLimits(call_timeout_s=3600))\n"
+        f" ModelLimits(call_timeout_s=3600), {zygote!r})\n"
         "p.start()\n"
+        f"assert p.how == {HOW[mode]!r}, p.how\n"
         "print(p._proc.pid, flush=True)\n"
         "p.predict(pd.DataFrame({'x': [1]}))\n"
     )
@@ -278,3 +332,24 @@ def test_a_hung_model_dies_with_the_worker_that_started_it(tmp_path):
     if not wait_gone(child, 30):
         os.kill(child, signal.SIGKILL)
         raise AssertionError("the model process outlived its worker")
+
+
+def test_model_processes_see_none_of_the_engines_settings(api, project_id, tmp_path, mode):
+    """Neither the model process nor (mode ``zygote``) the zygote it is forked from has the
+    engine's keys, database URL or Airflow settings: the model dumps its environment when loaded."""
+    directory = tmp_path / "env-dump"
+    directory.mkdir()
+    (directory / "model.py").write_text(
+        "import json, os\n"
+        "from pathlib import Path\n"
+        "Path(__file__).with_name('env.json').write_text(json.dumps(dict(os.environ)))\n"
+        "def predict_df(df):\n"
+        "    return [0.5] * len(df)\n"
+    )
+    _, validation_job = _register_model(api, project_id, "env-dump", directory)
+    assert wait_job(api, validation_job)["status"] == "JOB_STATUS_SUCCEEDED"
+    assert_model_started(api, validation_job, mode)
+    env = json.loads((directory / "env.json").read_text())
+    hidden = [k for k in env if k.startswith(("RIME_LOCAL_", "AIRFLOW__", "AIRFLOW_CONN_"))]
+    assert not hidden, hidden
+    assert not [k for k, v in env.items() if ENGINE_API_KEY in v or "rime-local.db" in v]

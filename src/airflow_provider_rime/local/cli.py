@@ -75,6 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="never run registered model code: no Transformations or Attacks, model files only "
         "checked to exist (env RIME_LOCAL_MODEL_EXECUTION=0)",
     )
+    serve.add_argument(
+        "--no-model-zygote",
+        action="store_true",
+        help="start every model process as a new interpreter instead of forking it from the model "
+        "zygote, which preloads the model libraries once (env RIME_LOCAL_MODEL_ZYGOTE=0)",
+    )
+    serve.add_argument(
+        "--model-preload",
+        default=None,
+        metavar="MODULES",
+        help="comma-separated modules the model zygote imports (env RIME_LOCAL_MODEL_PRELOAD; default: "
+        "numpy, pandas, pyarrow, scipy.stats, scikit-learn's common modules, catboost, lightgbm and "
+        "xgboost, those installed)",
+    )
     serve.add_argument("--log-level", default="info")
     key = sub.add_parser("create-api-key", help="make an API key; only its hash is stored")
     _common(key)
@@ -109,9 +123,20 @@ def serve(args: argparse.Namespace) -> int:
 
     from airflow_provider_rime.local.app import create_app
     from airflow_provider_rime.local.models.process import ENV_MODEL_EXECUTION
+    from airflow_provider_rime.local.models.zygote import check_preload, preload_from_env, zygote_enabled
 
     if args.no_model_execution:
         os.environ[ENV_MODEL_EXECUTION] = "0"  # read by the workers this engine starts
+    try:
+        if args.model_preload is not None:
+            preload = check_preload(
+                [m.strip() for m in args.model_preload.split(",") if m.strip()], "--model-preload"
+            )
+        else:
+            preload = preload_from_env()
+    except ValueError as exc:
+        print(f"rime-local: {exc}", file=sys.stderr)
+        return 2
     data_dir = args.data_dir.expanduser().resolve()
     keys = tuple(args.api_key) + api_keys_from_env()
     roots = []
@@ -132,6 +157,8 @@ def serve(args: argparse.Namespace) -> int:
         max_stress_workers=max(1, args.max_workers),
         data_roots=tuple(roots),
         validation_timeout_seconds=max(1.0, args.validation_timeout),
+        model_zygote=zygote_enabled() and not args.no_model_zygote,
+        model_preload=preload,
     )
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

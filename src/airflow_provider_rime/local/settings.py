@@ -77,6 +77,10 @@ class EngineSettings:
     data_roots: tuple[Path, ...] = ()
     #: A registry validation running longer than this is stopped and its entry made INVALID.
     validation_timeout_seconds: float = 300.0
+    #: Fork model processes from a model zygote that preloaded their libraries (``models.zygote``).
+    model_zygote: bool = True
+    #: The modules the model zygote imports; ``None``: its default list (``--model-preload``).
+    model_preload: tuple[str, ...] | None = None
 
     @property
     def resolved_database_url(self) -> str:
@@ -90,6 +94,11 @@ class EngineSettings:
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def run_dir(self) -> Path:
+        """Private (0700) directory of the engine's sockets (the model zygote's)."""
+        return self.data_dir / "run"
 
     @property
     def upload_dir(self) -> Path:

@@ -180,7 +180,41 @@ def ensure_firewall(hook: RimeHook, project_id: str, target: _FirewallTarget, lo
     return existing, "updated"
 
 
-class RimeCreateFirewallOperator(BaseOperator):
+class _FirewallTargetOperator(BaseOperator):
+    """
+    Base of the two firewall operators: the project and what its firewall is for (abstract).
+
+    It takes the arguments both operators have (documented by each): ``project``, and the
+    firewall's target, ``stress_test_run_id`` or ``model_id`` with ``reference_dataset_id``,
+    plus ``bin_size`` for a firewall created by the task (checked here, at parse time).
+    """
+
+    def __init__(
+        self,
+        *,
+        project: str,
+        stress_test_run_id: str | None = None,
+        model_id: str | None = None,
+        reference_dataset_id: str | None = None,
+        bin_size: Any = "1d",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.project = project
+        self.stress_test_run_id = stress_test_run_id
+        self.model_id = model_id
+        self.reference_dataset_id = reference_dataset_id
+        self.bin_size = bin_size
+        parse_bin_size(bin_size)
+
+    def _firewall_target(self) -> _FirewallTarget:
+        """The rendered target arguments, checked together."""
+        return _FirewallTarget(
+            self.stress_test_run_id, self.model_id, self.reference_dataset_id, self.bin_size
+        )
+
+
+class RimeCreateFirewallOperator(_FirewallTargetOperator):
     """
     Create the project's RIME firewall, or re-point the one it has; never make a second.
 
@@ -222,23 +256,12 @@ class RimeCreateFirewallOperator(BaseOperator):
         self,
         *,
         rime_conn_id: str = DEFAULT_CONN_ID,
-        project: str,
-        stress_test_run_id: str | None = None,
-        model_id: str | None = None,
-        reference_dataset_id: str | None = None,
-        bin_size: Any = "1d",
         ct_categories: Sequence[TestCategory | str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.rime_conn_id = rime_conn_id
-        self.project = project
-        self.stress_test_run_id = stress_test_run_id
-        self.model_id = model_id
-        self.reference_dataset_id = reference_dataset_id
-        self.bin_size = bin_size
-        parse_bin_size(bin_size)
-        if not (stress_test_run_id or model_id):
+        if not (self.stress_test_run_id or self.model_id):
             raise ValueError("give stress_test_run_id, or model_id and reference_dataset_id")
         if isinstance(ct_categories, str):
             raise ValueError(f"ct_categories must be a list of categories, not the string {ct_categories!r}")
@@ -255,9 +278,7 @@ class RimeCreateFirewallOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Create or re-point the firewall; push its id and page."""
-        target = _FirewallTarget(
-            self.stress_test_run_id, self.model_id, self.reference_dataset_id, self.bin_size
-        )
+        target = self._firewall_target()
         project_id = _existing_project_id(self.hook, self.project)
         if self.ct_categories is not None:
             # Before the firewall: its monitors follow the categories from its creation on.
@@ -275,7 +296,7 @@ class RimeCreateFirewallOperator(BaseOperator):
         return {"firewall_id": firewall_id, "project_id": project_id, "action": action, "url": url}
 
 
-class RimeFirewallOperator(RimeJobOperator):
+class RimeFirewallOperator(_FirewallTargetOperator, RimeJobOperator):
     """
     Run the project's RIME firewall (a continuous test) on one batch of production data.
 
@@ -359,7 +380,6 @@ class RimeFirewallOperator(RimeJobOperator):
     def __init__(
         self,
         *,
-        project: str,
         evaluation_data: str | None = None,
         sql: str | None = None,
         sql_conn_id: str | None = None,
@@ -368,15 +388,10 @@ class RimeFirewallOperator(RimeJobOperator):
         label_col: str | None = "label",
         pred_col: str = "pred",
         model_uri: str | None = None,
-        stress_test_run_id: str | None = None,
-        model_id: str | None = None,
-        reference_dataset_id: str | None = None,
-        bin_size: Any = "1d",
         override_existing_bins: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.project = project
         self.evaluation_data = evaluation_data
         self.sql = sql
         self.sql_conn_id = sql_conn_id
@@ -385,10 +400,6 @@ class RimeFirewallOperator(RimeJobOperator):
         self.label_col = label_col
         self.pred_col = pred_col
         self.model_uri = model_uri
-        self.stress_test_run_id = stress_test_run_id
-        self.model_id = model_id
-        self.reference_dataset_id = reference_dataset_id
-        self.bin_size = bin_size
         self.override_existing_bins: Any = override_existing_bins  # a bool once rendered and checked
         self.firewall_id: str | None = None
         self.rows: int | None = None
@@ -400,7 +411,6 @@ class RimeFirewallOperator(RimeJobOperator):
         """Check the arguments; at parse time, templated ``fail_on``/``poll_interval``/``timeout``
         wait for their rendered values (checked before any call to RIME)."""
         super()._validate_static(at_parse)
-        parse_bin_size(self.bin_size)
         if not (at_parse and is_template(self.override_existing_bins)):
             self.override_existing_bins = bool_arg(self.override_existing_bins, "override_existing_bins")
         if bool(self.sql) == bool(self.evaluation_data):
@@ -489,9 +499,7 @@ class RimeFirewallOperator(RimeJobOperator):
             batch = self._batch(Path(tmp))
             # Kept for the result: a deferred task resumes in a new operator instance.
             context["ti"].xcom_push(key=XCOM_ROWS, value=self.rows)
-            target = _FirewallTarget(
-                self.stress_test_run_id, self.model_id, self.reference_dataset_id, self.bin_size
-            )
+            target = self._firewall_target()
             project_id = _existing_project_id(hook, self.project)
             self.project_id = project_id
             firewall_id, _ = ensure_firewall(hook, project_id, target, self.log)

@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from airflow_provider_rime.local.data import DataRoots
 from airflow_provider_rime.local.jobs.status import fail_running_job, finish_job
+from airflow_provider_rime.local.models.process import ENV_MODEL_ZYGOTE_SOCKET, model_execution_enabled
+from airflow_provider_rime.local.models.zygote import DEFAULT_PRELOAD, ModelZygote
 from airflow_provider_rime.local.settings import ENV_DATA_ROOTS, ENV_DATABASE_URL, EngineSettings
 from airflow_provider_rime.local.store.schema import Dataset, Job, JobKind, Model, Prediction
 from airflow_provider_rime.rime_api.enums import JobStatus, ValidityStatus
@@ -130,12 +132,16 @@ class JobRunner:
         self._ticks = 0
         self.log_dir = settings.data_dir / "job-logs"
         self._fork_server = fork_server()
+        self.zygote = model_zygote(settings)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._fail_stale_jobs()
         self._settle_orphaned_entries()
+        if self.zygote is not None:
+            # Its imports take seconds, in its own process: a job meanwhile waits for them.
+            self.zygote.start()
         if self._fork_server is not None:
             # Its imports take seconds: started now, off the request path, not by the first job.
             threading.Thread(target=_start_fork_server, name="rime-local-fork-server", daemon=True).start()
@@ -153,6 +159,8 @@ class JobRunner:
             with self.sessions.begin() as s:
                 fail_running_job(s, running.job_id, ENGINE_STOPPED)
         self._running.clear()
+        if self.zygote is not None:
+            self.zygote.stop()
 
     def wake(self) -> None:
         self._wake.set()
@@ -168,6 +176,7 @@ class JobRunner:
                 self._enforce_cancellations()
                 self._enforce_validation_timeout()
                 self._claim_pending()
+                self._watch_zygote()
                 self._ticks += 1
                 if self._ticks % 20 == 0:
                     self._fail_stale_jobs()
@@ -175,6 +184,26 @@ class JobRunner:
                 log.exception("job runner tick failed")
             self._wake.wait(0.25)
             self._wake.clear()
+
+    def _watch_zygote(self) -> None:
+        """Say once what the model zygote preloaded; start it again if it died."""
+        zygote = self.zygote
+        if zygote is None:
+            return
+        if zygote.report is None and zygote.wait_ready(0) is not None:
+            report: dict[str, Any] = zygote.report or {}
+            skipped = "; ".join(f"{k}: {v}" for k, v in report.get("skipped", {}).items()) or "none"
+            log.info(
+                "model zygote ready in %s s: preloaded %s (skipped: %s); %s MB resident, "
+                "%s MB of address space, %s thread(s)",
+                report.get("seconds"),
+                ", ".join(report.get("preloaded", [])) or "nothing",
+                skipped,
+                report.get("VmRSS"),
+                report.get("VmSize"),
+                report.get("Threads"),
+            )
+        zygote.ensure_running()
 
     def _capacity(self, kind: str) -> int:
         # Stress tests and registry validations have separate pools: a long stress test never
@@ -222,6 +251,8 @@ class JobRunner:
             # The worker reads only inside these: the upload area and the data roots, resolved.
             ENV_DATA_ROOTS: DataRoots.of(self.settings.readable_roots).to_env(),
         }
+        if self.zygote is not None and self.zygote.running():
+            env[ENV_MODEL_ZYGOTE_SOCKET] = str(self.zygote.socket_path)
         args = ["--data-dir", str(self.settings.data_dir), "--runner-id", self.runner_id]
         process: _WorkerProcess
         if self._fork_server is not None:
@@ -359,6 +390,22 @@ class JobRunner:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
+
+
+def model_zygote(settings: EngineSettings) -> ModelZygote | None:
+    """The engine's model zygote, or ``None`` (and why, logged) where model processes start afresh."""
+    if not model_execution_enabled():
+        return None  # no model process at all
+    why = None
+    if not settings.model_zygote:
+        why = "turned off (--no-model-zygote or RIME_LOCAL_MODEL_ZYGOTE=0)"
+    elif not hasattr(os, "pidfd_open") or not sys.platform.startswith("linux"):
+        why = "it needs Linux 5.3 or later"
+    if why is not None:
+        log.info("model zygote: %s; each model process starts as a new interpreter", why)
+        return None
+    preload = DEFAULT_PRELOAD if settings.model_preload is None else settings.model_preload
+    return ModelZygote(settings.run_dir, preload)
 
 
 def _start_fork_server() -> None:

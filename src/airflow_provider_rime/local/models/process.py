@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import pickle
 import select
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -29,18 +31,24 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+log = logging.getLogger(__name__)
+
 #: Turns model execution off for the whole engine (``rime-local serve --no-model-execution``).
 ENV_MODEL_EXECUTION = "RIME_LOCAL_MODEL_EXECUTION"
 ENV_MODEL_TIMEOUT = "RIME_LOCAL_MODEL_TIMEOUT"
 ENV_MODEL_LOAD_TIMEOUT = "RIME_LOCAL_MODEL_LOAD_TIMEOUT"
 ENV_MODEL_MEMORY_MB = "RIME_LOCAL_MODEL_MEMORY_MB"
 ENV_MODEL_BATCH_ROWS = "RIME_LOCAL_MODEL_BATCH_ROWS"
-#: The child sees none of the engine's own settings (keys, database URL).
+#: The model zygote's socket (``models.zygote``), as the engine hands it to its job workers.
+ENV_MODEL_ZYGOTE_SOCKET = "RIME_LOCAL_MODEL_ZYGOTE_SOCKET"
+#: The child (and the zygote) sees none of the engine's own settings (keys, database URL).
 _HIDDEN_ENV_PREFIXES = ("RIME_LOCAL_", "AIRFLOW__", "AIRFLOW_CONN_")
 _HEADER_LIMIT = 1 << 20
 _FRAME = struct.Struct(">Q")
 _FALSE = ("0", "false", "no", "off")
 _LOADING = "loading it"
+#: How long a worker waits for the zygote to fork (it may still be importing, at engine start).
+_ZYGOTE_WAIT_S = 30.0
 
 
 def model_execution_enabled() -> bool:
@@ -112,16 +120,118 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+class _Subprocess:
+    """A model process started as a new interpreter (``subprocess``): the way without a zygote."""
+
+    how = "started"
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdin is not None and proc.stdout is not None
+        self._proc = proc
+        self.pid = proc.pid
+        self.requests = proc.stdin.fileno()
+        self.answers = proc.stdout.fileno()
+
+    def kill(self) -> None:
+        """Kill its whole process group (what the model started goes too)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+
+    def wait(self, timeout: float) -> int | None:
+        """Its exit status (``subprocess`` convention); ``subprocess.TimeoutExpired`` if still running."""
+        return self._proc.wait(timeout=timeout)
+
+    def close(self) -> None:
+        for stream in (self._proc.stdin, self._proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+
+class _Forked:
+    """A model process forked by the model zygote (``models.zygote``), which is its parent: the
+    zygote kills it on request or when this connection closes, and sends its exit status."""
+
+    how = "forked by the model zygote"
+
+    def __init__(self, conn: socket.socket, pid: int, requests: int, answers: int) -> None:
+        self._conn = conn
+        self.pid = pid
+        self.requests = requests
+        self.answers = answers
+        self._code: int | None = None
+        self._ended = False
+        #: The child's CPU time in seconds, once it ended (the zygote measures it when reaping it).
+        self.cpu_s: float | None = None
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self._conn.send(b'{"op": "kill"}')
+
+    def wait(self, timeout: float) -> int | None:
+        """Its exit status, or ``None`` if the zygote went away without saying (it died: its
+        children die with it); ``subprocess.TimeoutExpired`` if it is still running."""
+        deadline = time.monotonic() + timeout
+        while not self._ended:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self._conn], [], [], max(remaining, 0))
+            if not ready:
+                raise subprocess.TimeoutExpired(f"model process {self.pid}", timeout)
+            try:
+                data = self._conn.recv(4096)
+                message = json.loads(data) if data else {}
+            except (OSError, ValueError):
+                message = {}
+            if "exit" in message:
+                self._code = int(message["exit"])
+                self.cpu_s = float(message.get("cpu_s", 0.0))
+            self._ended = "exit" in message or not data
+        return self._code
+
+    def close(self) -> None:
+        """Close the pipes and the connection (the zygote then kills the child if it still runs)."""
+        for fd in (self.requests, self.answers):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._conn.close()
+
+
+class _ZygoteRefused(Exception):
+    pass
+
+
+#: Why this process last started a model process without the zygote (logged once per reason).
+_fallbacks_logged: set[str] = set()
+
+
+def _fall_back(reason: str) -> None:
+    level = logging.WARNING if reason not in _fallbacks_logged else logging.DEBUG
+    _fallbacks_logged.add(reason)
+    log.log(level, "model process started as a new interpreter, not by the model zygote: %s", reason)
+
+
 class ModelProcess:
     """A model loaded in its own process; ``predict(df)`` gives each row's probability of class 1.
 
     Use as a context manager: the process is stopped on exit, whatever happened.
     """
 
-    def __init__(self, source: ModelSource, limits: ModelLimits | None = None) -> None:
+    def __init__(
+        self,
+        source: ModelSource,
+        limits: ModelLimits | None = None,
+        zygote: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """``zygote``: the model zygote's socket (default ``RIME_LOCAL_MODEL_ZYGOTE_SOCKET``, set by
+        the engine for its workers); without one, or when it cannot fork, a new interpreter."""
         self.source = source
         self.limits = limits or ModelLimits()
-        self._proc: subprocess.Popen[bytes] | None = None
+        self.zygote = zygote if zygote is not None else os.environ.get(ENV_MODEL_ZYGOTE_SOCKET) or None
+        self._proc: _Subprocess | _Forked | None = None
+        #: How the process was started: ``"forked by the model zygote"`` or ``"started"``.
+        self.how = ""
+        #: Forked by the zygote: the process's CPU time in seconds, after ``close``.
+        self.cpu_s: float | None = None
         self._loaded = False
         self._load_deadline = 0.0
         self.calls = 0
@@ -146,6 +256,15 @@ class ModelProcess:
         and I/O: the caller reads its data meanwhile. ``wait_loaded`` (or the first
         ``predict``) waits for the answer, at most ``limits.load_timeout_s`` from this call.
         """
+        self._load_deadline = time.monotonic() + self.limits.load_timeout_s
+        self._loaded = False
+        self._proc = self._fork_from_zygote() or self._start_subprocess()
+        self.how = self._proc.how
+        log.info("model %r: model process %s %s", self.source.name, self._proc.pid, self.how)
+        os.set_blocking(self._proc.requests, False)
+        self._transfer(("load", self.source.to_message()), self._load_deadline, _LOADING)
+
+    def _start_subprocess(self) -> _Subprocess:
         cmd = [
             sys.executable,
             "-m",
@@ -157,18 +276,52 @@ class ModelProcess:
             "--parent-pid",
             str(os.getpid()),
         ]
-        self._proc = subprocess.Popen(
+        proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=_child_env(),
             start_new_session=True,
         )
-        assert self._proc.stdin is not None
-        os.set_blocking(self._proc.stdin.fileno(), False)
-        self._load_deadline = time.monotonic() + self.limits.load_timeout_s
-        self._loaded = False
-        self._transfer(("load", self.source.to_message()), self._load_deadline, _LOADING)
+        return _Subprocess(proc)
+
+    def _fork_from_zygote(self) -> _Forked | None:
+        """A model process forked by the zygote; ``None`` (logged once per reason) where there is
+        no zygote, it cannot be reached or it refuses (then a new interpreter is started)."""
+        if self.zygote is None:
+            return None
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        mine: list[int] = []
+        theirs: list[int] = []
+        try:
+            wait = min(_ZYGOTE_WAIT_S, max(self._load_deadline - time.monotonic(), 0.1))
+            conn.settimeout(wait)
+            conn.connect(os.fspath(self.zygote))
+            request_r, request_w = os.pipe()
+            answer_r, answer_w = os.pipe()
+            mine, theirs = [request_w, answer_r], [request_r, answer_w]
+            request = {
+                "op": "start",
+                "memory_mb": self.limits.memory_mb,
+                "file_size_mb": self.limits.file_size_mb,
+            }
+            # The model's prints go where this process's go (the job's log), as with a subprocess.
+            socket.send_fds(conn, [json.dumps(request).encode()], [*theirs, 2])
+            for fd in theirs:
+                os.close(fd)
+            theirs = []
+            reply = json.loads(conn.recv(4096) or b"{}")
+            if "pid" not in reply:
+                raise _ZygoteRefused(str(reply.get("refused", "it closed the connection")))
+            conn.settimeout(None)
+            return _Forked(conn, int(reply["pid"]), request_w, answer_r)
+        except (OSError, ValueError, _ZygoteRefused) as exc:
+            conn.close()
+            for fd in mine + theirs:
+                os.close(fd)
+            reason = "it refused" if isinstance(exc, _ZygoteRefused) else "it cannot be reached"
+            _fall_back(f"{reason} ({exc or type(exc).__name__}; socket {self.zygote})")
+            return None
 
     def wait_loaded(self) -> None:
         """Wait until the model is loaded (after ``spawn``); raises ``ModelError`` if it failed."""
@@ -181,14 +334,13 @@ class ModelProcess:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=10)
+        proc.kill()
+        try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        finally:
+            proc.close()
+        self.cpu_s = getattr(proc, "cpu_s", None)
 
     # -- calls -----------------------------------------------------------------------------
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
@@ -252,14 +404,14 @@ class ModelProcess:
     def _transfer(self, request: Any, deadline: float, what: str, rows: int = 0) -> dict[str, Any]:
         """Send ``request`` (and return ``{}``), or with ``None`` read the answer to the last one."""
         proc = self._proc
-        if proc is None or proc.stdin is None or proc.stdout is None:
+        if proc is None:
             raise self._error("is not running (it failed earlier in this job)")
         try:
             if request is not None:
                 payload = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
-                self._write(proc.stdin.fileno(), _FRAME.pack(len(payload)) + payload, deadline)
+                self._write(proc.requests, _FRAME.pack(len(payload)) + payload, deadline)
                 return {}
-            header = json.loads(self._read_frame(proc.stdout.fileno(), _HEADER_LIMIT, deadline))
+            header = json.loads(self._read_frame(proc.answers, _HEADER_LIMIT, deadline))
             if not isinstance(header, dict):
                 raise ValueError("header is not an object")
             if header.get("ok") and "shape" in header:
@@ -274,7 +426,7 @@ class ModelProcess:
                         f"returned an array of shape {tuple(shape)} for {rows:,} rows; predict_df "
                         f"must return one probability per row"
                     )
-                header["_data"] = self._read_frame(proc.stdout.fileno(), expected, deadline)
+                header["_data"] = self._read_frame(proc.answers, expected, deadline)
         except ModelError:
             raise
         except TimeoutError:
@@ -334,6 +486,8 @@ class ModelProcess:
             return self._error(f"crashed with {name}{hint} when {what}")
         if code is not None:
             return self._error(f"exited with code {code} when {what} (model code must not exit)")
+        if isinstance(proc, _Forked):
+            return self._error(f"was stopped when {what}: the model zygote that started it ended")
         return self._error(f"closed its pipe when {what}")
 
     @staticmethod
