@@ -323,7 +323,14 @@ def _subset_test(metric: BinaryMetric) -> Callable[[StressInputs, SubsetParams],
         levels = _holm_levels(np.array([f.pvalue for f in found]), alpha)
         cases = [
             _case(
-                metric, f, level, alpha / len(found), overall, ref_overall, params.severity_thresholds, factor
+                metric,
+                f,
+                level,
+                alpha / max(1, len(found)),
+                overall,
+                ref_overall,
+                params.severity_thresholds,
+                factor,
             )
             for f, level in zip(found, levels, strict=True)
         ]
