@@ -22,6 +22,11 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/drift_detection.py                      # 1k/5k/100k rows, 10 seeds
     .venv/bin/python benchmarks/drift_detection.py --rows 1000 --seeds 3 # quick look
     .venv/bin/python benchmarks/drift_detection.py --sensitivity LESS_SENSITIVE MORE_SENSITIVE
+    .venv/bin/python benchmarks/drift_detection.py --rows 1000 --family-error-rate 0.05 0.1 0.2
+
+``--family-error-rate`` adds runs of the default sensitivity with ``feature_drift``'s
+``family_error_rate`` (Holm over the features; default 0.01) set to each value: how recall
+and false flags move with the error rate alone.
 
 Writes ``benchmarks/results/drift_detection.json`` and prints Markdown tables.
 """
@@ -33,6 +38,7 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,13 +193,20 @@ CLEAN = [("clean", 0.0, "clean data")]
 # --------------------------------------------------------------------------- the two tools
 
 
-def catalogue_flags(ref: Any, ev: Any, sensitivity: str) -> set[str]:
+def catalogue_flags(ref: Any, ev: Any, sensitivity: str, family_error_rate: float | None = None) -> set[str]:
     from airflow_provider_rime.local.catalogue import plan_tests, run_tests
     from airflow_provider_rime.local.catalogue.features import infer_features
     from airflow_provider_rime.local.catalogue.types import Severity, StressInputs, SuiteConfig
     from airflow_provider_rime.rime_api.enums import TestCategory, TestSensitivity
 
-    config = SuiteConfig(categories=frozenset({TestCategory.DRIFT}), sensitivity=TestSensitivity[sensitivity])
+    individual = {}
+    if family_error_rate is not None:
+        individual = {"feature_drift": {"family_error_rate": family_error_rate}}
+    config = SuiteConfig(
+        categories=frozenset({TestCategory.DRIFT}),
+        sensitivity=TestSensitivity[sensitivity],
+        individual_tests_config=individual,
+    )
     inputs = StressInputs(
         ref=ref,
         eval=ev,
@@ -239,7 +252,11 @@ def evidently_flags(jobs: list[tuple[Path, Path]], out: Path) -> list[set[str]]:
 
 
 def run(
-    rows: list[int], seeds: int, sensitivities: list[str], scenarios: list[tuple[str, float, str]]
+    rows: list[int],
+    seeds: int,
+    sensitivities: list[str],
+    scenarios: list[tuple[str, float, str]],
+    error_rates: Sequence[float] = (),
 ) -> dict[str, Any]:
     data_dir = WORK / "drift_detection"
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -267,6 +284,8 @@ def run(
                 }
                 for sensitivity in sensitivities:
                     record[f"catalogue_{sensitivity}"] = sorted(catalogue_flags(ref, ev, sensitivity))
+                for rate in error_rates:
+                    record[f"catalogue_fer_{rate:g}"] = sorted(catalogue_flags(ref, ev, "DEFAULT", rate))
                 records.append(record)
             log(f"{n:>7,} rows  {label:<36} catalogue {time.perf_counter() - started:5.1f} s")
     started = time.perf_counter()
@@ -331,6 +350,13 @@ def main() -> None:
         choices=["LESS_SENSITIVE", "DEFAULT", "MORE_SENSITIVE"],
         help="global sensitivities of the catalogue to run (each against the same Evidently verdicts)",
     )
+    parser.add_argument(
+        "--family-error-rate",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also run the default sensitivity with feature_drift's family_error_rate set to each value",
+    )
     parser.add_argument("--scenarios", nargs="*", help="only these scenario kinds (e.g. mean_shift clean)")
     parser.add_argument("--out", type=Path, default=RESULTS / "drift_detection.json")
     parser.add_argument("--markdown", type=Path, help="print the tables of an earlier results file")
@@ -343,16 +369,23 @@ def main() -> None:
     if args.scenarios:
         scenarios = [s for s in scenarios if s[0] in args.scenarios]
     started = time.perf_counter()
-    result = run(args.rows, args.seeds, args.sensitivity, scenarios)
-    tools = [f"catalogue_{s}" for s in args.sensitivity] + ["evidently"]
+    result = run(args.rows, args.seeds, args.sensitivity, scenarios, args.family_error_rate)
+    rates = [f"catalogue_fer_{rate:g}" for rate in args.family_error_rate]
+    tools = [f"catalogue_{s}" for s in args.sensitivity] + rates + ["evidently"]
     names = {f"catalogue_{s}": f"catalogue ({s.lower().replace('_', ' ')})" for s in args.sensitivity}
+    names |= {f"catalogue_fer_{r:g}": f"catalogue (family error rate {r:g})" for r in args.family_error_rate}
     names["evidently"] = "Evidently"
     summary = summarise(result["records"], tools)
     payload: dict[str, Any] = {
         "machine": machine_info(),
         "started_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "wall_s": time.perf_counter() - started,
-        "args": {"rows": args.rows, "seeds": args.seeds, "sensitivity": args.sensitivity},
+        "args": {
+            "rows": args.rows,
+            "seeds": args.seeds,
+            "sensitivity": args.sensitivity,
+            "family_error_rate": args.family_error_rate,
+        },
         "tools": tools,
         "names": names,
         "summary": summary,

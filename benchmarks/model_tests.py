@@ -5,7 +5,9 @@
 For each seed, the ground-truth models of ``rime_dev.model_zoo`` (a robust fraud score, and
 the same score with one weakness planted: wrong on nulls in ``age``, a case-sensitive lookup
 of ``channel``, a fast periodic term in ``hour``) run Transformations and Attacks in a real
-model process, as the engine runs them. Recorded per model and seed: the (test, feature)
+model process, as the engine runs them: forked by a model zygote started (and preloaded) before
+the first seed, as the engine does at startup, or with ``--no-zygote`` a new interpreter per
+model. Recorded per model and seed: the (test, feature)
 pairs that alert or warn, whether the planted pair alerts, alerts on any other feature, the
 model calls made and the wall time (model process start included). Results in
 ``benchmarks/results/model_tests_detection.json``.
@@ -14,6 +16,7 @@ model calls made and the wall time (model process start included). Results in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import tempfile
 import time
@@ -23,7 +26,7 @@ from typing import Any
 from _common import RESULTS, log, machine_info, model_test_inputs
 
 
-def run_seed(seed: int, rows: int, work: Path) -> list[dict[str, Any]]:
+def run_seed(seed: int, rows: int, work: Path, zygote: Path | None) -> list[dict[str, Any]]:
     from airflow_provider_rime.local.catalogue import plan_tests, run_tests
     from airflow_provider_rime.local.catalogue.types import (
         Severity,
@@ -42,7 +45,7 @@ def run_seed(seed: int, rows: int, work: Path) -> list[dict[str, Any]]:
         directory = model_dir(work / f"seed-{seed}", weakness)
         started = time.perf_counter()
         source = resolve_model_source(str(directory), weakness, DataRoots.of(["/"]))
-        with ModelProcess(source) as process:
+        with ModelProcess(source, zygote=zygote) as process:
             inputs = model_test_inputs(process, ref, ev, features, seed)
             planned = plan_tests(inputs.config, has_labels=True, has_preds=False, has_model=True)
             batches = run_tests(inputs, planned)
@@ -104,15 +107,26 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--rows", type=int, default=2000, help="reference and evaluation rows per seed")
+    parser.add_argument(
+        "--no-zygote", action="store_true", help="a new interpreter per model process (no model zygote)"
+    )
     args = parser.parse_args()
+    from airflow_provider_rime.local.models.zygote import ModelZygote
+
     records = []
     with tempfile.TemporaryDirectory(prefix="rime-model-tests-") as tmp:
-        for seed in range(args.seeds):
-            records += run_seed(seed, args.rows, Path(tmp))
+        zygote = None if args.no_zygote else ModelZygote(Path(tmp) / "run")
+        with contextlib.nullcontext() if zygote is None else zygote:
+            if zygote is not None and zygote.wait_ready(300) is None:
+                raise RuntimeError("the model zygote did not start")
+            socket_path = None if zygote is None else zygote.socket_path
+            for seed in range(args.seeds):
+                records += run_seed(seed, args.rows, Path(tmp), socket_path)
     result = {
         "machine": machine_info(),
         "seeds": args.seeds,
         "rows": args.rows,
+        "model_processes": "new interpreters" if zygote is None else "forked by the model zygote",
         "summary": summarize(records),
         "runs": records,
     }

@@ -17,7 +17,8 @@ each, on the first ``--eval-rows`` rows of ``fraud_eval.csv``:
   (``_giskard_worker.py``), with the model file imported directly.
 
 Measured: wall and CPU time (CPU includes child processes; for this project also the model
-process's own share, which the zygote reports for the processes it forks), the 1-minute load
+process's own share, which the zygote reports for the processes it forks), the model process's
+memory after the tests (resident, proportional, private; ``/proc/PID/smaps_rollup``), the 1-minute load
 average before and after each variant, and whether the planted weakness is found, judged the
 same way for both: a finding on the planted feature that the unweakened model did not get (for
 this project an alert (test, feature), for Giskard an issue (detector, features)); for this
@@ -69,6 +70,21 @@ def run_measured(cmd: list[str]) -> tuple[float, float]:
     return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
 
 
+def model_process_memory(pid: int | None) -> dict[str, float]:
+    """The model process's memory at the end of the tests (MB): resident, proportional (its
+    shared pages divided among the processes sharing them) and private to it."""
+    fields = {"Rss": "rss", "Pss": "pss", "Private_Clean": "private", "Private_Dirty": "private"}
+    out = {"rss": 0.0, "pss": 0.0, "private": 0.0}
+    if pid is None:
+        return out
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            key, _, value = line.partition(":")
+            if key in fields:
+                out[fields[key]] += round(int(value.split()[0]) / 1024, 1)
+    return out
+
+
 def ours(model_dir: Path, ref_path: Path, eval_path: Path, zygote: Path | None) -> dict[str, Any]:
     import pandas as pd
 
@@ -97,6 +113,7 @@ def ours(model_dir: Path, ref_path: Path, eval_path: Path, zygote: Path | None) 
             inputs, plan_tests(inputs.config, has_labels=True, has_preds=False, has_model=True)
         )
         calls = process.calls
+        memory = model_process_memory(process.pid)
     wall = time.perf_counter() - started
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     model_cpu = (children.ru_utime - children0.ru_utime) + (children.ru_stime - children0.ru_stime)
@@ -118,6 +135,7 @@ def ours(model_dir: Path, ref_path: Path, eval_path: Path, zygote: Path | None) 
         "cpu_s": round(cpu, 3),
         "model_process_cpu_s": round(model_cpu, 3),
         "model_calls": calls,
+        "model_process_memory_mb": memory,
         "alerts": alerts,
     }
 

@@ -341,3 +341,23 @@ def test_model_processes_see_none_of_the_engines_settings(api, project_id, tmp_p
     hidden = [k for k in env if k.startswith(("RIME_LOCAL_", "AIRFLOW__", "AIRFLOW_CONN_"))]
     assert not hidden, hidden
     assert not [k for k, v in env.items() if ENGINE_API_KEY in v or "rime-local.db" in v]
+
+
+def test_a_cancelled_job_leaves_no_model_process(api, project_id, datasets, tmp_path, mode):
+    """Cancelled while its model hangs: the worker is stopped, and its model process with it
+    (forked by the zygote: killed when the worker's connection closes)."""
+    model_id, validation_job = _register_model(
+        api, project_id, "hang-cancelled", hostile_dir(tmp_path, "hang")
+    )
+    assert wait_job(api, validation_job)["status"] == "JOB_STATUS_SUCCEEDED"
+    job_id = _start(api, project_id, datasets, model_id, "cancelled while the model hangs")
+    deadline = time.monotonic() + 60
+    while not (
+        found := re.search(r"model process (\d+) ", ok(api.get(f"/v1-beta/logs/{job_id}"))["result"]["chunk"])
+    ):
+        assert time.monotonic() < deadline, "the job never started its model process"
+        time.sleep(0.2)
+    child = int(found[1])
+    ok(api.post(f"/v1/jobs/cancel/{job_id}", json={}))
+    assert wait_job(api, job_id)["status"] == "JOB_STATUS_CANCELLED"
+    assert wait_gone(child, 30), "the model process outlived its cancelled job"

@@ -49,7 +49,7 @@ def test_a_model_process_dies_with_its_zygote_and_the_next_one_starts_without_it
     with ModelProcess(source, zygote=zygote.socket_path) as process:
         assert process.how == FORKED
         assert len(process.predict(_rows())) == 20
-        child = process._proc.pid
+        child = process.pid
         assert zygote.pid is not None
         os.kill(zygote.pid, signal.SIGKILL)
         assert wait_gone(child, 30), "the model process outlived its zygote"
@@ -164,3 +164,16 @@ def test_the_engine_restarts_its_zygote_and_leaves_none_behind(tmp_path_factory)
         engine.stop()
     assert wait_gone(second, 30), "the engine left its model zygote running"
     assert not list(run_dir.iterdir()), "the engine left its zygote's socket behind"
+
+
+def test_a_preload_list_of_what_are_not_module_names_is_refused_naming_where_it_came_from(
+    tmp_path, monkeypatch, capsys
+):
+    from airflow_provider_rime.local.cli import main
+
+    serve = ["serve", "--data-dir", str(tmp_path), "--port", "1"]
+    assert main([*serve, "--model-preload", "pandas,os;rm"]) == 2
+    assert "--model-preload: 'os;rm' is not a module name" in capsys.readouterr().err
+    monkeypatch.setenv("RIME_LOCAL_MODEL_PRELOAD", "numpy, ../x")
+    assert main(serve) == 2
+    assert "RIME_LOCAL_MODEL_PRELOAD: '../x' is not a module name" in capsys.readouterr().err

@@ -38,7 +38,11 @@ features when uncorrected.
   raises a false drift about once in a hundred days, not once in twenty), and each clean
   feature's false-flag rate is about 0.01 / features. Measured: no more false flags than
   Evidently's effect-size-only rule from 5,000 rows on, and far fewer at 1,000 rows, where
-  Evidently's uncorrected tests flag about a quarter of clean features.
+  Evidently's uncorrected tests flag about a fifth of clean features. The rate is the same for
+  stress tests and firewall bins: a higher one (0.05, 0.1) finds more small changes at 1,000
+  rows but still not Evidently's share of them, flags clean features at 5,000 rows where
+  Evidently flags none, and would let a daily bin warn of drift on a clean day up to one day
+  in ten (docs/drift.md; ``benchmarks/drift_detection.py --family-error-rate``).
 
 - **Sensitivity** moves both: ``LESS_SENSITIVE`` multiplies the bars by 1.5 and the error rate
   by 0.2 (0.002), ``MORE_SENSITIVE`` the bars by 2/3 and the error rate by 2 (0.02).

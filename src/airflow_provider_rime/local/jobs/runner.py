@@ -142,7 +142,11 @@ class JobRunner:
         self._settle_orphaned_entries()
         if self.zygote is not None:
             # Its imports take seconds, in its own process: a job meanwhile waits for them.
-            self.zygote.start()
+            try:
+                self.zygote.start()
+            except OSError:
+                log.warning("could not start the model zygote: model processes start afresh", exc_info=True)
+                self.zygote = None
         if self._fork_server is not None:
             # Its imports take seconds: started now, off the request path, not by the first job.
             threading.Thread(target=_start_fork_server, name="rime-local-fork-server", daemon=True).start()

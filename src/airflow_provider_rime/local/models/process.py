@@ -236,6 +236,11 @@ class ModelProcess:
         self._load_deadline = 0.0
         self.calls = 0
 
+    @property
+    def pid(self) -> int | None:
+        """The model process's pid while it runs."""
+        return None if self._proc is None else self._proc.pid
+
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> ModelProcess:
         self.start()

@@ -153,6 +153,7 @@ class ModelZygote:
         """Start the zygote; it preloads in the background (requests meanwhile wait for it)."""
         from airflow_provider_rime.local.models.process import _child_env
 
+        self._started = time.monotonic()
         directory = self.socket_path.parent
         directory.mkdir(parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
@@ -180,7 +181,6 @@ class ModelZygote:
         finally:
             os.close(lifeline_r)
             os.close(ready_w)
-        self._started = time.monotonic()
         self.report = None
         log.info("model zygote started (pid %s, socket %s)", self._process.pid, self.socket_path)
 
@@ -380,11 +380,20 @@ class _Server:
             self._drop(client)
             return
         zygote = os.getpid()
-        pid = os.fork()
+        refusal = ""
+        try:
+            pid = os.fork()
+        except OSError as exc:  # out of processes or memory: the worker starts one itself
+            pid = -1
+            refusal = f"it could not fork ({exc})"
         if pid == 0:
             self._become_child(fds, memory_mb, file_size_mb, zygote)
         for fd in fds:
             os.close(fd)
+        if pid < 0:
+            self._reply(client, {"refused": refusal})
+            self._drop(client)
+            return
         client.pid = pid
         client.pidfd = os.pidfd_open(pid)
         self.by_pidfd[client.pidfd] = client
@@ -493,9 +502,13 @@ def main(argv: list[str] | None = None) -> int:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(args.socket)
-    listener.bind(args.socket)
-    os.chmod(args.socket, 0o600)
-    listener.listen(64)
+    try:
+        listener.bind(args.socket)
+        os.chmod(args.socket, 0o600)
+        listener.listen(64)
+    except OSError as exc:  # e.g. a file system without Unix sockets
+        print(f"rime-local-model-zygote: cannot listen on {args.socket}: {exc}", file=sys.stderr)
+        return CANNOT_RUN
     server = _Server(listener, args.lifeline)
     try:
         started = time.perf_counter()
