@@ -18,9 +18,12 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/firewall_ground_truth.py             # 10 seeds, 1,000 rows a day
     .venv/bin/python benchmarks/firewall_ground_truth.py --seeds 3 --rows 2000
+    .venv/bin/python benchmarks/firewall_ground_truth.py --family-error-rate 0.1 \
+        --out benchmarks/results/firewall_ground_truth_fer_0.1.json
 
-Results go to ``benchmarks/results/firewall_ground_truth.json``; the figures are in
-``benchmarks/README.md``.
+``--family-error-rate`` sets ``feature_drift``'s ``family_error_rate`` (default 0.01) in the
+bins' test config. Results go to ``benchmarks/results/firewall_ground_truth.json`` unless
+``--out`` says otherwise; the figures are in ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import argparse
 import json
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import _common
@@ -54,13 +58,20 @@ def day_frame(day: int, rows: int, seed: int) -> Any:
     return generate_fraud(rows, seed=seed * 1000 + day, days=1, **kwargs)
 
 
-def inputs_for(ref: Any, ev: Any) -> Any:
+#: The monitors whose readings are the feature drift test's.
+FEATURE_DRIFT_MONITORS = ("numeric_feature_drift", "categorical_feature_drift")
+
+
+def inputs_for(ref: Any, ev: Any, family_error_rate: float | None = None) -> Any:
     from airflow_provider_rime.local.render import CONTINUOUS_TEST_CATEGORIES
 
-    return _common.labelled_inputs(ref, ev, CONTINUOUS_TEST_CATEGORIES)
+    individual = {}
+    if family_error_rate is not None:
+        individual = {"feature_drift": {"family_error_rate": family_error_rate}}
+    return _common.labelled_inputs(ref, ev, CONTINUOUS_TEST_CATEGORIES, individual)
 
 
-def one_month(seed: int, rows: int, ref_rows: int) -> dict[str, Any]:
+def one_month(seed: int, rows: int, ref_rows: int, family_error_rate: float | None = None) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
@@ -72,10 +83,10 @@ def one_month(seed: int, rows: int, ref_rows: int) -> dict[str, Any]:
 
     ref = generate_fraud(ref_rows, seed=seed * 1000 + 999, days=1)
     ev = pd.concat([day_frame(d, rows, seed) for d in range(DAYS)], ignore_index=True)
-    inputs = inputs_for(ref, ev)
+    inputs = inputs_for(ref, ev, family_error_rate)
     planned = plan_tests(inputs.config, has_labels=True, has_preds=True)
     readings: dict[str, list[BinReading]] = {}
-    verdicts, flagged_by = [], []
+    verdicts, flagged_by, drift_flagged = [], [], []
     started = time.perf_counter()
     for day in range(DAYS):
         rows_of_day = np.arange(day * rows, (day + 1) * rows)
@@ -86,6 +97,8 @@ def one_month(seed: int, rows: int, ref_rows: int) -> dict[str, Any]:
         worst = max((r.wire_severity.rank for r in found.values()), default=0)
         verdicts.append(Severity.from_rank(worst).value)
         flagged_by.append(sorted(k for k, r in found.items() if r.wire_severity is Severity.ALERT))
+        drift = [found[k].wire_severity.rank for k in FEATURE_DRIFT_MONITORS if k in found]
+        drift_flagged.append(max(drift, default=0))
     seconds = time.perf_counter() - started
     alert_events = []
     for key, series in readings.items():
@@ -112,6 +125,8 @@ def one_month(seed: int, rows: int, ref_rows: int) -> dict[str, Any]:
         "recall": len(alerted & BAD_DAYS) / len(BAD_DAYS),
         "false_alarm_days": sorted(alerted - BAD_DAYS),
         "warning_only_clean_days": sorted((warned - alerted) - BAD_DAYS),
+        # Clean days where a feature drift monitor warned or alerted (its severity rank, 1 or 2).
+        "feature_drift_on_clean_days": {d: r for d, r in enumerate(drift_flagged) if r and d not in BAD_DAYS},
         "events": alert_events,
         "events_cover_exactly_bad_days": covered == set(BAD_DAYS),
         "each_bad_stretch_has_an_exact_event": exact,
@@ -126,10 +141,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--rows", type=int, default=1000, help="rows per day")
     parser.add_argument("--ref-rows", type=int, default=10_000)
+    parser.add_argument("--family-error-rate", type=float, help="feature_drift's family_error_rate (0.01)")
+    parser.add_argument("--out", type=Path, default=_common.RESULTS / "firewall_ground_truth.json")
     args = parser.parse_args()
     months = []
     for seed in range(args.seeds):
-        month = one_month(seed, args.rows, args.ref_rows)
+        month = one_month(seed, args.rows, args.ref_rows, args.family_error_rate)
         _common.log(
             f"seed {seed}: recall {month['recall']:.2f}, false alarms {month['false_alarm_days']}, "
             f"events exact {month['each_bad_stretch_has_an_exact_event']}, "
@@ -142,6 +159,7 @@ def main() -> None:
         "seeds": args.seeds,
         "rows_per_day": args.rows,
         "reference_rows": args.ref_rows,
+        "family_error_rate": args.family_error_rate,
         "bad_days": sorted(BAD_DAYS),
         "recall_of_bad_days": sum(m["recall"] for m in months) / len(months),
         "false_alarm_days_total": sum(len(m["false_alarm_days"]) for m in months),
@@ -152,9 +170,15 @@ def main() -> None:
         "months_with_an_exact_event_per_bad_stretch": sum(
             m["each_bad_stretch_has_an_exact_event"] for m in months
         ),
+        "clean_days_with_feature_drift_warning_or_alert": sum(
+            len(m["feature_drift_on_clean_days"]) for m in months
+        ),
+        "clean_days_with_feature_drift_alert": sum(
+            sum(r == 2 for r in m["feature_drift_on_clean_days"].values()) for m in months
+        ),
     }
     _common.log(json.dumps(summary, indent=2))
-    out = _common.RESULTS / "firewall_ground_truth.json"
+    out = args.out
     out.write_text(json.dumps({"summary": summary, "months": months}, indent=1) + "\n")
     _common.log(f"wrote {out}")
 

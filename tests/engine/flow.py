@@ -93,6 +93,19 @@ def register_dataset(
     ]
 
 
+def register_frames(
+    client: httpx.Client, project_id: str, prefix: str, directory: Path, **frames_by_split: pd.DataFrame
+) -> dict[str, str]:
+    """Write each frame as ``<prefix>-<split>.parquet`` in ``directory`` and register it as the
+    dataset ``<prefix>-<split>``: the dataset ids by split."""
+    ids = {}
+    for split, frame in frames_by_split.items():
+        path = directory / f"{prefix}-{split}.parquet"
+        frame.to_parquet(path, index=False)
+        ids[split] = register_dataset(client, project_id, f"{prefix}-{split}", path)
+    return ids
+
+
 def register_predictions(
     client: httpx.Client, project_id: str, model_id: str, dataset_id: str, path: Path
 ) -> None:
@@ -132,11 +145,7 @@ def start_stress_test(
     run_name: str,
     **config: Any,
 ) -> dict[str, Any]:
-    ids = {}
-    for split, frame in (("ref", ref), ("eval", ev)):
-        path = tmp_path / f"{run_name}-{split}.parquet"
-        frame.to_parquet(path, index=False)
-        ids[split] = register_dataset(client, project_id, f"{run_name}-{split}", path)
+    ids = register_frames(client, project_id, run_name, tmp_path, ref=ref, eval=ev)
     model_id = ok(client.post(f"/v1/registry/{project_id}/model", json={"name": f"{run_name}-model"}))[
         "modelId"
     ]["uuid"]

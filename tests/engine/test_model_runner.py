@@ -36,7 +36,7 @@ from tests.conftest import ENGINE_API_KEY, start_engine
 from tests.engine.flow import (
     ok,
     post_registration,
-    register_dataset,
+    register_frames,
     register_predictions,
     wait_job,
     wait_valid,
@@ -137,12 +137,9 @@ def _register_model(api, project_id: str, name: str, path: Path) -> tuple[str, s
 def datasets(api, project_id, tmp_path_factory) -> dict[str, str]:
     ref, ev = frames(seed=5, n=150)
     directory = tmp_path_factory.mktemp("model-runner-data")
-    ids = {}
-    for split, frame in (("ref", ref), ("eval", ev)):
-        path = directory / f"{split}.parquet"
-        frame.to_parquet(path, index=False)
-        ids[split] = register_dataset(api, project_id, f"runner-{split}", path)
-        assert wait_valid(api, ids[split])["validityStatus"] == "VALIDITY_STATUS_VALID"
+    ids = register_frames(api, project_id, "runner", directory, ref=ref, eval=ev)
+    for dataset_id in ids.values():
+        assert wait_valid(api, dataset_id)["validityStatus"] == "VALIDITY_STATUS_VALID"
     return ids
 
 
@@ -194,15 +191,6 @@ def test_hostile_models_fail_their_stress_tests_and_the_engine_keeps_answering(
     assert ok(api.get(f"/v1/projects/{project_id}"))["project"]["project"]["name"] == PROJECT
 
 
-def _register_frames(api, project_id: str, prefix: str, directory: Path, **frames_by_split) -> dict[str, str]:
-    ids = {}
-    for split, frame in frames_by_split.items():
-        path = directory / f"{split}.parquet"
-        frame.to_parquet(path, index=False)
-        ids[split] = register_dataset(api, project_id, f"{prefix}-{split}", path)
-    return ids
-
-
 def _run_to_the_end(api, project_id: str, ids: dict[str, str], model_id: str, *categories: str) -> dict:
     config = {
         "run_name": model_id,
@@ -222,10 +210,10 @@ def test_with_registered_predictions_the_tests_that_do_not_call_the_model_run_wh
     ref, ev = frames(seed=7, n=150)
     for frame in (ref, ev):
         frame["pred"] = np.linspace(0.01, 0.99, len(frame))
-    ids = _register_frames(api, project_id, "early", tmp_path, ref=ref, eval=ev)
+    ids = register_frames(api, project_id, "early", tmp_path, ref=ref, eval=ev)
     model_id, _ = _register_model(api, project_id, "hostile-raise-early", hostile_dir(tmp_path, "raise"))
     for split in ("ref", "eval"):
-        register_predictions(api, project_id, model_id, ids[split], tmp_path / f"{split}.parquet")
+        register_predictions(api, project_id, model_id, ids[split], tmp_path / f"early-{split}.parquet")
     done = _run_to_the_end(api, project_id, ids, model_id, "MODEL_PERFORMANCE", "TRANSFORMATIONS")
     assert done["status"] == "JOB_STATUS_FAILED", done
     message = done["errorMsg"]
@@ -261,7 +249,7 @@ def test_model_without_registered_predictions_predicts_and_abnormal_inputs_show_
     performance runs and abnormal inputs report what failing rows do to this model."""
     ref, ev = frames(seed=6, n=300)
     ev.loc[:59, "age"] = None  # the reference has no missing ages
-    ids = _register_frames(api, project_id, "impact", tmp_path, ref=ref, eval=ev)
+    ids = register_frames(api, project_id, "impact", tmp_path, ref=ref, eval=ev)
     model_id, _ = _register_model(api, project_id, "wrong-on-null-age", model_dir(tmp_path, "nulls"))
     done = _run_to_the_end(api, project_id, ids, model_id, "MODEL_PERFORMANCE", "ABNORMAL_INPUTS")
     assert done["status"] == "JOB_STATUS_SUCCEEDED", done

@@ -26,7 +26,7 @@ from airflow_provider_rime.local.models.zygote import ModelZygote
 from rime_dev.model_zoo import frames, hostile_dir, model_dir
 from rime_dev.processes import wait_gone
 from tests.conftest import start_engine
-from tests.engine.flow import create_project, ok, post_registration, register_dataset, wait_job, wait_valid
+from tests.engine.flow import create_project, ok, post_registration, register_frames, wait_job, wait_valid
 
 ANYWHERE = DataRoots.of(["/"])
 FORKED = "forked by the model zygote"
@@ -114,12 +114,9 @@ def _stress_test_with_model(api, tmp_path: Path, name: str) -> dict:
     """A Transformations run of a small model on small data, to its end."""
     project = create_project(api, name)
     ref, ev = frames(seed=11, n=120)
-    ids = {}
-    for split, frame in (("ref", ref), ("eval", ev)):
-        path = tmp_path / f"{name}-{split}.parquet"
-        frame.to_parquet(path, index=False)
-        ids[split] = register_dataset(api, project, f"{name}-{split}", path)
-        assert wait_valid(api, ids[split])["validityStatus"] == "VALIDITY_STATUS_VALID"
+    ids = register_frames(api, project, name, tmp_path, ref=ref, eval=ev)
+    for dataset_id in ids.values():
+        assert wait_valid(api, dataset_id)["validityStatus"] == "VALIDITY_STATUS_VALID"
     body = post_registration(
         api,
         project,

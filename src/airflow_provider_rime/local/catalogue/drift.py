@@ -41,8 +41,9 @@ features when uncorrected.
   Evidently's uncorrected tests flag about a fifth of clean features. The rate is the same for
   stress tests and firewall bins: a higher one (0.05, 0.1) finds more small changes at 1,000
   rows but still not Evidently's share of them, flags clean features at 5,000 rows where
-  Evidently flags none, and would let a daily bin warn of drift on a clean day up to one day
-  in ten (docs/drift.md; ``benchmarks/drift_detection.py --family-error-rate``).
+  Evidently flags none, and at 0.1 made the drift monitors of a daily 1,000-row bin warn on 10
+  of 250 clean days (2 alerts) instead of none (docs/drift.md; ``--family-error-rate`` of
+  ``benchmarks/drift_detection.py`` and ``benchmarks/firewall_ground_truth.py``).
 
 - **Sensitivity** moves both: ``LESS_SENSITIVE`` multiplies the bars by 1.5 and the error rate
   by 0.2 (0.002), ``MORE_SENSITIVE`` the bars by 2/3 and the error rate by 2 (0.02).

@@ -33,6 +33,7 @@ from airflow_provider_rime.local.data import DataRoots
 from airflow_provider_rime.local.jobs.status import fail_running_job, finish_job
 from airflow_provider_rime.local.models.process import ENV_MODEL_ZYGOTE_SOCKET, model_execution_enabled
 from airflow_provider_rime.local.models.zygote import DEFAULT_PRELOAD, ModelZygote
+from airflow_provider_rime.local.processes import stop_process
 from airflow_provider_rime.local.settings import ENV_DATA_ROOTS, ENV_DATABASE_URL, EngineSettings
 from airflow_provider_rime.local.store.schema import Dataset, Job, JobKind, Model, Prediction
 from airflow_provider_rime.rime_api.enums import JobStatus, ValidityStatus
@@ -159,7 +160,7 @@ class JobRunner:
         if self._thread is not None:
             self._thread.join(timeout=10)
         for running in list(self._running.values()):
-            self._terminate(running.process)
+            stop_process(running.process)
             with self.sessions.begin() as s:
                 fail_running_job(s, running.job_id, ENGINE_STOPPED)
         self._running.clear()
@@ -315,7 +316,7 @@ class JobRunner:
             running = self._running.pop(job_id, None)
             if running is None:
                 continue
-            self._terminate(running.process)
+            stop_process(running.process)
             with self.sessions.begin() as s:
                 finish_job(s, job_id, JobStatus.CANCELLED, "cancelled on request", only_if_running=True)
 
@@ -326,7 +327,7 @@ class JobRunner:
             if running.kind == JobKind.STRESS_TEST or time.monotonic() - running.started < limit:
                 continue
             del self._running[job_id]
-            self._terminate(running.process)
+            stop_process(running.process)
             with self.sessions.begin() as s:
                 finish_job(
                     s,
@@ -384,16 +385,6 @@ class JobRunner:
                 if job_id in self._running:
                     continue
                 fail_running_job(s, job_id, HEARTBEAT_LOST)
-
-    @staticmethod
-    def _terminate(process: _WorkerProcess) -> None:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
 
 
 def model_zygote(settings: EngineSettings) -> ModelZygote | None:

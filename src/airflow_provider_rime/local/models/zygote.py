@@ -218,14 +218,11 @@ class ModelZygote:
 
     def stop(self) -> None:
         """Stop the zygote and its model processes; remove the socket."""
+        from airflow_provider_rime.local.processes import stop_process
+
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        if process is not None:
+            stop_process(process)
         self._close_pipes()
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
